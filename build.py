@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""Build every dashboard and provisioning file from dashboards/*.py (`python build.py --help`)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+
+from dashbuild.errors import BuildFailed  # noqa: E402
+from dashbuild.files import MANIFEST, check_outputs, write_outputs  # noqa: E402
+from dashbuild.pipeline import BuildResult, build  # noqa: E402
+
+
+def _build_or_exit(root: Path) -> BuildResult:
+    try:
+        return build(root)
+    except BuildFailed as failure:
+        for error in failure.errors:
+            click.echo(f"error: {error}", err=True)
+        click.echo(f"build failed with {len(failure.errors)} error(s); no file was changed", err=True)
+        sys.exit(1)
+
+
+def _print_summary(result: BuildResult) -> None:
+    width = max(len(row.dashboard) for row in result.summary)
+    click.echo(f"{'dashboard':<{width}}  panels  queries  file")
+    for row in result.summary:
+        click.echo(f"{row.dashboard:<{width}}  {row.panels:>6}  {row.queries:>7}  {row.file}")
+
+
+@click.group(invoke_without_command=True)
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 naming every missing, stale or orphaned file.")
+@click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=ROOT, show_default=False,
+              help="Repository to build (default: the folder of build.py).")
+@click.pass_context
+def cli(ctx: click.Context, check: bool, root: Path) -> None:
+    """Build dashboards, provisioning files and the manifest. With no command: build everything."""
+    if ctx.invoked_subcommand is not None:
+        return
+    result = _build_or_exit(root)
+    if check:
+        freshness = check_outputs(root, result.files)
+        for label, paths in (("missing", freshness.missing), ("stale", freshness.stale),
+                             ("no longer generated", freshness.orphaned)):
+            for path in paths:
+                click.echo(f"{label}: {path}", err=True)
+        if not freshness.fresh:
+            click.echo("generated files are not fresh: run `python build.py` and commit the result", err=True)
+            sys.exit(1)
+        click.echo(f"all {len(result.files) + 1} generated files are fresh")
+        return
+    report = write_outputs(root, result.files)
+    _print_summary(result)
+    click.echo(f"{len(report.written)} written, {len(report.unchanged)} unchanged, {len(report.removed)} removed "
+               f"(manifest: {MANIFEST})")
+    for path in report.removed:
+        click.echo(f"removed: {path}")
+
+
+if __name__ == "__main__":
+    cli()

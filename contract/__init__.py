@@ -1,0 +1,27 @@
+"""Metric contracts: what a module exposes at /metrics, declared once.
+
+This package imports neither Grafana nor Prometheus client libraries, so a
+production service can import its module's contract cheaply.
+"""
+
+from contract.model import (
+    COUNTER,
+    GAUGE,
+    HISTOGRAM,
+    Metric,
+    ModuleContract,
+    ScrapeTarget,
+    UnknownMetricError,
+    standard_metrics,
+)
+
+__all__ = [
+    "COUNTER",
+    "GAUGE",
+    "HISTOGRAM",
+    "Metric",
+    "ModuleContract",
+    "ScrapeTarget",
+    "UnknownMetricError",
+    "standard_metrics",
+]

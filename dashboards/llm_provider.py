@@ -1,0 +1,53 @@
+"""LLM Provider (:8002): routes completions to upstream LLM providers."""
+
+from contract import ModuleContract, ScrapeTarget, standard_metrics
+from contract.model import COUNTER, HISTOGRAM, Metric
+from panels import ModuleDashboard, Row
+from panels import helpers as h
+from panels.promql import variable
+
+CONTRACT = ModuleContract(
+    name="llm_provider",
+    title="LLM Provider",
+    target=ScrapeTarget(port=8002),
+    metrics=(
+        *standard_metrics("llm_provider", extra_labels={
+            "tokens_total": ("provider",),
+            "cost_total": ("provider",),
+            "errors_total": ("provider",),
+        }),
+        Metric("llm_provider_requests_total", COUNTER, "Requests sent to LLM providers, by provider, model "
+               "and status.", ("provider", "model", "status")),
+        Metric("llm_provider_request_duration_seconds", HISTOGRAM, "LLM provider request duration in seconds.",
+               ("provider",), "s"),
+    ),
+)
+
+_requests = CONTRACT.metric("requests_total")
+_by_provider = (variable("provider"),)
+
+DASHBOARD = ModuleDashboard(
+    description="LLM Provider requests, latency, tokens, cost and errors per upstream provider.",
+    variables=(h.label_variable(_requests, "provider"),),
+    rows=(
+        Row("Requests", (
+            h.rate_per_second(_requests, by=("provider",), where=_by_provider, unit="reqps",
+                              title="Requests/s by provider"),
+            h.duration_quantiles(CONTRACT.metric("request_duration_seconds"), by=("provider",),
+                                 where=_by_provider, objective_seconds=5, title="Request duration"),
+            h.error_ratio(CONTRACT.metric("errors_total"), _requests, by=("provider",), where=_by_provider),
+        )),
+        Row("Usage and cost", (
+            h.token_usage(CONTRACT.metric("tokens_total"), where=_by_provider),
+            h.cost_rate(CONTRACT.metric("cost_total"), by=("provider",), where=_by_provider,
+                        title="Cost per provider"),
+            h.distribution(_requests, "provider", title="Provider distribution"),
+        )),
+        Row("Usage summary", (
+            h.rate_per_second(_requests, by=("provider",), unit="reqps", title="LLM requests/s").in_overview(),
+            h.token_usage(CONTRACT.metric("tokens_total"), title="LLM tokens").in_overview(),
+            h.cost_over_range(CONTRACT.metric("cost_total"), by=("provider",), title="LLM cost by provider")
+            .in_overview(),
+        ), collapsed=True),
+    ),
+)

@@ -1,0 +1,51 @@
+"""Prompt Manager (:8000): stores, renders and serves prompts."""
+
+from contract import COUNTER, Metric, ModuleContract, ScrapeTarget, standard_metrics
+from panels import ModuleDashboard, Row
+from panels import helpers as h
+from panels.promql import variable
+
+CONTRACT = ModuleContract(
+    name="prompt_manager",
+    title="Prompt Manager",
+    target=ScrapeTarget(port=8000),
+    metrics=(
+        *standard_metrics("prompt_manager"),
+        Metric("prompt_manager_security_validation_total", COUNTER,
+               "Security validations requested by the prompt manager, by result.", ("result",)),
+        Metric("prompt_manager_rate_limit_hits_total", COUNTER,
+               "Requests rejected by the rate limiter, by operation.", ("operation",)),
+    ),
+)
+
+_ops = CONTRACT.metric("operations_total")
+_duration = CONTRACT.metric("operation_duration_seconds")
+_by_operation = (variable("operation"),)
+
+DASHBOARD = ModuleDashboard(
+    description="Prompt Manager operations, latency, tokens, cost, cache and security checks.",
+    variables=(h.label_variable(_ops, "operation"),),
+    rows=(
+        Row("Traffic and latency", (
+            h.rate_per_second(_ops, by=("operation",), where=_by_operation, title="Operations/s"),
+            h.duration_p95(_duration, by=("operation",), where=_by_operation, objective_seconds=0.5,
+                           title="Operation duration P95"),
+            h.rate_per_second(_ops, by=("status",), title="Operations/s by status").in_overview(),
+            h.duration_p95(_duration, title="Operation duration P95 (all)").in_overview(),
+        )),
+        Row("Tokens, cost and cache", (
+            h.token_usage(CONTRACT.metric("tokens_total")),
+            h.cost_rate(CONTRACT.metric("cost_total"), title="Cost"),
+            h.cost_over_range(CONTRACT.metric("cost_total")).in_overview(),
+            h.cache_hit_ratio(CONTRACT.metric("cache_hits_total"), CONTRACT.metric("cache_misses_total"))
+            .in_overview(),
+        )),
+        Row("Security and limits", (
+            h.rate_per_second(CONTRACT.metric("security_validation_total"), by=("result",),
+                              title="Security validations/s"),
+            h.rate_per_second(CONTRACT.metric("rate_limit_hits_total"), by=("operation",), where=_by_operation,
+                              title="Rate limit hits/s"),
+            h.error_ratio(CONTRACT.metric("errors_total"), _ops, where=_by_operation),
+        )),
+    ),
+)

@@ -1,0 +1,1 @@
+"""The build pipeline: discover module files, compile, validate, write provisioning files atomically."""

@@ -1,0 +1,118 @@
+"""The build pipeline: registry → dashboards → checks → files. Nothing here touches disk but discovery."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import attrs
+
+from dashbuild.checks import run_checks
+from dashbuild.compiled import CompiledDashboard
+from dashbuild.discover import ModuleFile, discover
+from dashbuild.errors import BuildError, BuildFailed
+from dashbuild.files import dump_json
+from dashbuild.provisioning import DASHBOARDS_DIR, provisioning_files
+from dashbuild.render import render_dashboard
+from panels.spec import DashboardSpec
+
+OVERVIEW_SOURCE = "dashboards/overview.py"
+
+
+@attrs.frozen
+class SummaryRow:
+    """One line of the build summary."""
+
+    dashboard: str
+    panels: int
+    queries: int
+    file: str
+
+
+@attrs.frozen
+class BuildResult:
+    """Everything a build produces, in memory: files by relative path, and the summary."""
+
+    files: dict[str, bytes]
+    summary: tuple[SummaryRow, ...]
+    dashboards: tuple[CompiledDashboard, ...]
+
+
+def check_registry(modules: Sequence[ModuleFile]) -> list[BuildError]:
+    """Return errors for modules that clash: same scrape port on the same host."""
+    errors = []
+    seen: dict[tuple[str, int], str] = {}
+    for module in modules:
+        key = (module.contract.target.host, module.contract.target.port)
+        if key in seen:
+            errors.append(BuildError(module.path, f"scrape target {key[0]}:{key[1]} is already used by {seen[key]}"))
+        seen.setdefault(key, module.path)
+    return errors
+
+
+def module_spec(module: ModuleFile) -> DashboardSpec:
+    """Return the dashboard spec of one module file."""
+    contract, dashboard = module.contract, module.dashboard
+    return DashboardSpec(
+        uid=contract.slug,
+        title=contract.title,
+        description=dashboard.description or f"{contract.title} module.",
+        rows=dashboard.rows,
+        variables=dashboard.variables,
+        tags=("generated", "module", contract.slug, *dashboard.tags),
+    )
+
+
+def _compile(spec: DashboardSpec, source: str, **provenance: object) -> CompiledDashboard:
+    try:
+        rendered = render_dashboard(spec)
+    except (ValueError, TypeError) as error:
+        raise BuildError(source, f"cannot compile dashboard {spec.uid!r}: {error}") from error
+    return CompiledDashboard(spec=spec, json=rendered, source=source, **provenance)  # type: ignore[arg-type]
+
+
+def compile_dashboards(modules: Sequence[ModuleFile]) -> list[CompiledDashboard]:
+    """Return every module dashboard and the overview, compiled, with provenance for error messages."""
+    from dashboards.overview import build_overview, module_section
+
+    compiled = [_compile(module_spec(m), m.path, known_series=m.contract.series_names()) for m in modules]
+    overview_sources: dict[str, str] = {}
+    for module in modules:
+        section = module_section(module.contract, module.dashboard)
+        for panel in section.panels if section else ():
+            overview_sources[panel.title] = module.path
+    try:
+        overview = build_overview([(m.contract, m.dashboard) for m in modules])
+    except (ValueError, TypeError, KeyError) as error:
+        raise BuildError(OVERVIEW_SOURCE, f"cannot assemble the overview: {error}") from error
+    every_series = frozenset().union(*(m.contract.series_names() for m in modules))
+    compiled.append(_compile(overview, OVERVIEW_SOURCE, panel_sources=overview_sources, known_series=every_series))
+    return compiled
+
+
+def dashboard_path(dashboard: CompiledDashboard) -> str:
+    """Return the repository-relative provisioning path of a dashboard."""
+    return f"{DASHBOARDS_DIR}/{dashboard.filename}"
+
+
+def build(root: Path) -> BuildResult:
+    """Return the complete, checked build of the repository at `root`; raise BuildFailed on any error."""
+    modules = discover(root)
+    errors = check_registry(modules)
+    if errors:
+        raise BuildFailed(errors)
+    try:
+        dashboards = compile_dashboards(modules)
+    except BuildError as error:
+        raise BuildFailed([error]) from error
+    errors = run_checks(dashboards)
+    if errors:
+        raise BuildFailed(errors)
+    files = {dashboard_path(d): dump_json(d.json) for d in dashboards}
+    files.update(provisioning_files())
+    summary = tuple(
+        SummaryRow(d.json["title"], sum(1 for _ in d.panels()), sum(len(p.get("targets", [])) for p in d.panels()),
+                   dashboard_path(d))
+        for d in dashboards
+    )
+    return BuildResult(files=files, summary=summary, dashboards=tuple(dashboards))

@@ -1,0 +1,145 @@
+"""Small PromQL builders. Call sites compose these instead of pasting strings.
+
+Every label value passes through `escape_label_value`, every label and metric
+name is checked, so a quote or backslash in a filter value cannot break a query.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Literal
+
+import attrs
+
+from contract.model import LABEL_NAME_RE, METRIC_NAME_RE
+
+RATE_INTERVAL = "$__rate_interval"
+RANGE = "$__range"
+INTERVAL = "$__interval"
+
+MatchOp = Literal["=", "!=", "=~", "!~"]
+_VARIABLE_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+
+
+def escape_label_value(value: str) -> str:
+    """Return `value` escaped for a double-quoted PromQL string literal."""
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _check_label(_: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if not LABEL_NAME_RE.match(value):
+        raise ValueError(f"{value!r} is not a valid label name")
+
+
+@attrs.frozen
+class Matcher:
+    """One label matcher, e.g. `status="error"`."""
+
+    label: str = attrs.field(validator=_check_label)
+    op: MatchOp = attrs.field(validator=attrs.validators.in_(("=", "!=", "=~", "!~")))
+    value: str
+
+    def render(self) -> str:
+        """Return the matcher as PromQL text with its value escaped."""
+        return f'{self.label}{self.op}"{escape_label_value(self.value)}"'
+
+
+def eq(label: str, value: str) -> Matcher:
+    """Return an equality matcher `label="value"`."""
+    return Matcher(label, "=", value)
+
+
+def ne(label: str, value: str) -> Matcher:
+    """Return an inequality matcher `label!="value"`."""
+    return Matcher(label, "!=", value)
+
+
+def regex(label: str, pattern: str) -> Matcher:
+    """Return a regex matcher `label=~"pattern"`."""
+    return Matcher(label, "=~", pattern)
+
+
+def variable(label: str, name: str | None = None) -> Matcher:
+    """Return a matcher filtering `label` by the dashboard variable `$name` (default: the label's name)."""
+    var = name or label
+    if not _VARIABLE_RE.match(var):
+        raise ValueError(f"{var!r} is not a valid dashboard variable name")
+    return Matcher(label, "=~", f"${var}")
+
+
+def selector(metric: str, matchers: Iterable[Matcher] = ()) -> str:
+    """Return an instant vector selector `metric{matchers}`."""
+    if not METRIC_NAME_RE.match(metric):
+        raise ValueError(f"{metric!r} is not a valid metric name")
+    rendered = ", ".join(m.render() for m in matchers)
+    return f"{metric}{{{rendered}}}" if rendered else metric
+
+
+def _window(range_: str) -> str:
+    return f"[{range_}]"
+
+
+def rate(vector_selector: str, window: str = RATE_INTERVAL) -> str:
+    """Return `rate(selector[window])`."""
+    return f"rate({vector_selector}{_window(window)})"
+
+
+def increase(vector_selector: str, window: str = RANGE) -> str:
+    """Return `increase(selector[window])`."""
+    return f"increase({vector_selector}{_window(window)})"
+
+
+def _by_clause(by: Iterable[str]) -> str:
+    labels = list(by)
+    for label in labels:
+        if not LABEL_NAME_RE.match(label):
+            raise ValueError(f"{label!r} is not a valid label name")
+    return f" by ({', '.join(labels)})" if labels else ""
+
+
+def aggregate(op: str, expr: str, by: Iterable[str] = ()) -> str:
+    """Return `op by (labels) (expr)`, or `op(expr)` when `by` is empty."""
+    if op not in {"sum", "avg", "min", "max", "count"}:
+        raise ValueError(f"unsupported aggregation {op!r}")
+    clause = _by_clause(by)
+    return f"{op}{clause} ({expr})" if clause else f"{op}({expr})"
+
+
+def sum_by(expr: str, by: Iterable[str] = ()) -> str:
+    """Return `sum by (labels) (expr)`, or `sum(expr)` when `by` is empty."""
+    return aggregate("sum", expr, by)
+
+
+def histogram_quantile(quantile: float, bucket_metric: str, matchers: Iterable[Matcher] = (),
+                       by: Iterable[str] = (), window: str = RATE_INTERVAL) -> str:
+    """Return `histogram_quantile(q, sum by (le, …) (rate(metric_bucket{…}[window])))`."""
+    if not 0 < quantile < 1:
+        raise ValueError(f"quantile must be in (0, 1), got {quantile}")
+    if not bucket_metric.endswith("_bucket"):
+        raise ValueError(f"{bucket_metric!r} is not a histogram bucket series")
+    keep = ["le", *[label for label in by if label != "le"]]
+    return f"histogram_quantile({quantile:g}, {sum_by(rate(selector(bucket_metric, matchers), window), keep)})"
+
+
+def ratio(numerator: str, denominator: str) -> str:
+    """Return `(numerator) / (denominator)`: a ratio that is empty, not infinite, when nothing happened."""
+    return f"({numerator}) / ({denominator})"
+
+
+def or_zero(expr: str) -> str:
+    """Return `(expr) or vector(0)`, so a sum of terms survives a missing term."""
+    return f"({expr}) or vector(0)"
+
+
+def add(terms: Iterable[str]) -> str:
+    """Return the terms joined with `+`, each kept whole in parentheses."""
+    parts = [f"({term})" for term in terms]
+    if not parts:
+        raise ValueError("add() needs at least one term")
+    return " + ".join(parts)
+
+
+def scale(expr: str, factor: float) -> str:
+    """Return `(expr) * factor`."""
+    return f"({expr}) * {factor:g}"

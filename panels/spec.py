@@ -1,0 +1,183 @@
+"""Value objects describing dashboards, independent of any Grafana library.
+
+Helpers return these; the build pipeline compiles them to Grafana JSON with
+grafana-foundation-sdk. Keeping them plain lets a module file be imported
+without Grafana, lets the overview copy panels, and lets checks inspect them.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Literal
+
+import attrs
+
+PanelKind = Literal["timeseries", "stat", "piechart", "gauge", "bargauge"]
+GRID_WIDTH = 24
+UID_RE = re.compile(r"^[a-z0-9-]{1,40}$")
+
+
+@attrs.frozen
+class Target:
+    """One Prometheus query of a panel."""
+
+    expr: str = attrs.field(validator=attrs.validators.min_len(1))
+    legend: str = ""
+    instant: bool = False
+
+
+@attrs.frozen
+class Step:
+    """A threshold step; the first step of a panel is the base (value None)."""
+
+    color: str
+    value: float | None = None
+
+
+def _check_steps(_: object, attribute: attrs.Attribute[tuple[Step, ...]], steps: tuple[Step, ...]) -> None:
+    if not steps:
+        return
+    if steps[0].value is not None:
+        raise ValueError("the first threshold step is the base step and takes no value")
+    values = [s.value for s in steps[1:]]
+    if any(v is None for v in values):
+        raise ValueError("only the first threshold step may have no value")
+    numbers = [float(v) for v in values if v is not None]
+    if any(math.isnan(v) for v in numbers) or numbers != sorted(numbers) or len(set(numbers)) != len(numbers):
+        raise ValueError(f"threshold values must be strictly ascending, got {numbers}")
+
+
+@attrs.frozen
+class ValueText:
+    """Show `text` in `color` for an exact value or a [low, high] range."""
+
+    text: str
+    color: str
+    value: float | None = None
+    low: float | None = None
+    high: float | None = None
+
+    def __attrs_post_init__(self) -> None:
+        exact = self.value is not None
+        ranged = self.low is not None or self.high is not None
+        if exact == ranged:
+            raise ValueError("a value mapping needs either `value` or a `low`/`high` range")
+
+
+@attrs.frozen
+class Panel:
+    """One visualisation: kind, queries, unit and presentation."""
+
+    kind: PanelKind
+    title: str = attrs.field(validator=attrs.validators.min_len(1))
+    description: str = attrs.field(validator=attrs.validators.min_len(1))
+    unit: str
+    targets: tuple[Target, ...] = attrs.field(converter=tuple, validator=attrs.validators.min_len(1))
+    thresholds: tuple[Step, ...] = attrs.field(default=(Step("green"),), converter=tuple, validator=_check_steps)
+    mappings: tuple[ValueText, ...] = attrs.field(default=(), converter=tuple)
+    min: float | None = None
+    max: float | None = None
+    decimals: int | None = None
+    stacked: bool = False
+    bars: bool = False
+    axis_label: str = ""
+    min_interval: str | None = None
+    no_value: str | None = None
+    width: int | None = attrs.field(default=None)
+    height: int | None = attrs.field(default=None)
+    overview: bool = False
+
+    @width.validator
+    def _check_width(self, _: attrs.Attribute[int | None], value: int | None) -> None:
+        if value is not None and not 1 <= value <= GRID_WIDTH:
+            raise ValueError(f"panel {self.title!r}: width must be 1..{GRID_WIDTH}, got {value}")
+
+    @height.validator
+    def _check_height(self, _: attrs.Attribute[int | None], value: int | None) -> None:
+        if value is not None and value < 1:
+            raise ValueError(f"panel {self.title!r}: height must be at least 1, got {value}")
+
+    def sized(self, width: int | None = None, height: int | None = None) -> Panel:
+        """Return a copy with an explicit grid width (of 24) and/or height."""
+        return attrs.evolve(self, width=width if width is not None else self.width,
+                            height=height if height is not None else self.height)
+
+    def titled(self, title: str, description: str | None = None) -> Panel:
+        """Return a copy with another title (and optionally description)."""
+        return attrs.evolve(self, title=title, description=description or self.description)
+
+    def in_overview(self) -> Panel:
+        """Return a copy marked to appear in this module's section of the overview."""
+        return attrs.evolve(self, overview=True)
+
+    def with_thresholds(self, *steps: Step) -> Panel:
+        """Return a copy with other threshold steps (base step first)."""
+        return attrs.evolve(self, thresholds=steps)
+
+
+@attrs.frozen
+class Row:
+    """A titled group of panels laid out left to right, wrapping at 24 columns."""
+
+    title: str = attrs.field(validator=attrs.validators.min_len(1))
+    panels: tuple[Panel, ...] = attrs.field(converter=tuple)
+    collapsed: bool = False
+
+
+@attrs.frozen
+class Variable:
+    """A query template variable listing the values of one label (multi-select, with All)."""
+
+    name: str
+    label: str
+    metric: str
+    label_name: str
+
+    @property
+    def query(self) -> str:
+        """Return the Grafana Prometheus variable query `label_values(metric, label)`."""
+        return f"label_values({self.metric}, {self.label_name})"
+
+
+@attrs.frozen
+class Link:
+    """A dashboard-level link to another dashboard by uid."""
+
+    title: str
+    uid: str
+    tooltip: str = ""
+
+
+@attrs.frozen
+class ModuleDashboard:
+    """What a module file declares about its dashboard: rows, variables, description."""
+
+    rows: tuple[Row, ...] = attrs.field(converter=tuple, validator=attrs.validators.min_len(1))
+    variables: tuple[Variable, ...] = attrs.field(default=(), converter=tuple)
+    description: str = ""
+    tags: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+
+    def overview_panels(self) -> tuple[Panel, ...]:
+        """Return the panels this module contributes to the overview, in declaration order."""
+        return tuple(p for row in self.rows for p in row.panels if p.overview)
+
+
+def _check_uid(_: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if not UID_RE.match(value):
+        raise ValueError(f"dashboard uid {value!r} must match [a-z0-9-]{{1,40}}")
+
+
+@attrs.frozen
+class DashboardSpec:
+    """A complete dashboard ready to compile: identity, variables, rows and links."""
+
+    uid: str = attrs.field(validator=_check_uid)
+    title: str = attrs.field(validator=attrs.validators.min_len(1))
+    description: str
+    rows: tuple[Row, ...] = attrs.field(converter=tuple)
+    variables: tuple[Variable, ...] = attrs.field(default=(), converter=tuple)
+    links: tuple[Link, ...] = attrs.field(default=(), converter=tuple)
+    tags: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    refresh: str = "30s"
+    time_from: str = "now-6h"
