@@ -49,8 +49,9 @@ def _import(path: Path, display: str) -> ModuleType:
         spec.loader.exec_module(module)
     except Exception as error:  # a module file may raise anything; report it as a build error
         sys.modules.pop(name, None)
+        detail = error.msg if isinstance(error, SyntaxError) else str(error)
         raise BuildError(display, f"failed to load{_where_it_failed(error, path)}: "
-                                  f"{type(error).__name__}: {error}") from error
+                                  f"{type(error).__name__}: {detail}") from error
     return module
 
 

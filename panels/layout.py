@@ -3,7 +3,8 @@
 Rules: each row starts on a new line with a 1-high row header. Panels without
 a width share lines evenly (at most four per line, widths differing by at most
 one column, lines balanced); panels flow left to right and wrap when the next
-one would pass column 24. A line without an explicit height is 8 high, or 5
+one would pass column 24. A collapsed row holds its panels, and the next row
+starts right below its header. A line without an explicit height is 8 high, or 5
 when it holds only stat panels.
 """
 
@@ -101,7 +102,9 @@ def place_row(row: Row, top: int) -> tuple[PlacedRow, int]:
             placed.append((row.panels[index], GridPos(x=x, y=y, w=widths[index], h=height)))
             x += widths[index]
         y += max(heights)
-    return PlacedRow(row, GridPos(x=0, y=top, w=GRID_WIDTH, h=ROW_HEIGHT), tuple(placed)), y
+    # A collapsed row keeps its panels inside it; the next row starts right under its header.
+    next_top = top + ROW_HEIGHT if row.collapsed else y
+    return PlacedRow(row, GridPos(x=0, y=top, w=GRID_WIDTH, h=ROW_HEIGHT), tuple(placed)), next_top
 
 
 def layout(rows: Sequence[Row]) -> tuple[PlacedRow, ...]:

@@ -1,0 +1,51 @@
+"""Metric contracts: the naming convention is enforced when a module file is loaded."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from contract import COUNTER, GAUGE, Metric, ModuleContract, ScrapeTarget, UnknownMetricError, standard_metrics
+from tests.conftest import REPO
+
+
+def test_standard_metrics_follow_the_convention() -> None:
+    metrics = {m.name: m for m in standard_metrics("demo", extra_labels={"tokens_total": ("provider",)})}
+    assert set(metrics) == {"demo_operations_total", "demo_operation_duration_seconds", "demo_tokens_total",
+                            "demo_cost_total", "demo_errors_total", "demo_cache_hits_total", "demo_cache_misses_total"}
+    assert metrics["demo_operation_duration_seconds"].type == "histogram"
+    assert metrics["demo_tokens_total"].labels == ("type", "provider")
+
+
+@pytest.mark.parametrize(("name", "kind", "labels", "match"), [
+    ("demo_requests", COUNTER, (), "must end in _total"),
+    ("demo_queue_total", GAUGE, (), "must not end in _total"),
+    ("demo_x_total", COUNTER, ("le",), "reserved"),
+    ("demo_x_total", COUNTER, ("a", "a"), "duplicate"),
+    ("demo-x_total", COUNTER, (), "not a valid Prometheus metric name"),
+])
+def test_invalid_metrics_are_refused(name: str, kind: str, labels: tuple[str, ...], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        Metric(name, kind, "help", labels)  # type: ignore[arg-type]
+
+
+def test_contract_checks_prefix_names_and_lookups() -> None:
+    with pytest.raises(ValueError, match="module prefix"):
+        ModuleContract("demo", "Demo", ScrapeTarget(1), standard_metrics("other"))
+    with pytest.raises(ValueError, match="snake_case"):
+        ModuleContract("Demo-Mod", "Demo", ScrapeTarget(1), ())
+    contract = ModuleContract("demo", "Demo", ScrapeTarget(8000), standard_metrics("demo"))
+    assert contract.metric("cost_total").name == "demo_cost_total"
+    assert contract.slug == "demo" and contract.job == "demo"
+    with pytest.raises(UnknownMetricError, match="demo_costs_total"):
+        contract.metric("costs_total")
+
+
+def test_module_contract_imports_no_grafana_library() -> None:
+    code = ("import sys; from dashboards.prompt_manager import CONTRACT; "
+            "assert CONTRACT.name == 'prompt_manager'; "
+            "print(sorted(m for m in sys.modules if m.startswith(('grafana', 'jsonschema', 'promql'))))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
