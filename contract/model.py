@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal
 
 import attrs
@@ -16,6 +16,14 @@ GAUGE: MetricType = "gauge"
 METRIC_NAME_RE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 LABEL_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 MODULE_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*[a-z0-9]$")
+
+
+def _labels(labels: Iterable[str]) -> tuple[str, ...]:
+    return tuple(labels)
+
+
+def _metrics(metrics: Iterable[Metric]) -> tuple[Metric, ...]:
+    return tuple(metrics)
 
 
 class UnknownMetricError(KeyError):
@@ -47,7 +55,7 @@ class Metric:
     name: str = attrs.field(validator=_check_metric_name)
     type: MetricType = attrs.field(validator=attrs.validators.in_((COUNTER, HISTOGRAM, GAUGE)))
     help: str = attrs.field(validator=attrs.validators.min_len(1))
-    labels: tuple[str, ...] = attrs.field(default=(), converter=tuple, validator=_check_label_names)
+    labels: tuple[str, ...] = attrs.field(default=(), converter=_labels, validator=_check_label_names)
     unit: str = ""
 
     def __attrs_post_init__(self) -> None:
@@ -93,7 +101,7 @@ class ModuleContract:
     name: str = attrs.field(validator=_check_module_name)
     title: str = attrs.field(validator=attrs.validators.min_len(1))
     target: ScrapeTarget
-    metrics: tuple[Metric, ...] = attrs.field(converter=tuple, validator=_unique_metric_names)
+    metrics: tuple[Metric, ...] = attrs.field(converter=_metrics, validator=_unique_metric_names)
 
     def __attrs_post_init__(self) -> None:
         for metric in self.metrics:

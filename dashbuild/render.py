@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from grafana_foundation_sdk.builders import common as cb
@@ -84,7 +85,8 @@ def _piechart(panel: Panel) -> piechart.Panel:
     )
 
 
-_KINDS = {"timeseries": _timeseries, "stat": _stat, "piechart": _piechart}
+_KINDS: dict[str, Callable[[Panel], PanelBuilder]] = {"timeseries": _timeseries, "stat": _stat,
+                                                      "piechart": _piechart}
 
 
 def render_panel(panel: Panel, panel_id: int, pos: GridPos) -> PanelBuilder:

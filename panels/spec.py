@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from typing import Literal
 
 import attrs
@@ -65,6 +66,38 @@ class ValueText:
             raise ValueError("a value mapping needs either `value` or a `low`/`high` range")
 
 
+def _targets(items: Iterable[Target]) -> tuple[Target, ...]:
+    return tuple(items)
+
+
+def _steps(items: Iterable[Step]) -> tuple[Step, ...]:
+    return tuple(items)
+
+
+def _value_texts(items: Iterable[ValueText]) -> tuple[ValueText, ...]:
+    return tuple(items)
+
+
+def _panels(items: Iterable[Panel]) -> tuple[Panel, ...]:
+    return tuple(items)
+
+
+def _rows(items: Iterable[Row]) -> tuple[Row, ...]:
+    return tuple(items)
+
+
+def _variables(items: Iterable[Variable]) -> tuple[Variable, ...]:
+    return tuple(items)
+
+
+def _links(items: Iterable[Link]) -> tuple[Link, ...]:
+    return tuple(items)
+
+
+def _strings(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(items)
+
+
 @attrs.frozen
 class Panel:
     """One visualisation: kind, queries, unit and presentation."""
@@ -73,9 +106,9 @@ class Panel:
     title: str = attrs.field(validator=attrs.validators.min_len(1))
     description: str = attrs.field(validator=attrs.validators.min_len(1))
     unit: str
-    targets: tuple[Target, ...] = attrs.field(converter=tuple, validator=attrs.validators.min_len(1))
-    thresholds: tuple[Step, ...] = attrs.field(default=(Step("green"),), converter=tuple, validator=_check_steps)
-    mappings: tuple[ValueText, ...] = attrs.field(default=(), converter=tuple)
+    targets: tuple[Target, ...] = attrs.field(converter=_targets, validator=attrs.validators.min_len(1))
+    thresholds: tuple[Step, ...] = attrs.field(default=(Step("green"),), converter=_steps, validator=_check_steps)
+    mappings: tuple[ValueText, ...] = attrs.field(default=(), converter=_value_texts)
     min: float | None = None
     max: float | None = None
     decimals: int | None = None
@@ -121,7 +154,7 @@ class Row:
     """A titled group of panels laid out left to right, wrapping at 24 columns."""
 
     title: str = attrs.field(validator=attrs.validators.min_len(1))
-    panels: tuple[Panel, ...] = attrs.field(converter=tuple)
+    panels: tuple[Panel, ...] = attrs.field(converter=_panels)
     collapsed: bool = False
 
 
@@ -153,10 +186,10 @@ class Link:
 class ModuleDashboard:
     """What a module file declares about its dashboard: rows, variables, description."""
 
-    rows: tuple[Row, ...] = attrs.field(converter=tuple, validator=attrs.validators.min_len(1))
-    variables: tuple[Variable, ...] = attrs.field(default=(), converter=tuple)
+    rows: tuple[Row, ...] = attrs.field(converter=_rows, validator=attrs.validators.min_len(1))
+    variables: tuple[Variable, ...] = attrs.field(default=(), converter=_variables)
     description: str = ""
-    tags: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    tags: tuple[str, ...] = attrs.field(default=(), converter=_strings)
 
     def overview_panels(self) -> tuple[Panel, ...]:
         """Return the panels this module contributes to the overview, in declaration order."""
@@ -175,9 +208,9 @@ class DashboardSpec:
     uid: str = attrs.field(validator=_check_uid)
     title: str = attrs.field(validator=attrs.validators.min_len(1))
     description: str
-    rows: tuple[Row, ...] = attrs.field(converter=tuple)
-    variables: tuple[Variable, ...] = attrs.field(default=(), converter=tuple)
-    links: tuple[Link, ...] = attrs.field(default=(), converter=tuple)
-    tags: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    rows: tuple[Row, ...] = attrs.field(converter=_rows)
+    variables: tuple[Variable, ...] = attrs.field(default=(), converter=_variables)
+    links: tuple[Link, ...] = attrs.field(default=(), converter=_links)
+    tags: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     refresh: str = "30s"
     time_from: str = "now-6h"

@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 from dashbuild.files import MANIFEST
 from tests.conftest import REPO, BuildRunner, snapshot
@@ -31,9 +32,10 @@ DASHBOARD = ModuleDashboard(rows=(
 '''
 
 
-def load(root: Path, uid: str) -> dict:  # type: ignore[type-arg]
+def load(root: Path, uid: str) -> dict[str, Any]:
     """Return a generated dashboard's JSON."""
-    return json.loads((root / "provisioning" / "dashboards" / f"{uid}.json").read_text())
+    data: dict[str, Any] = json.loads((root / "provisioning" / "dashboards" / f"{uid}.json").read_text())
+    return data
 
 
 def test_committed_files_are_fresh(build_cli: BuildRunner) -> None:

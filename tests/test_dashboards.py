@@ -123,7 +123,7 @@ def test_layout_has_no_overlap_and_fits_the_grid(path: Path) -> None:
     # What Grafana shows on load: rows and the panels of expanded rows (collapsed rows hold theirs).
     for panel in dashboard["panels"]:
         pos = panel["gridPos"]
-        assert 0 <= pos["x"] and pos["x"] + pos["w"] <= 24
+        assert pos["x"] >= 0 and pos["x"] + pos["w"] <= 24
         area = {(x, y) for x in range(pos["x"], pos["x"] + pos["w"]) for y in range(pos["y"], pos["y"] + pos["h"])}
         assert not cells & area, panel["title"]
         cells |= area

@@ -44,5 +44,5 @@ def test_collapsed_row_keeps_next_row_right_below() -> None:
 
 
 def test_width_over_24_is_refused() -> None:
-    with pytest.raises(ValueError, match="width must be 1..24"):
+    with pytest.raises(ValueError, match=r"width must be 1\.\.24"):
         panel("wide", width=25)

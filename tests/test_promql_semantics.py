@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 from contract import COUNTER, Metric, ModuleContract, ScrapeTarget, standard_metrics
-from dashbuild.checks import substitute_variables
 from dashboards.overview import module_health, total_operations
+from dashbuild.checks import substitute_variables
 from panels import Panel, helpers, promql
 from panels.spec import ModuleDashboard, Row
 
