@@ -75,7 +75,13 @@ def compile_dashboards(modules: Sequence[ModuleFile]) -> list[CompiledDashboard]
     """Return every module dashboard and the overview, compiled, with provenance for error messages."""
     from dashboards.overview import build_overview, module_section
 
-    compiled = [_compile(module_spec(m), m.path, known_series=m.contract.series_names()) for m in modules]
+    compiled = []
+    for module in modules:
+        try:
+            spec = module_spec(module)
+        except (ValueError, TypeError) as error:
+            raise BuildError(module.path, str(error)) from error
+        compiled.append(_compile(spec, module.path, known_series=module.contract.series_names()))
     overview_sources: dict[str, str] = {}
     for module in modules:
         section = module_section(module.contract, module.dashboard)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
-from typing import Literal
+from collections.abc import Callable, Iterable
+from typing import Any, Literal
 
 import attrs
 
@@ -66,6 +66,16 @@ class ValueText:
             raise ValueError("a value mapping needs either `value` or a `low`/`high` range")
 
 
+def _each(kind: type) -> Callable[[object, attrs.Attribute[Any], tuple[object, ...]], None]:
+    """Return a validator refusing any item that is not a `kind`, naming what was given instead."""
+    def check(_: object, attribute: attrs.Attribute[Any], items: tuple[object, ...]) -> None:
+        for item in items:
+            if not isinstance(item, kind):
+                raise TypeError(f"{attribute.name} must hold {kind.__name__} values, got {type(item).__name__}: "
+                                f"{item!r:.80}")
+    return check
+
+
 def _targets(items: Iterable[Target]) -> tuple[Target, ...]:
     return tuple(items)
 
@@ -106,7 +116,8 @@ class Panel:
     title: str = attrs.field(validator=attrs.validators.min_len(1))
     description: str = attrs.field(validator=attrs.validators.min_len(1))
     unit: str
-    targets: tuple[Target, ...] = attrs.field(converter=_targets, validator=attrs.validators.min_len(1))
+    targets: tuple[Target, ...] = attrs.field(converter=_targets,
+                                              validator=[attrs.validators.min_len(1), _each(Target)])
     thresholds: tuple[Step, ...] = attrs.field(default=(Step("green"),), converter=_steps, validator=_check_steps)
     mappings: tuple[ValueText, ...] = attrs.field(default=(), converter=_value_texts)
     min: float | None = None
@@ -154,7 +165,7 @@ class Row:
     """A titled group of panels laid out left to right, wrapping at 24 columns."""
 
     title: str = attrs.field(validator=attrs.validators.min_len(1))
-    panels: tuple[Panel, ...] = attrs.field(converter=_panels)
+    panels: tuple[Panel, ...] = attrs.field(converter=_panels, validator=_each(Panel))
     collapsed: bool = False
 
 
@@ -186,8 +197,8 @@ class Link:
 class ModuleDashboard:
     """What a module file declares about its dashboard: rows, variables, description."""
 
-    rows: tuple[Row, ...] = attrs.field(converter=_rows, validator=attrs.validators.min_len(1))
-    variables: tuple[Variable, ...] = attrs.field(default=(), converter=_variables)
+    rows: tuple[Row, ...] = attrs.field(converter=_rows, validator=[attrs.validators.min_len(1), _each(Row)])
+    variables: tuple[Variable, ...] = attrs.field(default=(), converter=_variables, validator=_each(Variable))
     description: str = ""
     tags: tuple[str, ...] = attrs.field(default=(), converter=_strings)
 

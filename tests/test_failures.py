@@ -67,6 +67,17 @@ CASES = {
     "name differs from file": ("misnamed.py", module("(Row('r', (h.health('broken'),)),)"),
                                ["dashboards/misnamed.py", "must equal the file name"]),
     "no dashboard": ("broken.py", HEADER, ["dashboards/broken.py", "defines no DASHBOARD"]),
+    "duplicate uid": ("modules_overview.py", HEADER.replace('"broken"', '"modules_overview"')
+                      .replace('title="Broken"', 'title="All the modules"')
+                      + "\nDASHBOARD = ModuleDashboard(rows=(Row('r', (h.health('x'),)),))\n",
+                      ["dashboards/overview.py",
+                       "uid 'modules-overview' is also used by dashboards/modules_overview.py"]),
+    "uid too long": ("a_module_name_that_is_far_too_long_for_a_uid.py",
+                     HEADER.replace('"broken"', '"a_module_name_that_is_far_too_long_for_a_uid"')
+                     + "\nDASHBOARD = ModuleDashboard(rows=(Row('r', (h.health('x'),)),))\n",
+                     ["dashboards/a_module_name_that_is_far_too_long_for_a_uid.py", "[a-z0-9-]{1,40}"]),
+    "not a panel": ("broken.py", module("(Row('r', ('Operations/s',)),)"),
+                    ["dashboards/broken.py", "panels must hold Panel values, got str"]),
     "thresholds descending": ("broken.py", module(
         "(Row('r', (h.cost_over_range(CONTRACT.metric('cost_total')).with_thresholds("
         "h.Step('green'), h.Step('red', 10), h.Step('yellow', 5)),)),)"),
