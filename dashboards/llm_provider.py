@@ -30,24 +30,22 @@ DASHBOARD = ModuleDashboard(
     description="LLM Provider requests, latency, tokens, cost and errors per upstream provider.",
     variables=(h.label_variable(_requests, "provider"),),
     rows=(
-        Row("Requests", (
-            h.rate_per_second(_requests, by=("provider",), where=_by_provider, unit="reqps",
-                              title="Requests/s by provider"),
+        Row("Usage summary", (
+            h.rate_per_second(_requests, by=("provider",), unit="reqps", title="Requests/s by provider")
+            .in_overview(),
+            h.token_usage(CONTRACT.metric("tokens_total")).in_overview(),
+            h.cost_over_range(CONTRACT.metric("cost_total"), by=("provider",), title="Cost per provider")
+            .in_overview(),
+            h.distribution(_requests, "provider", title="Provider distribution"),
+        )),
+        Row("Per provider ($provider)", (
             h.duration_quantiles(CONTRACT.metric("request_duration_seconds"), by=("provider",),
                                  where=_by_provider, objective_seconds=5, title="Request duration"),
             h.error_ratio(CONTRACT.metric("errors_total"), _requests, by=("provider",), where=_by_provider),
-        )),
-        Row("Usage and cost", (
-            h.token_usage(CONTRACT.metric("tokens_total"), where=_by_provider),
             h.cost_rate(CONTRACT.metric("cost_total"), by=("provider",), where=_by_provider,
-                        title="Cost per provider"),
-            h.distribution(_requests, "provider", title="Provider distribution"),
+                        title="Cost per hour by provider"),
+            h.token_usage(CONTRACT.metric("tokens_total"), by=("provider", "type"), where=_by_provider,
+                          title="Tokens by provider"),
         )),
-        Row("Usage summary", (
-            h.rate_per_second(_requests, by=("provider",), unit="reqps", title="LLM requests/s").in_overview(),
-            h.token_usage(CONTRACT.metric("tokens_total"), title="LLM tokens").in_overview(),
-            h.cost_over_range(CONTRACT.metric("cost_total"), by=("provider",), title="LLM cost by provider")
-            .in_overview(),
-        ), collapsed=True),
     ),
 )

@@ -26,26 +26,28 @@ DASHBOARD = ModuleDashboard(
     description="Prompt Manager operations, latency, tokens, cost, cache and security checks.",
     variables=(h.label_variable(_ops, "operation"),),
     rows=(
-        Row("Traffic and latency", (
-            h.rate_per_second(_ops, by=("operation",), where=_by_operation, title="Operations/s"),
-            h.duration_p95(_duration, by=("operation",), where=_by_operation, objective_seconds=0.5,
-                           title="Operation duration P95"),
-            h.rate_per_second(_ops, by=("status",), title="Operations/s by status").in_overview(),
-            h.duration_p95(_duration, title="Operation duration P95 (all)").in_overview(),
-        )),
-        Row("Tokens, cost and cache", (
-            h.token_usage(CONTRACT.metric("tokens_total")),
-            h.cost_rate(CONTRACT.metric("cost_total"), title="Cost"),
-            h.cost_over_range(CONTRACT.metric("cost_total")).in_overview(),
+        Row("Summary", (
+            h.rate_per_second(_ops, by=("operation",), title="Operations/s").in_overview(),
+            h.duration_p95(_duration, by=("operation",), objective_seconds=0.5,
+                           title="Operation duration P95").in_overview(),
+            h.cost_over_range(CONTRACT.metric("cost_total"), title="Cost").in_overview(),
             h.cache_hit_ratio(CONTRACT.metric("cache_hits_total"), CONTRACT.metric("cache_misses_total"))
             .in_overview(),
         )),
-        Row("Security and limits", (
-            h.rate_per_second(CONTRACT.metric("security_validation_total"), by=("result",),
-                              title="Security validations/s"),
+        Row("Per operation ($operation)", (
+            h.rate_per_second(_ops, by=("operation", "status"), where=_by_operation,
+                              title="Operations/s by status"),
+            h.duration_quantiles(_duration, by=("operation",), where=_by_operation, objective_seconds=0.5,
+                                 title="Operation duration P50/P95/P99"),
+            h.error_ratio(CONTRACT.metric("errors_total"), _ops, by=("operation",), where=_by_operation),
             h.rate_per_second(CONTRACT.metric("rate_limit_hits_total"), by=("operation",), where=_by_operation,
                               title="Rate limit hits/s"),
-            h.error_ratio(CONTRACT.metric("errors_total"), _ops, where=_by_operation),
+        )),
+        Row("Tokens, cost and security", (
+            h.token_usage(CONTRACT.metric("tokens_total")),
+            h.cost_rate(CONTRACT.metric("cost_total")),
+            h.rate_per_second(CONTRACT.metric("security_validation_total"), by=("result",),
+                              title="Security validations/s"),
         )),
     ),
 )

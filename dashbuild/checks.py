@@ -11,10 +11,10 @@ import promql_parser
 from dashbuild.compiled import CompiledDashboard
 from dashbuild.errors import BuildError
 from dashbuild.schema import validate_dashboard
+from panels.spec import UID_RE
 
 Check = Callable[[Sequence[CompiledDashboard]], list[BuildError]]
 
-UID_RE = re.compile(r"^[a-z0-9-]{1,40}$")
 # Values Grafana would substitute, chosen so that the query still parses the way it runs.
 GRAFANA_VARIABLES = {
     "__rate_interval": "1m",
@@ -130,11 +130,23 @@ def check_queries(dashboards: Sequence[CompiledDashboard]) -> list[BuildError]:
     return errors
 
 
+def check_links(dashboards: Sequence[CompiledDashboard]) -> list[BuildError]:
+    """Return errors for dashboard links to `/d/<uid>` that no generated dashboard has."""
+    uids = {d.json.get("uid") for d in dashboards}
+    return [
+        BuildError(d.source, f"{d.filename}: link {link.get('title')!r} points to {link['url']}, "
+                             "which is not a generated dashboard")
+        for d in dashboards for link in d.json.get("links", [])
+        if link.get("url", "").startswith("/d/") and link["url"].removeprefix("/d/").split("/")[0] not in uids
+    ]
+
+
 CHECKS: tuple[tuple[str, Check], ...] = (
     ("schema", check_schema),
     ("identity", check_identity),
     ("panel-titles", check_panel_titles),
     ("queries", check_queries),
+    ("links", check_links),
 )
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import attrs
 
+from dashboards.overview import OVERVIEW_TITLE, OVERVIEW_UID, build_overview, module_section
 from dashbuild.checks import run_checks
 from dashbuild.compiled import CompiledDashboard
 from dashbuild.discover import ModuleFile, discover
@@ -14,7 +15,7 @@ from dashbuild.errors import BuildError, BuildFailed
 from dashbuild.files import dump_json
 from dashbuild.provisioning import DASHBOARDS_DIR, provisioning_files
 from dashbuild.render import render_dashboard
-from panels.spec import DashboardSpec
+from panels.spec import DashboardSpec, Link
 
 OVERVIEW_SOURCE = "dashboards/overview.py"
 
@@ -59,6 +60,7 @@ def module_spec(module: ModuleFile) -> DashboardSpec:
         description=dashboard.description or f"{contract.title} module.",
         rows=dashboard.rows,
         variables=dashboard.variables,
+        links=(Link(OVERVIEW_TITLE, OVERVIEW_UID, "All modules at a glance"),),
         tags=("generated", "module", contract.slug, *dashboard.tags),
     )
 
@@ -73,8 +75,6 @@ def _compile(spec: DashboardSpec, source: str, **provenance: object) -> Compiled
 
 def compile_dashboards(modules: Sequence[ModuleFile]) -> list[CompiledDashboard]:
     """Return every module dashboard and the overview, compiled, with provenance for error messages."""
-    from dashboards.overview import build_overview, module_section
-
     compiled = []
     for module in modules:
         try:

@@ -79,7 +79,8 @@ def test_overview_has_module_sections_and_links() -> None:
     titles = {p["title"] for p in flat_panels(overview)}
     # The security overview and the LLM usage summary come from the panels those modules mark.
     assert {"Prompt Security: Security validations/s", "Prompt Security: Injections detected",
-            "LLM Provider: LLM requests/s", "LLM Provider: LLM cost by provider"} <= titles
+            "LLM Provider: Requests/s by provider", "LLM Provider: Cost per provider",
+            "LLM Provider: Token usage"} <= titles
     assert [link["url"] for link in overview["links"]] == ["/d/llm-provider", "/d/prompt-manager",
                                                            "/d/prompt-security"]
 
