@@ -11,7 +11,8 @@ import click
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
-from dashbuild.errors import BuildFailed  # noqa: E402
+from dashbuild.discover import discover  # noqa: E402
+from dashbuild.errors import BuildError, BuildFailed  # noqa: E402
 from dashbuild.files import MANIFEST, check_outputs, write_outputs  # noqa: E402
 from dashbuild.pipeline import BuildResult, build  # noqa: E402
 
@@ -60,6 +61,60 @@ def cli(ctx: click.Context, check: bool, root: Path) -> None:
                f"(manifest: {MANIFEST})")
     for path in report.removed:
         click.echo(f"removed: {path}")
+
+
+@cli.command("new-module")
+@click.argument("name")
+@click.option("--port", type=int, required=True, help="Port the module serves /metrics on.")
+@click.option("--title", help="Dashboard title (default: from NAME, e.g. billing_gateway -> Billing Gateway).")
+@click.pass_context
+def new_module(ctx: click.Context, name: str, port: int, title: str | None) -> None:
+    """Scaffold dashboards/NAME.py with the standard metrics and panels."""
+    from dashbuild.scaffold import scaffold_module
+
+    root: Path = ctx.parent.params["root"] if ctx.parent else ROOT
+    try:
+        path = scaffold_module(root, name, port, title)
+    except BuildError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    click.echo(f"created {path.relative_to(root).as_posix()}: run `python build.py` to generate its dashboard")
+
+
+@cli.command("check-metrics")
+@click.argument("module")
+@click.argument("source")
+@click.option("--timeout", type=float, default=5.0, show_default=True, help="Seconds to wait for SOURCE (a URL).")
+@click.pass_context
+def check_metrics(ctx: click.Context, module: str, source: str, timeout: float) -> None:
+    """Compare MODULE's contract with what SOURCE exposes (a /metrics URL, a file, or - for stdin)."""
+    from instrumentation.check import check_exposition, fetch
+
+    root: Path = ctx.parent.params["root"] if ctx.parent else ROOT
+    try:
+        modules = {m.contract.name: m.contract for m in discover(root)}
+    except BuildFailed as failure:
+        for error in failure.errors:
+            click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    if module not in modules:
+        click.echo(f"error: no module {module!r} (known: {', '.join(sorted(modules))})", err=True)
+        sys.exit(2)
+    try:
+        if source.startswith(("http://", "https://")):
+            text, content_type = fetch(source, timeout)
+        else:
+            text, content_type = (sys.stdin.read() if source == "-" else Path(source).read_text()), ""
+        findings = check_exposition(modules[module], text, content_type)
+    except (OSError, ValueError) as error:
+        click.echo(f"error: cannot read metrics from {source}: {error}", err=True)
+        sys.exit(2)
+    for finding in findings:
+        click.echo(str(finding))
+    problems = sum(1 for f in findings if f.severity == "problem")
+    declared = len(modules[module].metrics)
+    click.echo(f"{module}: {declared} declared metrics, {problems} problem(s), {len(findings) - problems} note(s)")
+    sys.exit(1 if problems else 0)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,10 @@ def _labels(labels: Iterable[str]) -> tuple[str, ...]:
     return tuple(labels)
 
 
+def _optional_floats(values: Iterable[float] | None) -> tuple[float, ...] | None:
+    return None if values is None else tuple(float(v) for v in values)
+
+
 def _metrics(metrics: Iterable[Metric]) -> tuple[Metric, ...]:
     return tuple(metrics)
 
@@ -57,8 +61,14 @@ class Metric:
     help: str = attrs.field(validator=attrs.validators.min_len(1))
     labels: tuple[str, ...] = attrs.field(default=(), converter=_labels, validator=_check_label_names)
     unit: str = ""
+    buckets: tuple[float, ...] | None = attrs.field(default=None, converter=_optional_floats)
 
     def __attrs_post_init__(self) -> None:
+        if self.buckets is not None:
+            if self.type != HISTOGRAM:
+                raise ValueError(f"{self.name}: only histograms have buckets")
+            if not self.buckets or list(self.buckets) != sorted(set(self.buckets)) or self.buckets[0] <= 0:
+                raise ValueError(f"{self.name}: buckets must be positive and strictly ascending, got {self.buckets}")
         if self.type == COUNTER and not self.name.endswith("_total"):
             raise ValueError(f"counter {self.name!r} must end in _total (naming convention)")
         if self.type != COUNTER and self.name.endswith("_total"):

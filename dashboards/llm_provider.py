@@ -19,7 +19,7 @@ CONTRACT = ModuleContract(
         Metric("llm_provider_requests_total", COUNTER, "Requests sent to LLM providers, by provider, model "
                "and status.", ("provider", "model", "status")),
         Metric("llm_provider_request_duration_seconds", HISTOGRAM, "LLM provider request duration in seconds.",
-               ("provider",), "s"),
+               ("provider",), "s", buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60)),
     ),
 )
 

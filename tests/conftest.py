@@ -32,13 +32,14 @@ def repo_copy(tmp_path: Path) -> Path:
     return root
 
 
-def run_build(root: Path, *args: str, hash_seed: str | None = None) -> subprocess.CompletedProcess[str]:
+def run_build(root: Path, *args: str, hash_seed: str | None = None,
+              input_text: str | None = None) -> subprocess.CompletedProcess[str]:
     """Run `python build.py ARGS` in `root` as a user would, and return the finished process."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONHASHSEED"}
     if hash_seed is not None:
         env["PYTHONHASHSEED"] = hash_seed
     env["PYTHONDONTWRITEBYTECODE"] = "1"
-    return subprocess.run([sys.executable, str(root / "build.py"), *args], cwd=root, env=env,
+    return subprocess.run([sys.executable, str(root / "build.py"), *args], cwd=root, env=env, input=input_text,
                           capture_output=True, text=True, timeout=120, check=False)
 
 
