@@ -86,8 +86,29 @@ class ScrapeTarget:
     """Where Prometheus scrapes a module."""
 
     port: int = attrs.field(validator=[attrs.validators.ge(1), attrs.validators.le(65535)])
-    host: str = "host.docker.internal"
-    path: str = "/metrics"
+    # Prometheus runs in docker-compose; the modules run on the host (see docker-compose.yml extra_hosts).
+    host: str = attrs.field(default="host.docker.internal", validator=attrs.validators.min_len(1))
+    path: str = attrs.field(default="/metrics", validator=attrs.validators.matches_re(r"^/\S*$"))
+    service: str | None = None
+
+    @property
+    def address(self) -> str:
+        """Return `host:port`, the scrape target address."""
+        return f"{self.host}:{self.port}"
+
+
+def _positive(_: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not value > 0:
+        raise ValueError(f"{attribute.name} must be positive, got {value}")
+
+
+@attrs.frozen
+class Objectives:
+    """Alerting thresholds a module declares; the defaults suit an interactive API."""
+
+    error_ratio: float = attrs.field(default=0.05, validator=[_positive, attrs.validators.le(1)])
+    p95_seconds: float = attrs.field(default=1.0, validator=_positive)
+    cost_per_hour_usd: float = attrs.field(default=10.0, validator=_positive)
 
 
 def _check_module_name(_: object, attribute: attrs.Attribute[str], value: str) -> None:
@@ -112,6 +133,7 @@ class ModuleContract:
     title: str = attrs.field(validator=attrs.validators.min_len(1))
     target: ScrapeTarget
     metrics: tuple[Metric, ...] = attrs.field(converter=_metrics, validator=_unique_metric_names)
+    objectives: Objectives = attrs.field(factory=Objectives)
 
     def __attrs_post_init__(self) -> None:
         for metric in self.metrics:
@@ -127,6 +149,16 @@ class ModuleContract:
     def job(self) -> str:
         """Return the Prometheus scrape job name for this module."""
         return self.slug
+
+    @property
+    def service(self) -> str:
+        """Return the `service` label of the scrape job (default `<slug>-api`)."""
+        return self.target.service or f"{self.slug}-api"
+
+    @property
+    def camel_name(self) -> str:
+        """Return the name in CamelCase (`PromptManager`), the prefix of the module's alert names."""
+        return "".join(word.capitalize() for word in self.name.split("_"))
 
     def metric(self, short_name: str) -> Metric:
         """Return the metric named `{module}_{short_name}` (or the full name); raise UnknownMetricError."""

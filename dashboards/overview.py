@@ -1,4 +1,9 @@
-"""The overview dashboard, assembled from the registry of module files. It names no module."""
+"""The overview dashboard, assembled from the registry of module files. It names no module.
+
+Cross-module panels read the `module:*` series of the generated recording rules (panels/rules.py), so
+their query count does not grow with the number of modules; module sections hold the panels each module
+marks with `.in_overview()`.
+"""
 
 from __future__ import annotations
 
@@ -6,85 +11,88 @@ from collections.abc import Sequence
 
 from contract import ModuleContract
 from panels import DashboardSpec, Link, ModuleDashboard, Panel, Row, Step, Target, helpers, promql
+from panels import rules as recorded
 
 OVERVIEW_UID = "modules-overview"
 OVERVIEW_TITLE = "Modules Overview"
 Module = tuple[ModuleContract, ModuleDashboard]
+RANGE_SECONDS = "$__range_s"
+BY_MODULE = "{{module}}"
 
 
-def _with_metric(modules: Sequence[Module], short_name: str) -> list[ModuleContract]:
-    return [contract for contract, _ in modules if contract.has_metric(short_name)]
+def _over_range(series: str, by: Sequence[str] = ()) -> str:
+    """Return the total over the dashboard range of a recorded per-second rate (average rate × seconds)."""
+    return f"{promql.sum_by(promql.over_time('avg', promql.selector(series)), by)} * {RANGE_SECONDS}"
 
 
-def total_operations(modules: Sequence[Module]) -> Panel:
-    """Return a stat of all modules' operations over the dashboard range, robust to a silent module."""
-    terms = [promql.or_zero(promql.sum_by(promql.increase(promql.selector(c.metric("operations_total").name))))
-             for c in _with_metric(modules, "operations_total")]
+def total_operations() -> Panel:
+    """Return a stat of all modules' operations over the dashboard range."""
     return Panel(
         kind="stat",
         title="Total operations",
-        description="Operations handled by all modules over the dashboard time range (sum of every module's "
-                    "{module}_operations_total increase; a module without data counts as 0).",
+        description="Operations handled by all modules over the dashboard time range: the average of the "
+                    f"recorded {recorded.OPERATIONS_RATE} times the range in seconds.",
         unit="short",
-        targets=(Target(promql.add(terms), "operations", instant=True),),
+        targets=(Target(_over_range(recorded.OPERATIONS_RATE), "operations", instant=True),),
         decimals=0,
     )
 
 
-def operations_by_module(modules: Sequence[Module]) -> Panel:
+def operations_by_module() -> Panel:
     """Return a stacked time series of operations per second, one series per module."""
     return Panel(
         kind="timeseries",
         title="Operations/s by module",
-        description="Per-second rate of each module's {module}_operations_total, stacked.",
+        description=f"Operations per second of each module, from the recorded {recorded.OPERATIONS_RATE}.",
         unit="ops",
-        targets=tuple(
-            Target(promql.sum_by(promql.rate(promql.selector(c.metric("operations_total").name))), c.title)
-            for c in _with_metric(modules, "operations_total")
-        ),
+        targets=(Target(promql.sum_by(promql.selector(recorded.OPERATIONS_RATE), ("module",)), BY_MODULE),),
         stacked=True,
         min=0,
     )
 
 
-def cost_by_module(modules: Sequence[Module]) -> Panel:
+def cost_by_module() -> Panel:
     """Return a pie chart of each module's cost over the dashboard range."""
     return Panel(
         kind="piechart",
         title="Cost by module",
-        description="US dollars accumulated by each module's {module}_cost_total over the dashboard time range.",
+        description="US dollars spent by each module over the dashboard time range, from the recorded "
+                    f"{recorded.COST_RATE}.",
         unit="currencyUSD",
-        targets=tuple(
-            Target(promql.sum_by(promql.increase(promql.selector(c.metric("cost_total").name))), c.title,
-                   instant=True)
-            for c in _with_metric(modules, "cost_total")
-        ),
+        targets=(Target(_over_range(recorded.COST_RATE, ("module",)), BY_MODULE, instant=True),),
         decimals=2,
     )
 
 
-def module_health(modules: Sequence[Module]) -> Panel:
-    """Return one UP/DOWN stat with a value per module's scrape job."""
-    return helpers.health_of([(contract.job, contract.title) for contract, _ in modules], title="Module health")
+def module_health() -> Panel:
+    """Return one UP/DEGRADED/DOWN value per module, from the recorded share of targets up."""
+    return helpers.health_status((Target(promql.selector(recorded.UP), BY_MODULE, instant=True),))
 
 
-def error_ratio_by_module(modules: Sequence[Module]) -> Panel:
+def error_ratio_by_module() -> Panel:
     """Return a time series of each module's error ratio."""
-    targets = tuple(
-        Target(promql.ratio(promql.sum_by(promql.rate(promql.selector(c.metric("errors_total").name))),
-                            promql.sum_by(promql.rate(promql.selector(c.metric("operations_total").name)))),
-               c.title)
-        for c in _with_metric(modules, "errors_total") if c.has_metric("operations_total")
-    )
     return Panel(
         kind="timeseries",
         title="Error rate by module",
-        description="Each module's errors divided by operations. Yellow above 1 %, red above 5 %.",
+        description=f"Each module's errors divided by operations ({recorded.ERROR_RATIO}). Yellow above 1 %, "
+                    "red above 5 %.",
         unit="percentunit",
-        targets=targets,
+        targets=(Target(promql.selector(recorded.ERROR_RATIO), BY_MODULE),),
         thresholds=(Step("green"), Step("yellow", 0.01), Step("red", 0.05)),
         min=0,
         max=1,
+    )
+
+
+def p95_by_module() -> Panel:
+    """Return a time series of each module's P95 operation duration."""
+    return Panel(
+        kind="timeseries",
+        title="Operation duration P95 by module",
+        description=f"95th percentile operation duration of each module ({recorded.P95_DURATION}).",
+        unit="s",
+        targets=(Target(promql.selector(recorded.P95_DURATION), BY_MODULE),),
+        min=0,
     )
 
 
@@ -100,11 +108,12 @@ def module_section(contract: ModuleContract, dashboard: ModuleDashboard) -> Row 
 def build_overview(modules: Sequence[Module]) -> DashboardSpec:
     """Return the overview: cross-module panels, one section per module, links to every module dashboard."""
     summary = Row("All modules", (
-        module_health(modules).sized(width=8),
-        total_operations(modules).sized(width=4),
-        cost_by_module(modules).sized(width=12, height=10),
-        operations_by_module(modules).sized(width=12),
-        error_ratio_by_module(modules).sized(width=12),
+        module_health().sized(width=8),
+        total_operations().sized(width=4),
+        cost_by_module().sized(width=12, height=10),
+        operations_by_module(),
+        error_ratio_by_module(),
+        p95_by_module(),
     ))
     sections = [row for contract, dashboard in modules if (row := module_section(contract, dashboard))]
     return DashboardSpec(

@@ -13,8 +13,10 @@ from dashbuild.compiled import CompiledDashboard
 from dashbuild.discover import ModuleFile, discover
 from dashbuild.errors import BuildError, BuildFailed
 from dashbuild.files import dump_json
+from dashbuild.prometheus import prometheus_files
 from dashbuild.provisioning import DASHBOARDS_DIR, provisioning_files
 from dashbuild.render import render_dashboard
+from panels.rules import recorded_series
 from panels.spec import DashboardSpec, Link
 
 OVERVIEW_SOURCE = "dashboards/overview.py"
@@ -91,7 +93,7 @@ def compile_dashboards(modules: Sequence[ModuleFile]) -> list[CompiledDashboard]
         overview = build_overview([(m.contract, m.dashboard) for m in modules])
     except (ValueError, TypeError, KeyError) as error:
         raise BuildError(OVERVIEW_SOURCE, f"cannot assemble the overview: {error}") from error
-    every_series = frozenset().union(*(m.contract.series_names() for m in modules))
+    every_series = frozenset().union(recorded_series(), *(m.contract.series_names() for m in modules))
     compiled.append(_compile(overview, OVERVIEW_SOURCE, panel_sources=overview_sources, known_series=every_series))
     return compiled
 
@@ -116,6 +118,7 @@ def build(root: Path) -> BuildResult:
         raise BuildFailed(errors)
     files = {dashboard_path(d): dump_json(d.json) for d in dashboards}
     files.update(provisioning_files())
+    files.update(prometheus_files([m.contract for m in modules]))
     summary = tuple(
         SummaryRow(d.json["title"], sum(1 for _ in d.panels()), sum(len(p.get("targets", [])) for p in d.panels()),
                    dashboard_path(d))

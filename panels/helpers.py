@@ -258,19 +258,19 @@ HEALTH_MAPPINGS = (
 
 def health(job: str, *, title: str = "Health", legend: str = "") -> Panel:
     """Return a stat of the share of a scrape job's targets that are up, shown as UP / DEGRADED / DOWN."""
-    return health_of(((job, legend or job),), title=title)
+    expr = promql.aggregate("avg", promql.selector("up", (promql.eq("job", job),)))
+    return health_status((Target(expr, legend or job, instant=True),), title=title)
 
 
-def health_of(jobs: Sequence[tuple[str, str]], *, title: str = "Module health") -> Panel:
-    """Return one UP/DOWN stat for several (job, legend) pairs, one query each."""
+def health_status(targets: Sequence[Target], *, title: str = "Module health") -> Panel:
+    """Return a UP/DEGRADED/DOWN stat over queries that give the share (0..1) of targets up."""
     return Panel(
         kind="stat",
         title=title,
         description=("Share of scrape targets that are up (Prometheus `up`): UP when all are, DEGRADED when "
                      "some are, DOWN when none is. No data means Prometheus has no such scrape job."),
         unit="none",
-        targets=tuple(Target(promql.aggregate("avg", promql.selector("up", (promql.eq("job", job),))), legend,
-                             instant=True) for job, legend in jobs),
+        targets=targets,
         thresholds=(Step(RED), Step(ORANGE, 0.001), Step(GREEN, 1)),
         mappings=HEALTH_MAPPINGS,
         min=0,

@@ -90,6 +90,13 @@ def increase(vector_selector: str, window: str = RANGE) -> str:
     return f"increase({vector_selector}{_window(window)})"
 
 
+def over_time(function: str, vector_selector: str, window: str = RANGE) -> str:
+    """Return `<function>_over_time(selector[window])`, e.g. avg_over_time."""
+    if function not in {"avg", "min", "max", "sum", "count", "last"}:
+        raise ValueError(f"unsupported *_over_time function {function!r}")
+    return f"{function}_over_time({vector_selector}{_window(window)})"
+
+
 def _by_clause(by: Iterable[str]) -> str:
     labels = list(by)
     for label in labels:

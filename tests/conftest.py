@@ -13,7 +13,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 COPIED = ("build.py", "pyproject.toml", "build-manifest.json", "contract", "panels", "dashboards", "dashbuild",
-          "provisioning")
+          "instrumentation", "provisioning", "prometheus")
+GENERATED_DIRS = ("provisioning", "prometheus")
 
 BuildRunner = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -49,7 +50,7 @@ def build_cli() -> BuildRunner:
     return run_build
 
 
-def snapshot(root: Path, folders: tuple[str, ...] = ("provisioning",),
+def snapshot(root: Path, folders: tuple[str, ...] = GENERATED_DIRS,
              files: tuple[str, ...] = ("build-manifest.json",)) -> dict[str, bytes]:
     """Return every generated file's bytes under `root`, by relative path."""
     result = {f: (root / f).read_bytes() for f in files if (root / f).is_file()}

@@ -8,8 +8,10 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from dashbuild.files import MANIFEST
-from tests.conftest import REPO, BuildRunner, snapshot
+from tests.conftest import GENERATED_DIRS, REPO, BuildRunner, snapshot
 
 NEW_MODULE = '''
 """Billing Gateway: a module added by dropping this file in dashboards/."""
@@ -58,7 +60,7 @@ def test_outputs_are_identical_across_hash_seeds(tmp_path: Path, build_cli: Buil
     for seed in ("0", "4242"):
         root = tmp_path / f"seed-{seed}"
         shutil.copytree(REPO, root, ignore=shutil.ignore_patterns(".git", ".venv", "__pycache__", "*.egg-info",
-                                                                    "provisioning", MANIFEST))
+                                                                    *GENERATED_DIRS, MANIFEST))
         result = build_cli(root, hash_seed=seed)
         assert result.returncode == 0, result.stderr
         outputs.append(snapshot(root))
@@ -84,9 +86,18 @@ def test_new_module_file_appears_everywhere(repo_copy: Path, build_cli: BuildRun
         p["title"] for p in overview["panels"] if p["type"] != "row"}
     assert {"title": "Billing Gateway", "url": "/d/billing-gateway"}.items() <= next(
         link for link in overview["links"] if link["title"] == "Billing Gateway").items()
-    health = next(p for p in overview["panels"] if p["title"] == "Module health")
-    assert 'avg(up{job="billing-gateway"})' in [t["expr"] for t in health["targets"]]
     assert section > 0
+    # The Prometheus side follows from the same file: a scrape job, recording rules and alerts.
+    config = yaml.safe_load((repo_copy / "prometheus" / "prometheus.yml").read_text())
+    job = next(j for j in config["scrape_configs"] if j["job_name"] == "billing-gateway")
+    assert job["static_configs"] == [{"targets": ["host.docker.internal:8010"],
+                                      "labels": {"module": "billing-gateway", "service": "billing-gateway-api"}}]
+    recording = (repo_copy / "prometheus" / "rules" / "modules.recording.yml").read_text()
+    assert "rate(billing_gateway_operations_total[1m])" in recording
+    alerts = yaml.safe_load((repo_copy / "prometheus" / "rules" / "billing-gateway.alerts.yml").read_text())
+    assert [r["alert"] for r in alerts["groups"][0]["rules"]] == [
+        "BillingGatewayDown", "BillingGatewayHighErrorRatio", "BillingGatewayHighLatencyP95",
+        "BillingGatewayCostOverBudget"]
     assert build_cli(repo_copy, "--check").returncode == 0
 
 
@@ -119,8 +130,6 @@ def test_check_names_missing_and_stale_files(repo_copy: Path, build_cli: BuildRu
 
 
 def test_provisioning_yaml(repo_copy: Path) -> None:
-    import yaml
-
     datasource = yaml.safe_load((repo_copy / "provisioning/datasources/prometheus.yaml").read_text())
     (ds,) = datasource["datasources"]
     assert datasource["apiVersion"] == 1
@@ -134,5 +143,6 @@ def test_provisioning_yaml(repo_copy: Path) -> None:
 
 def test_manifest_lists_every_generated_file(repo_copy: Path) -> None:
     manifest = json.loads((repo_copy / MANIFEST).read_text())
-    generated = {p.relative_to(repo_copy).as_posix() for p in (repo_copy / "provisioning").rglob("*") if p.is_file()}
+    generated = {p.relative_to(repo_copy).as_posix() for folder in GENERATED_DIRS
+                 for p in (repo_copy / folder).rglob("*") if p.is_file()}
     assert set(manifest["files"]) == generated

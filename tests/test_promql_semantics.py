@@ -14,10 +14,10 @@ import pytest
 import yaml
 
 from contract import COUNTER, Metric, ModuleContract, ScrapeTarget, standard_metrics
-from dashboards.overview import module_health, total_operations
+from dashboards.overview import build_overview
 from dashbuild.checks import substitute_variables
+from dashbuild.prometheus import recording_rules_file
 from panels import Panel, helpers, promql
-from panels.spec import ModuleDashboard, Row
 
 DEMO = ModuleContract(
     name="demo",
@@ -40,9 +40,10 @@ def query(panel: Panel, index: int = 0, **overrides: str) -> str:
 
 
 def promtool_test(tmp_path: Path, promtool: str, series: dict[str, str], expr: str, eval_time: str,
-                  samples: list[dict[str, Any]], interval: str = "1m") -> subprocess.CompletedProcess[str]:
-    """Run one `promql_expr_test` through promtool and return the finished process."""
-    (tmp_path / "rules.yml").write_text("groups: []\n")
+                  samples: list[dict[str, Any]], interval: str = "1m",
+                  rules: dict[str, Any] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run one `promql_expr_test` through promtool (with `rules` loaded) and return the finished process."""
+    (tmp_path / "rules.yml").write_text(yaml.safe_dump(rules or {"groups": []}))
     test = {
         "rule_files": ["rules.yml"],
         "evaluation_interval": "1m",
@@ -63,9 +64,10 @@ def to_micro(expr: str) -> str:
 
 
 def assert_evaluates(tmp_path: Path, promtool: str, series: dict[str, str], expr: str, eval_time: str,
-                     samples: list[dict[str, Any]], interval: str = "1m") -> None:
+                     samples: list[dict[str, Any]], interval: str = "1m",
+                     rules: dict[str, Any] | None = None) -> None:
     """Assert promtool evaluates `expr` over `series` to `samples` (to six decimals)."""
-    result = promtool_test(tmp_path, promtool, series, to_micro(expr), eval_time, samples, interval)
+    result = promtool_test(tmp_path, promtool, series, to_micro(expr), eval_time, samples, interval, rules)
     assert result.returncode == 0, f"{expr}\n{result.stdout}\n{result.stderr}"
 
 
@@ -198,15 +200,59 @@ def test_health_is_share_of_targets_up(tmp_path: Path, promtool: str) -> None:
     assert degraded.low is not None and degraded.high is not None and degraded.low < 0.5 < degraded.high
 
 
-def test_overview_total_survives_a_silent_module(tmp_path: Path, promtool: str) -> None:
-    # "other" exposes nothing yet: the total is still demo's 10 a minute over 10 minutes = 100.
-    modules = [(DEMO, ModuleDashboard(rows=(Row("r", (helpers.health("demo"),)),))),
-               (OTHER, ModuleDashboard(rows=(Row("r", (helpers.health("other"),)),)))]
-    panel = total_operations(modules)
-    series = {'demo_operations_total{operation="render", status="ok"}': "0+10x20"}
-    assert_evaluates(tmp_path, promtool, series, query(panel), "10m", [{"labels": "{}", "value": 100}])
-    health = module_health(modules)
-    assert [t.legend for t in health.targets] == ["Demo", "Other"]
+# Two modules scraped with their `module` label; "other" is down and has no traffic yet.
+MODULE_SERIES = {
+    'demo_operations_total{module="demo", operation="render", status="ok"}': "0+57x30",
+    'demo_operations_total{module="demo", operation="render", status="error"}': "0+3x30",
+    'demo_errors_total{module="demo", operation="render", error_type="timeout"}': "0+3x30",
+    'demo_cost_total{module="demo"}': "0+0.5x30",
+    'other_cost_total{module="other"}': "0+0.25x30",
+    'up{job="demo", module="demo", instance="a:1"}': "1x30",
+    'up{job="other", module="other", instance="b:1"}': "0x30",
+}
+RECORDING = recording_rules_file([DEMO, OTHER])
+
+
+def overview_panel(title: str) -> Panel:
+    """Return the overview's cross-module panel with this title."""
+    spec = build_overview([])
+    return next(p for row in spec.rows for p in row.panels if p.title == title)
+
+
+def test_overview_total_operations_from_recording_rules(tmp_path: Path, promtool: str) -> None:
+    # 60 operations a minute for the 10-minute range: 600, whatever the number of modules.
+    panel = overview_panel("Total operations")
+    assert_evaluates(tmp_path, promtool, MODULE_SERIES, query(panel, __range_s="600"), "20m",
+                     [{"labels": "{}", "value": 600}], rules=RECORDING)
+
+
+def test_overview_cost_by_module(tmp_path: Path, promtool: str) -> None:
+    # 0.5 and 0.25 USD a minute over 10 minutes: 5 and 2.5 USD.
+    panel = overview_panel("Cost by module")
+    assert_evaluates(tmp_path, promtool, MODULE_SERIES, query(panel, __range_s="600"), "20m", [
+        {"labels": '{module="demo"}', "value": 5},
+        {"labels": '{module="other"}', "value": 2.5},
+    ], rules=RECORDING)
+
+
+def test_overview_error_ratio_health_and_rate(tmp_path: Path, promtool: str) -> None:
+    # demo: 3 errors in 60 operations a minute = 0.05, 1 operation a second; other: down.
+    assert_evaluates(tmp_path, promtool, MODULE_SERIES, query(overview_panel("Error rate by module")), "20m",
+                     [{"labels": '{module="demo"}', "value": 0.05}],
+                     rules=RECORDING)
+    assert_evaluates(tmp_path, promtool, MODULE_SERIES, query(overview_panel("Operations/s by module")), "20m",
+                     [{"labels": '{module="demo"}', "value": 1}], rules=RECORDING)
+    assert_evaluates(tmp_path, promtool, MODULE_SERIES, query(overview_panel("Module health")), "20m", [
+        {"labels": '{module="demo"}', "value": 1},
+        {"labels": '{module="other"}', "value": 0},
+    ], rules=RECORDING)
+
+
+def test_error_ratio_is_zero_for_a_module_without_errors(tmp_path: Path, promtool: str) -> None:
+    series = {'other_operations_total{module="other", operation="x", status="ok"}': "0+60x30"}
+    assert_evaluates(tmp_path, promtool, series, "module:error_ratio:rate1m", "20m",
+                     [{"labels": '{module="other"}', "value": 0}],
+                     rules=RECORDING)
 
 
 def test_harness_rejects_a_wrong_expectation(tmp_path: Path, promtool: str) -> None:

@@ -1,0 +1,73 @@
+"""Prometheus files from the registry: prometheus.yml (one scrape job per module) and the rule files."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from contract.model import ModuleContract
+from dashbuild.files import dump_yaml
+from dashbuild.provisioning import SCRAPE_INTERVAL
+from panels.rules import alert_rules, recording_rules
+
+CONFIG_FILE = "prometheus/prometheus.yml"
+RULES_DIR = "prometheus/rules"
+RECORDING_FILE = f"{RULES_DIR}/modules.recording.yml"
+
+
+def scrape_job(contract: ModuleContract) -> dict[str, Any]:
+    """Return the scrape config of one module, with its `module` and `service` labels."""
+    return {
+        "job_name": contract.job,
+        "scrape_interval": SCRAPE_INTERVAL,
+        "metrics_path": contract.target.path,
+        "static_configs": [{
+            "targets": [contract.target.address],
+            "labels": {"module": contract.slug, "service": contract.service},
+        }],
+    }
+
+
+def prometheus_config(contracts: Sequence[ModuleContract]) -> dict[str, Any]:
+    """Return prometheus.yml: global intervals, the generated rule files, Prometheus itself and each module."""
+    return {
+        "global": {"scrape_interval": SCRAPE_INTERVAL, "evaluation_interval": SCRAPE_INTERVAL},
+        # Relative to this file, so it works in the container (/etc/prometheus) and from the repository.
+        "rule_files": ["rules/*.yml"],
+        "scrape_configs": [
+            {"job_name": "prometheus", "static_configs": [{"targets": ["localhost:9090"]}]},
+            *(scrape_job(contract) for contract in contracts),
+        ],
+    }
+
+
+def recording_rules_file(contracts: Sequence[ModuleContract]) -> dict[str, Any]:
+    """Return the recording rule file: one group, evaluated in order."""
+    return {"groups": [{
+        "name": "modules-recording",
+        "rules": [{"record": rule.record, "expr": rule.expr, **({"labels": dict(rule.labels)} if rule.labels else {})}
+                  for rule in recording_rules(contracts)],
+    }]}
+
+
+def alert_rules_file(contract: ModuleContract) -> dict[str, Any]:
+    """Return one module's alerting rule file."""
+    return {"groups": [{
+        "name": f"{contract.slug}-alerts",
+        "rules": [{
+            "alert": rule.alert,
+            "expr": rule.expr,
+            "for": rule.for_,
+            "labels": {"severity": rule.severity, "module": rule.module},
+            "annotations": {"summary": rule.summary, "description": rule.description},
+        } for rule in alert_rules(contract)],
+    }]}
+
+
+def prometheus_files(contracts: Sequence[ModuleContract]) -> dict[str, bytes]:
+    """Return every Prometheus file by repository-relative path."""
+    files = {CONFIG_FILE: dump_yaml(prometheus_config(contracts)),
+             RECORDING_FILE: dump_yaml(recording_rules_file(contracts))}
+    for contract in contracts:
+        files[f"{RULES_DIR}/{contract.slug}.alerts.yml"] = dump_yaml(alert_rules_file(contract))
+    return files

@@ -1,0 +1,131 @@
+"""Recording and alerting rules derived from module contracts. Pure values; dashbuild writes the YAML.
+
+Recording rules turn each module's standard metrics into cross-module series labelled `module`
+(the scrape job's static label), so the overview issues the same queries whatever the number of modules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import attrs
+
+from contract.model import ModuleContract
+from panels import promql
+
+WINDOW = "1m"  # 12 scrapes at the 5 s scrape interval
+ALERT_WINDOW = "5m"
+
+OPERATIONS_RATE = "module:operations:rate1m"
+ERRORS_RATE = "module:errors:rate1m"
+ERROR_RATIO = "module:error_ratio:rate1m"
+COST_RATE = "module:cost_usd:rate1m"
+TOKENS_RATE = "module:tokens:rate1m"
+P95_DURATION = "module:operation_duration_seconds:p95_1m"
+UP = "module:up:avg"
+
+
+@attrs.frozen
+class RecordingRule:
+    """`record: expr`, evaluated in order within its group."""
+
+    record: str
+    expr: str
+    labels: tuple[tuple[str, str], ...] = ()
+
+
+@attrs.frozen
+class AlertRule:
+    """An alert with its duration, severity and human-readable annotations."""
+
+    alert: str
+    expr: str
+    for_: str
+    severity: str
+    module: str
+    summary: str
+    description: str
+
+
+def _per_module(contract: ModuleContract, short_name: str, record: str,
+                build: Callable[[str], str]) -> list[RecordingRule]:
+    if not contract.has_metric(short_name):
+        return []
+    return [RecordingRule(record, build(contract.metric(short_name).name), _module_label(contract))]
+
+
+def _module_label(contract: ModuleContract) -> tuple[tuple[str, str], ...]:
+    # Static labels keep each module's rule distinct (promtool rejects identical record + labels) and
+    # label the result even if a scrape config lacks the `module` label.
+    return (("module", contract.slug),)
+
+
+def module_recording_rules(contract: ModuleContract) -> list[RecordingRule]:
+    """Return the rules recording one module's standard metrics as `module:*` series."""
+    def rate_by(labels: tuple[str, ...]) -> Callable[[str], str]:
+        return lambda name: promql.sum_by(promql.rate(promql.selector(name), WINDOW), ("module", *labels))
+
+    return [
+        *_per_module(contract, "operations_total", OPERATIONS_RATE, rate_by(())),
+        *_per_module(contract, "errors_total", ERRORS_RATE, rate_by(())),
+        *_per_module(contract, "cost_total", COST_RATE, rate_by(())),
+        *_per_module(contract, "tokens_total", TOKENS_RATE, rate_by(("type",))),
+        *_per_module(contract, "operation_duration_seconds", P95_DURATION,
+                     lambda name: promql.histogram_quantile(0.95, f"{name}_bucket", by=("module",), window=WINDOW)),
+        RecordingRule(UP, promql.aggregate("avg", promql.selector("up", (promql.eq("job", contract.job),)),
+                                           ("module",)), _module_label(contract)),
+    ]
+
+
+def recording_rules(contracts: Sequence[ModuleContract]) -> list[RecordingRule]:
+    """Return every module's recording rules, then the cross-module ratios built on them."""
+    rules = [rule for contract in contracts for rule in module_recording_rules(contract)]
+    # A module with operations but no error series yet has an error ratio of 0, not none.
+    rules.append(RecordingRule(ERROR_RATIO, f"({ERRORS_RATE} or {OPERATIONS_RATE} * 0) / {OPERATIONS_RATE}"))
+    return rules
+
+
+def recorded_series() -> frozenset[str]:
+    """Return the names of all series the recording rules produce."""
+    return frozenset({OPERATIONS_RATE, ERRORS_RATE, ERROR_RATIO, COST_RATE, TOKENS_RATE, P95_DURATION, UP})
+
+
+def alert_rules(contract: ModuleContract) -> list[AlertRule]:
+    """Return the module's alerts: down, error ratio, P95 latency and cost rate over its objectives."""
+    title, goals, job = contract.title, contract.objectives, contract.job
+    alerts = [AlertRule(
+        alert=f"{contract.camel_name}Down", for_="1m", severity="critical", module=contract.slug,
+        expr=f"{promql.selector('up', (promql.eq('job', job),))} == 0",
+        summary=f"{title} is down",
+        description=f"Prometheus has failed to scrape {title} ({{{{ $labels.instance }}}}) for more than a "
+                    "minute: the service is down or unreachable.",
+    )]
+    if contract.has_metric("errors_total") and contract.has_metric("operations_total"):
+        errors = promql.sum_by(promql.rate(promql.selector(contract.metric("errors_total").name), ALERT_WINDOW))
+        total = promql.sum_by(promql.rate(promql.selector(contract.metric("operations_total").name), ALERT_WINDOW))
+        alerts.append(AlertRule(
+            alert=f"{contract.camel_name}HighErrorRatio", for_="5m", severity="warning", module=contract.slug,
+            expr=f"{promql.ratio(errors, total)} > {goals.error_ratio:g}",
+            summary=f"{title} error ratio above {goals.error_ratio:.0%}",
+            description=f"{{{{ $value | humanizePercentage }}}} of {title} operations failed over the last "
+                        f"{ALERT_WINDOW} (objective: at most {goals.error_ratio:.0%}).",
+        ))
+    if contract.has_metric("operation_duration_seconds"):
+        bucket = contract.metric("operation_duration_seconds").name + "_bucket"
+        alerts.append(AlertRule(
+            alert=f"{contract.camel_name}HighLatencyP95", for_="10m", severity="warning", module=contract.slug,
+            expr=f"{promql.histogram_quantile(0.95, bucket, window=ALERT_WINDOW)} > {goals.p95_seconds:g}",
+            summary=f"{title} P95 latency above {goals.p95_seconds:g} s",
+            description=f"95 % of {title} operations completed within {{{{ $value | humanizeDuration }}}} over the "
+                        f"last {ALERT_WINDOW} (objective: {goals.p95_seconds:g} s).",
+        ))
+    if contract.has_metric("cost_total"):
+        cost = promql.sum_by(promql.rate(promql.selector(contract.metric("cost_total").name), "1h"))
+        alerts.append(AlertRule(
+            alert=f"{contract.camel_name}CostOverBudget", for_="15m", severity="warning", module=contract.slug,
+            expr=f"{promql.scale(cost, 3600)} > {goals.cost_per_hour_usd:g}",
+            summary=f"{title} spends more than {goals.cost_per_hour_usd:g} USD per hour",
+            description=f"{title} spent at a rate of {{{{ $value | printf \"%.2f\" }}}} USD per hour over the last "
+                        f"hour (budget: {goals.cost_per_hour_usd:g} USD per hour).",
+        ))
+    return alerts
