@@ -21,7 +21,7 @@ BY_MODULE = "{{module}}"
 
 
 def _over_range(series: str, by: Sequence[str] = ()) -> str:
-    """Return the total over the dashboard range of a recorded per-second rate (average rate × seconds)."""
+    """Return the total over the dashboard range of a recorded per-second rate (average rate times seconds)."""
     return f"{promql.sum_by(promql.over_time('avg', promql.selector(series)), by)} * {RANGE_SECONDS}"
 
 

@@ -51,7 +51,8 @@ def run_alert_test(tmp_path: Path, promtool: str, series: dict[str, str], eval_t
 
 UP = 'up{job="prompt-manager", module="prompt-manager", instance="host:8000"}'
 DOWN_ALERT = {
-    "exp_labels": {"severity": "critical", "module": "prompt-manager", "job": "prompt-manager", "instance": "host:8000"},
+    "exp_labels": {"severity": "critical", "module": "prompt-manager", "job": "prompt-manager",
+                   "instance": "host:8000"},
     "exp_annotations": {
         "summary": "Prompt Manager is down",
         "description": "Prometheus has failed to scrape Prompt Manager (host:8000) for more than a minute: the "
