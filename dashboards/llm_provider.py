@@ -1,6 +1,6 @@
 """LLM Provider (:8002): routes completions to upstream LLM providers."""
 
-from contract import ModuleContract, ScrapeTarget, standard_metrics
+from contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
 from contract.model import COUNTER, HISTOGRAM, Metric
 from panels import ModuleDashboard, Row
 from panels import helpers as h
@@ -21,6 +21,7 @@ CONTRACT = ModuleContract(
         Metric("llm_provider_request_duration_seconds", HISTOGRAM, "LLM provider request duration in seconds.",
                ("provider",), "s", buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60)),
     ),
+    objectives=Objectives(error_ratio=0.02, p95_seconds=5, cost_per_hour_usd=50),
 )
 
 _requests = CONTRACT.metric("requests_total")
@@ -40,8 +41,10 @@ DASHBOARD = ModuleDashboard(
         )),
         Row("Per provider ($provider)", (
             h.duration_quantiles(CONTRACT.metric("request_duration_seconds"), by=("provider",),
-                                 where=_by_provider, objective_seconds=5, title="Request duration"),
-            h.error_ratio(CONTRACT.metric("errors_total"), _requests, by=("provider",), where=_by_provider),
+                                 where=_by_provider, objective_seconds=CONTRACT.objectives.p95_seconds,
+                                 title="Request duration"),
+            h.error_ratio(CONTRACT.metric("errors_total"), _requests, by=("provider",), where=_by_provider,
+                          warning=0.005, critical=CONTRACT.objectives.error_ratio),
             h.cost_rate(CONTRACT.metric("cost_total"), by=("provider",), where=_by_provider,
                         title="Cost per hour by provider"),
             h.token_usage(CONTRACT.metric("tokens_total"), by=("provider", "type"), where=_by_provider,

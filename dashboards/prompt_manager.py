@@ -1,6 +1,6 @@
 """Prompt Manager (:8000): stores, renders and serves prompts."""
 
-from contract import COUNTER, Metric, ModuleContract, ScrapeTarget, standard_metrics
+from contract import COUNTER, Metric, ModuleContract, Objectives, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Row
 from panels import helpers as h
 from panels.promql import variable
@@ -16,6 +16,7 @@ CONTRACT = ModuleContract(
         Metric("prompt_manager_rate_limit_hits_total", COUNTER,
                "Requests rejected by the rate limiter, by operation.", ("operation",)),
     ),
+    objectives=Objectives(error_ratio=0.05, p95_seconds=0.5, cost_per_hour_usd=5),
 )
 
 _ops = CONTRACT.metric("operations_total")
@@ -28,7 +29,7 @@ DASHBOARD = ModuleDashboard(
     rows=(
         Row("Summary", (
             h.rate_per_second(_ops, by=("operation",), title="Operations/s").in_overview(),
-            h.duration_p95(_duration, by=("operation",), objective_seconds=0.5,
+            h.duration_p95(_duration, by=("operation",), objective_seconds=CONTRACT.objectives.p95_seconds,
                            title="Operation duration P95").in_overview(),
             h.cost_over_range(CONTRACT.metric("cost_total"), title="Cost").in_overview(),
             h.cache_hit_ratio(CONTRACT.metric("cache_hits_total"), CONTRACT.metric("cache_misses_total"))
@@ -37,9 +38,11 @@ DASHBOARD = ModuleDashboard(
         Row("Per operation ($operation)", (
             h.rate_per_second(_ops, by=("operation", "status"), where=_by_operation,
                               title="Operations/s by status"),
-            h.duration_quantiles(_duration, by=("operation",), where=_by_operation, objective_seconds=0.5,
+            h.duration_quantiles(_duration, by=("operation",), where=_by_operation,
+                                 objective_seconds=CONTRACT.objectives.p95_seconds,
                                  title="Operation duration P50/P95/P99"),
-            h.error_ratio(CONTRACT.metric("errors_total"), _ops, by=("operation",), where=_by_operation),
+            h.error_ratio(CONTRACT.metric("errors_total"), _ops, by=("operation",), where=_by_operation,
+                          critical=CONTRACT.objectives.error_ratio),
             h.rate_per_second(CONTRACT.metric("rate_limit_hits_total"), by=("operation",), where=_by_operation,
                               title="Rate limit hits/s"),
         )),

@@ -1,6 +1,6 @@
 """Prompt Security (:8001): validates prompts, detects injections, rate-limits callers."""
 
-from contract import COUNTER, Metric, ModuleContract, ScrapeTarget, standard_metrics
+from contract import COUNTER, Metric, ModuleContract, Objectives, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Row
 from panels import helpers as h
 from panels.promql import eq
@@ -20,6 +20,7 @@ CONTRACT = ModuleContract(
         Metric("prompt_security_events_total", COUNTER, "Security events, by event type and severity.",
                ("event_type", "severity")),
     ),
+    objectives=Objectives(error_ratio=0.05, p95_seconds=0.25, cost_per_hour_usd=2),
 )
 
 _validations = CONTRACT.metric("validations_total")
@@ -40,7 +41,8 @@ DASHBOARD = ModuleDashboard(
             h.distribution(_injections, "technique", title="Injections by technique").sized(width=8),
             h.rate_per_second(CONTRACT.metric("rate_limit_hits_total"), by=("client",),
                               title="Rate limit hits/s by client"),
-            h.error_ratio(CONTRACT.metric("errors_total"), CONTRACT.metric("operations_total")),
+            h.error_ratio(CONTRACT.metric("errors_total"), CONTRACT.metric("operations_total"),
+                          critical=CONTRACT.objectives.error_ratio),
         )),
     ),
 )

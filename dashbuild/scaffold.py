@@ -14,7 +14,7 @@ from panels.spec import UID_RE
 
 TEMPLATE = '''"""{title} (:{port}): scaffolded by `python build.py new-module`; edit freely."""
 
-from contract import ModuleContract, ScrapeTarget, standard_metrics
+from contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Row
 from panels import helpers as h
 from panels.promql import variable
@@ -24,6 +24,7 @@ CONTRACT = ModuleContract(
     title={title!r},
     target=ScrapeTarget(port={port}),
     metrics=standard_metrics({name!r}),
+    objectives=Objectives(error_ratio=0.05, p95_seconds=1.0, cost_per_hour_usd=10),  # alert thresholds
 )
 
 _ops = CONTRACT.metric("operations_total")
@@ -37,8 +38,9 @@ DASHBOARD = ModuleDashboard(
     rows=(
         Row("Summary", (
             h.rate_per_second(_ops, by=("operation",), title="Operations/s").in_overview(),
-            h.duration_p95(_duration, by=("operation",), title="Operation duration P95").in_overview(),
-            h.error_ratio(_errors, _ops).in_overview(),
+            h.duration_p95(_duration, by=("operation",), objective_seconds=CONTRACT.objectives.p95_seconds,
+                           title="Operation duration P95").in_overview(),
+            h.error_ratio(_errors, _ops, critical=CONTRACT.objectives.error_ratio).in_overview(),
             h.cost_over_range(CONTRACT.metric("cost_total"), title="Cost").in_overview(),
         )),
         Row("Per operation ($operation)", (

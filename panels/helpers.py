@@ -103,8 +103,12 @@ def duration_p95(histogram: Metric, **kwargs: object) -> Panel:
 
 
 def error_ratio(errors: Metric, total: Metric, *, by: Sequence[str] = (), where: Sequence[Matcher] = (),
-                warning: float = 0.01, critical: float = 0.05, title: str = "Error rate") -> Panel:
-    """Return a time series of errors divided by operations (0..1), with warning/critical thresholds."""
+                critical: float = 0.05, warning: float | None = None, title: str = "Error rate") -> Panel:
+    """Return a time series of errors divided by operations (0..1), with warning/critical thresholds.
+
+    The warning threshold defaults to a fifth of the critical one.
+    """
+    warning = critical / 5 if warning is None else warning
     numerator = _counter_rate(errors, by, where)
     denominator = _counter_rate(total, by, where)
     return Panel(

@@ -102,8 +102,9 @@ def latency(slow: bool) -> dict[str, str]:
 
 def test_latency_fires_above_objective(tmp_path: Path, promtool: str) -> None:
     expected = [{"exp_labels": {"severity": "warning", **LABELS}, "exp_annotations": {
-        "summary": "Prompt Manager P95 latency above 1 s",
-        "description": "95 % of Prompt Manager operations completed within 1.9s over the last 5m (objective: 1 s).",
+        "summary": "Prompt Manager P95 latency above 0.5 s",
+        "description": "95 % of Prompt Manager operations completed within 1.9s over the last 5m (objective: "
+                       "0.5 s).",
     }}]
     run_alert_test(tmp_path, promtool, latency(slow=True), "20m", "PromptManagerHighLatencyP95", expected)
 
@@ -113,13 +114,13 @@ def test_latency_silent_below_objective_and_before_its_duration(tmp_path: Path, 
     run_alert_test(tmp_path, promtool, latency(slow=True), "8m", "PromptManagerHighLatencyP95", [])
 
 
-@pytest.mark.parametrize(("usd_per_minute", "fires"), [("0.5", True), ("0.1", False)])
+@pytest.mark.parametrize(("usd_per_minute", "fires"), [("0.5", True), ("0.05", False)])
 def test_cost_over_budget(tmp_path: Path, promtool: str, usd_per_minute: str, fires: bool) -> None:
-    # 0.5 USD a minute is 30 USD an hour, over the 10 USD budget; 0.1 is 6 USD an hour.
+    # 0.5 USD a minute is 30 USD an hour, over the 5 USD budget; 0.05 is 3 USD an hour.
     expected = [{"exp_labels": {"severity": "warning", **LABELS}, "exp_annotations": {
-        "summary": "Prompt Manager spends more than 10 USD per hour",
+        "summary": "Prompt Manager spends more than 5 USD per hour",
         "description": "Prompt Manager spent at a rate of 30.00 USD per hour over the last hour "
-                       "(budget: 10 USD per hour).",
+                       "(budget: 5 USD per hour).",
     }}] if fires else []
     run_alert_test(tmp_path, promtool, {"prompt_manager_cost_total": f"0+{usd_per_minute}x90"}, "70m",
                    "PromptManagerCostOverBudget", expected)
