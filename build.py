@@ -117,5 +117,90 @@ def check_metrics(ctx: click.Context, module: str, source: str, timeout: float) 
     sys.exit(1 if problems else 0)
 
 
+@cli.command("demo")
+@click.option("--port-offset", type=int, default=0, show_default=True, help="Added to every module's port.")
+@click.option("--port", "overrides", multiple=True, metavar="MODULE=PORT", help="Serve MODULE on PORT instead.")
+@click.option("--bind", default="127.0.0.1", show_default=True,
+              help="Address to listen on; 0.0.0.0 lets a Prometheus in docker reach it on Linux.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed of the traffic.")
+@click.option("--duration", type=float, default=None, help="Stop after this many seconds (default: Ctrl-C).")
+@click.pass_context
+def demo(ctx: click.Context, port_offset: int, overrides: tuple[str, ...], bind: str, seed: int,
+         duration: float | None) -> None:
+    """Serve every module's metrics with realistic, moving demo traffic until Ctrl-C."""
+    import time
+
+    from instrumentation.demo import start_demo
+
+    root: Path = ctx.parent.params["root"] if ctx.parent else ROOT
+    try:
+        contracts = [m.contract for m in discover(root)]
+    except BuildFailed as failure:
+        for error in failure.errors:
+            click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    ports = {c.name: c.target.port + port_offset for c in contracts}
+    for override in overrides:
+        name, _, port = override.partition("=")
+        if name not in ports or not port.isdigit():
+            raise click.BadParameter(f"{override!r}: expected MODULE=PORT with MODULE one of {', '.join(ports)}",
+                                     param_hint="--port")
+        ports[name] = int(port)
+    try:
+        running = start_demo(contracts, ports, bind=bind, seed=seed)
+    except OSError as error:
+        click.echo(f"error: cannot serve the demo: {error}", err=True)
+        sys.exit(1)
+    for name, url in running.urls.items():
+        click.echo(f"{name:<20} {url}")
+    click.echo("serving demo traffic; Ctrl-C to stop")
+    try:
+        if duration is None:
+            while True:
+                time.sleep(3600)
+        time.sleep(duration)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        running.stop()
+        click.echo("demo stopped")
+
+
+@cli.command("verify")
+@click.option("--prometheus", "prometheus_url", required=True, help="Base URL, e.g. http://127.0.0.1:9090")
+@click.option("--strict", is_flag=True, help="Also exit 1 when a panel has no data.")
+@click.option("--range", "range_", default="15m", show_default=True, help="Time range to query, ending now.")
+@click.pass_context
+def verify_command(ctx: click.Context, prometheus_url: str, strict: bool, range_: str) -> None:
+    """Run every target of every generated dashboard against Prometheus; print ok / no data / error."""
+    import json
+    import time
+
+    from dashbuild.provisioning import DASHBOARDS_DIR
+    from dashbuild.verify import PrometheusClient, parse_duration, verify
+
+    root: Path = ctx.parent.params["root"] if ctx.parent else ROOT
+    try:
+        range_seconds = parse_duration(range_)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--range") from None
+    dashboards = [json.loads(p.read_text()) for p in sorted((root / DASHBOARDS_DIR).glob("*.json"))]
+    try:
+        results = verify(PrometheusClient(prometheus_url), dashboards, time.time(), range_seconds)
+    except OSError as error:
+        click.echo(f"error: cannot query {prometheus_url}: {error}", err=True)
+        sys.exit(1)
+    current = None
+    for result in results:
+        if result.dashboard != current:
+            current = result.dashboard
+            click.echo(current)
+        click.echo(f"  {result.status:<8} {result.panel}" + (f"  ({result.detail})" if result.detail else ""))
+    counts = {status: sum(r.status == status for r in results) for status in ("ok", "no data", "error")}
+    click.echo(f"{len(dashboards)} dashboards, {len(results)} panels: {counts['ok']} ok, {counts['no data']} no data, "
+               f"{counts['error']} error")
+    sys.exit(1 if counts["error"] or (strict and counts["no data"]) else 0)
+
+
 if __name__ == "__main__":
     cli()

@@ -26,6 +26,12 @@ def _optional_floats(values: Iterable[float] | None) -> tuple[float, ...] | None
     return None if values is None else tuple(float(v) for v in values)
 
 
+def _label_values(values: Mapping[str, Iterable[str]] | Iterable[tuple[str, Iterable[str]]]
+                  ) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    pairs = values.items() if isinstance(values, Mapping) else values
+    return tuple(sorted((label, tuple(str(v) for v in vals)) for label, vals in pairs))
+
+
 def _metrics(metrics: Iterable[Metric]) -> tuple[Metric, ...]:
     return tuple(metrics)
 
@@ -134,11 +140,23 @@ class ModuleContract:
     target: ScrapeTarget
     metrics: tuple[Metric, ...] = attrs.field(converter=_metrics, validator=_unique_metric_names)
     objectives: Objectives = attrs.field(factory=Objectives)
+    # Values a label takes (e.g. operation names): documentation, demo traffic, examples.
+    label_values: tuple[tuple[str, tuple[str, ...]], ...] = attrs.field(default=(), converter=_label_values)
 
     def __attrs_post_init__(self) -> None:
         for metric in self.metrics:
             if not metric.name.startswith(self.name + "_"):
                 raise ValueError(f"metric {metric.name!r} must start with the module prefix {self.name + '_'!r}")
+        labels = {label for metric in self.metrics for label in metric.labels}
+        for label, values in self.label_values:
+            if label not in labels:
+                raise ValueError(f"label_values names {label!r}, which no metric of {self.name!r} has")
+            if not values:
+                raise ValueError(f"label_values[{label!r}] is empty")
+
+    def known_values(self, label: str) -> tuple[str, ...]:
+        """Return the declared values of a label, or () when the contract does not list them."""
+        return dict(self.label_values).get(label, ())
 
     @property
     def slug(self) -> str:

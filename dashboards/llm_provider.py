@@ -22,6 +22,7 @@ CONTRACT = ModuleContract(
                ("provider",), "s", buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60)),
     ),
     objectives=Objectives(error_ratio=0.02, p95_seconds=5, cost_per_hour_usd=50),
+    label_values={"operation": ("complete", "embed", "moderate"), "provider": ("openai", "anthropic", "mistral")},
 )
 
 _requests = CONTRACT.metric("requests_total")

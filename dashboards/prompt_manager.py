@@ -17,6 +17,7 @@ CONTRACT = ModuleContract(
                "Requests rejected by the rate limiter, by operation.", ("operation",)),
     ),
     objectives=Objectives(error_ratio=0.05, p95_seconds=0.5, cost_per_hour_usd=5),
+    label_values={"operation": ("create", "render", "search", "update"), "result": ("passed", "failed")},
 )
 
 _ops = CONTRACT.metric("operations_total")

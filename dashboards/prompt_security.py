@@ -21,6 +21,7 @@ CONTRACT = ModuleContract(
                ("event_type", "severity")),
     ),
     objectives=Objectives(error_ratio=0.05, p95_seconds=0.25, cost_per_hour_usd=2),
+    label_values={"operation": ("validate", "detect_injection", "redact"), "result": ("passed", "failed")},
 )
 
 _validations = CONTRACT.metric("validations_total")

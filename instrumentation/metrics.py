@@ -49,12 +49,12 @@ class ModuleMetrics:
                 raise ContractViolation(f"cannot register {metric.name} for module {contract.name!r}: {error} "
                                         "(instrument each contract once per registry)") from error
 
-    def _metric(self, short_name: str, kind: str) -> tuple[Metric, MetricWrapperBase]:
+    def _metric(self, short_name: str, kind: str | None) -> tuple[Metric, MetricWrapperBase]:
         try:
             metric = self.contract.metric(short_name)
         except UnknownMetricError as error:
             raise ContractViolation(str(error)) from None
-        if metric.type != kind:
+        if kind is not None and metric.type != kind:
             raise ContractViolation(f"{metric.name} is a {metric.type}, not a {kind}")
         return metric, self._collectors[metric.name]
 
@@ -67,6 +67,11 @@ class ModuleMetrics:
         if declared - given:
             raise ContractViolation(f"{metric.name} needs label(s) {', '.join(sorted(declared - given))}")
         return collector.labels(**{k: str(v) for k, v in labels.items()}) if labels else collector
+
+    def prime(self, short_name: str, **labels: str) -> None:
+        """Create the series `{module}_{short_name}{labels}` at zero, so rates exist before the first event."""
+        metric = self._metric(short_name, None)[0]
+        self._labelled(metric, self._collectors[metric.name], labels)
 
     def count(self, short_name: str, amount: float = 1, /, **labels: str) -> None:
         """Increase the counter `{module}_{short_name}` by `amount` with exactly its declared labels."""

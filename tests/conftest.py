@@ -68,3 +68,13 @@ def promtool() -> str:
     if path is None:
         pytest.fail("promtool not found: apt-get install -y --no-install-recommends prometheus")
     return path
+
+
+def free_port() -> int:
+    """Return a TCP port that is free on 127.0.0.1 right now."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
