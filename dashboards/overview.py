@@ -101,8 +101,9 @@ def module_section(contract: ModuleContract, dashboard: ModuleDashboard) -> Row 
     panels = dashboard.overview_panels()
     if not panels:
         return None
-    # Prefixed so that titles stay unique across sections and say whose panel it is.
-    return Row(contract.title, tuple(p.titled(f"{contract.title}: {p.title}") for p in panels))
+    # Titles are prefixed so that they stay unique across sections and say whose panel it is. Sections are
+    # collapsed: their queries run when opened, so loading the overview costs the same for 3 or 30 modules.
+    return Row(contract.title, tuple(p.titled(f"{contract.title}: {p.title}") for p in panels), collapsed=True)
 
 
 def build_overview(modules: Sequence[Module]) -> DashboardSpec:

@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from dashbuild.files import MANIFEST
+from dashbuild.verify import flat_panels
 from tests.conftest import GENERATED_DIRS, REPO, BuildRunner, snapshot
 
 NEW_MODULE = '''
@@ -83,7 +84,7 @@ def test_new_module_file_appears_everywhere(repo_copy: Path, build_cli: BuildRun
     assert "Billing Gateway" in rows
     section = rows.index("Billing Gateway")
     assert {"Billing Gateway: Billing ops/s", "Billing Gateway: Cost (time range)"} <= {
-        p["title"] for p in overview["panels"] if p["type"] != "row"}
+        p["title"] for p in flat_panels(overview)}
     assert {"title": "Billing Gateway", "url": "/d/billing-gateway"}.items() <= next(
         link for link in overview["links"] if link["title"] == "Billing Gateway").items()
     assert section > 0

@@ -76,6 +76,7 @@ def test_overview_has_module_sections_and_links() -> None:
     overview = load(REPO / "provisioning/dashboards/modules-overview.json")
     rows = [p["title"] for p in overview["panels"] if p["type"] == "row"]
     assert rows == ["All modules", "LLM Provider", "Prompt Manager", "Prompt Security"]
+    assert all(p["collapsed"] for p in overview["panels"] if p["type"] == "row" and p["title"] != "All modules")
     titles = {p["title"] for p in flat_panels(overview)}
     # The security overview and the LLM usage summary come from the panels those modules mark.
     assert {"Prompt Security: Security validations/s", "Prompt Security: Injections detected",

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from dashbuild.verify import flat_panels
 from tests.conftest import BuildRunner, snapshot
 
 
@@ -25,7 +26,7 @@ def test_scaffolded_module_appears_after_one_build(repo_copy: Path, build_cli: B
     assert {"Operations/s", "Operation duration P95", "Error rate", "Cost", "Token usage", "Cache hit ratio"} <= titles
     overview = json.loads((dashboards / "modules-overview.json").read_text())
     assert "Billing Gateway" in [p["title"] for p in overview["panels"] if p["type"] == "row"]
-    assert "Billing Gateway: Operations/s" in [p["title"] for p in overview["panels"]]
+    assert "Billing Gateway: Operations/s" in [p["title"] for p in flat_panels(overview)]
     assert "/d/billing-gateway" in [link["url"] for link in overview["links"]]
     assert build_cli(repo_copy, "--check").returncode == 0
 

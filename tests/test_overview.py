@@ -1,0 +1,40 @@
+"""The overview scales: what loads on open does not grow with the number of modules."""
+
+from __future__ import annotations
+
+from contract import ModuleContract, ScrapeTarget, standard_metrics
+from dashboards.overview import build_overview
+from dashbuild.render import render_dashboard
+from panels import ModuleDashboard, Row
+from panels import helpers as h
+
+
+def synthetic(count: int) -> list[tuple[ModuleContract, ModuleDashboard]]:
+    """Return `count` modules, each contributing two panels to the overview."""
+    modules = []
+    for index in range(count):
+        name = f"module_{index:03d}"
+        contract = ModuleContract(name, f"Module {index}", ScrapeTarget(9000 + index), standard_metrics(name))
+        dashboard = ModuleDashboard(rows=(Row("r", (
+            h.rate_per_second(contract.metric("operations_total"), title="Ops").in_overview(),
+            h.cost_over_range(contract.metric("cost_total")).in_overview(),
+        )),))
+        modules.append((contract, dashboard))
+    return modules
+
+
+def queries_on_load(count: int) -> int:
+    """Return how many queries the overview runs when opened (collapsed rows run none)."""
+    dashboard = render_dashboard(build_overview(synthetic(count)))
+    return sum(len(p.get("targets", [])) for p in dashboard["panels"] if p["type"] != "row")
+
+
+def test_overview_query_count_is_independent_of_module_count() -> None:
+    assert queries_on_load(3) == queries_on_load(30) == 6
+
+
+def test_every_module_still_has_its_section_and_link() -> None:
+    dashboard = render_dashboard(build_overview(synthetic(30)))
+    sections = [p for p in dashboard["panels"] if p["type"] == "row" and p["title"].startswith("Module ")]
+    assert len(sections) == 30 and all(len(s["panels"]) == 2 and s["collapsed"] for s in sections)
+    assert len(dashboard["links"]) == 30
