@@ -19,12 +19,15 @@ from dashbuild.pipeline import BuildResult, build  # noqa: E402
 
 def _build_or_exit(root: Path) -> BuildResult:
     try:
-        return build(root)
+        result = build(root)
     except BuildFailed as failure:
         for error in failure.errors:
             click.echo(f"error: {error}", err=True)
         click.echo(f"build failed with {len(failure.errors)} error(s); no file was changed", err=True)
         sys.exit(1)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    return result
 
 
 def _print_summary(result: BuildResult) -> None:
@@ -61,6 +64,34 @@ def cli(ctx: click.Context, check: bool, root: Path) -> None:
                f"(manifest: {MANIFEST})")
     for path in report.removed:
         click.echo(f"removed: {path}")
+
+
+@cli.command("lint")
+@click.option("--rules", "list_rules", is_flag=True, help="List the rules and exit.")
+@click.pass_context
+def lint_command(ctx: click.Context, list_rules: bool) -> None:
+    """Lint every dashboard without writing anything; exit 1 on an error (warnings are printed)."""
+    from dashbuild.lint import RULES, lint
+    from dashbuild.pipeline import compile_checked
+
+    if list_rules:
+        for rule in RULES:
+            click.echo(f"{rule.name:<38} {rule.severity:<8} {rule.description}")
+        return
+    root: Path = ctx.parent.params["root"] if ctx.parent else ROOT
+    try:
+        _modules, dashboards = compile_checked(root)
+    except BuildFailed as failure:
+        for error in failure.errors:
+            click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    findings = lint(dashboards)
+    for finding in findings:
+        click.echo(f"{finding.severity}: {finding}")
+    errors = sum(f.severity == "error" for f in findings)
+    click.echo(f"{len(dashboards)} dashboards linted with {len(RULES)} rules: {errors} error(s), "
+               f"{len(findings) - errors} warning(s)")
+    sys.exit(1 if errors else 0)
 
 
 @cli.command("new-module")

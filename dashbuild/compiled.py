@@ -29,6 +29,11 @@ class CompiledDashboard:
         """Return the source file that declared `panel_title` (the dashboard's file by default)."""
         return self.panel_sources.get(panel_title or "", self.source)
 
+    @property
+    def silences(self) -> dict[str, dict[str, str]]:
+        """Return, per panel title, the lint rules the module file silenced there and why."""
+        return {p.title: dict(p.silenced) for row in self.spec.rows for p in row.panels if p.silenced}
+
     def panels(self) -> Iterator[dict[str, Any]]:
         """Yield every non-row panel, including those inside collapsed rows."""
         for panel in self.json.get("panels", []):

@@ -13,6 +13,7 @@ from dashbuild.compiled import CompiledDashboard
 from dashbuild.discover import ModuleFile, discover
 from dashbuild.errors import BuildError, BuildFailed
 from dashbuild.files import dump_json
+from dashbuild.lint import Finding, lint
 from dashbuild.prometheus import prometheus_files
 from dashbuild.provisioning import DASHBOARDS_DIR, provisioning_files
 from dashbuild.render import render_dashboard
@@ -39,6 +40,7 @@ class BuildResult:
     files: dict[str, bytes]
     summary: tuple[SummaryRow, ...]
     dashboards: tuple[CompiledDashboard, ...]
+    warnings: tuple[Finding, ...] = ()
 
 
 def check_registry(modules: Sequence[ModuleFile]) -> list[BuildError]:
@@ -103,8 +105,8 @@ def dashboard_path(dashboard: CompiledDashboard) -> str:
     return f"{DASHBOARDS_DIR}/{dashboard.filename}"
 
 
-def build(root: Path) -> BuildResult:
-    """Return the complete, checked build of the repository at `root`; raise BuildFailed on any error."""
+def compile_checked(root: Path) -> tuple[list[ModuleFile], list[CompiledDashboard]]:
+    """Return the registry and its compiled, schema-checked dashboards; raise BuildFailed on any error."""
     modules = discover(root)
     errors = check_registry(modules)
     if errors:
@@ -116,6 +118,21 @@ def build(root: Path) -> BuildResult:
     errors = run_checks(dashboards)
     if errors:
         raise BuildFailed(errors)
+    return modules, dashboards
+
+
+def as_error(finding: Finding) -> BuildError:
+    """Return a lint finding as a build error naming its file and panel."""
+    return BuildError(finding.file, f"[{finding.rule}] {finding.dashboard}: {finding.message}", finding.panel)
+
+
+def build(root: Path) -> BuildResult:
+    """Return the complete, checked and linted build of `root`; raise BuildFailed on any error."""
+    modules, dashboards = compile_checked(root)
+    findings = lint(dashboards)
+    errors = [as_error(f) for f in findings if f.severity == "error"]
+    if errors:
+        raise BuildFailed(errors)
     files = {dashboard_path(d): dump_json(d.json) for d in dashboards}
     files.update(provisioning_files())
     files.update(prometheus_files([m.contract for m in modules]))
@@ -124,4 +141,5 @@ def build(root: Path) -> BuildResult:
                    dashboard_path(d))
         for d in dashboards
     )
-    return BuildResult(files=files, summary=summary, dashboards=tuple(dashboards))
+    return BuildResult(files=files, summary=summary, dashboards=tuple(dashboards),
+                       warnings=tuple(f for f in findings if f.severity == "warning"))

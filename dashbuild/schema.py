@@ -86,6 +86,11 @@ def _validators() -> _Validators:
     )
 
 
+def grafana_units() -> frozenset[str]:
+    """Return Grafana's unit ids (from the units schema)."""
+    return _validators().units
+
+
 def _path(error: jsonschema.ValidationError, prefix: str) -> str:
     path = prefix + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
     return path.lstrip(".")

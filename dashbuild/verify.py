@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import attrs
 
-from dashbuild.checks import substitute_variables
+from dashbuild.queries import substitute_variables
 
 SCRAPE_SECONDS = 5
 PANEL_WIDTH_PX = 1600

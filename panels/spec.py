@@ -14,7 +14,8 @@ from typing import Any, Literal
 
 import attrs
 
-PanelKind = Literal["timeseries", "stat", "piechart", "gauge", "bargauge"]
+PanelKind = Literal["timeseries", "stat", "piechart"]
+PANEL_KINDS: tuple[PanelKind, ...] = ("timeseries", "stat", "piechart")
 GRID_WIDTH = 24
 UID_RE = re.compile(r"^[a-z0-9-]{1,40}$")
 
@@ -104,6 +105,16 @@ def _links(items: Iterable[Link]) -> tuple[Link, ...]:
     return tuple(items)
 
 
+def _silences(items: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    silences = tuple((str(rule), str(reason)) for rule, reason in items)
+    for rule, reason in silences:
+        if not re.match(r"^[a-z0-9-]+$", rule):
+            raise ValueError(f"silence: {rule!r} is not a lint rule name")
+        if len(reason.strip()) < 10:
+            raise ValueError(f"silence of {rule!r} needs a written reason (at least 10 characters), got {reason!r}")
+    return silences
+
+
 def _strings(items: Iterable[str]) -> tuple[str, ...]:
     return tuple(items)
 
@@ -112,10 +123,10 @@ def _strings(items: Iterable[str]) -> tuple[str, ...]:
 class Panel:
     """One visualisation: kind, queries, unit and presentation."""
 
-    kind: PanelKind
+    kind: PanelKind = attrs.field(validator=attrs.validators.in_(PANEL_KINDS))
     title: str = attrs.field(validator=attrs.validators.min_len(1))
-    description: str = attrs.field(validator=attrs.validators.min_len(1))
-    unit: str
+    description: str = attrs.field()
+    unit: str = attrs.field()
     targets: tuple[Target, ...] = attrs.field(converter=_targets,
                                               validator=[attrs.validators.min_len(1), _each(Target)])
     thresholds: tuple[Step, ...] = attrs.field(default=(Step("green"),), converter=_steps, validator=_check_steps)
@@ -131,6 +142,17 @@ class Panel:
     width: int | None = attrs.field(default=None)
     height: int | None = attrs.field(default=None)
     overview: bool = False
+    silenced: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_silences)
+
+    @description.validator
+    def _check_description(self, _: attrs.Attribute[str], value: str) -> None:
+        if not value.strip():
+            raise ValueError(f"panel {self.title!r}: description is empty; say what the panel shows and how to read it")
+
+    @unit.validator
+    def _check_unit(self, _: attrs.Attribute[str], value: str) -> None:
+        if not value.strip():
+            raise ValueError(f"panel {self.title!r}: unit is empty; use a Grafana unit id such as 'short' or 'none'")
 
     @width.validator
     def _check_width(self, _: attrs.Attribute[int | None], value: int | None) -> None:
@@ -154,6 +176,10 @@ class Panel:
     def in_overview(self) -> Panel:
         """Return a copy marked to appear in this module's section of the overview."""
         return attrs.evolve(self, overview=True)
+
+    def silence(self, rule: str, reason: str) -> Panel:
+        """Return a copy on which lint rule `rule` reports nothing; `reason` says why, for reviewers."""
+        return attrs.evolve(self, silenced=(*self.silenced, (rule, reason)))
 
     def with_thresholds(self, *steps: Step) -> Panel:
         """Return a copy with other threshold steps (base step first)."""

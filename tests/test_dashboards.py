@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from dashbuild.checks import GRAFANA_VARIABLES, selected_series, substitute_variables
+from dashbuild.queries import GRAFANA_VARIABLES, selected_series, substitute_variables
 from dashbuild.schema import validate_dashboard
 from tests.conftest import REPO
 

@@ -1,99 +1,43 @@
-"""A broken module file fails the build with one clear line naming it, and changes no file on disk."""
+"""The corpus of broken module files in tests/broken_modules/: each fails the build with one clear error line
+naming the file (and the panel), exits 1, and leaves every generated file byte-identical.
+
+Each corpus file says what it expects in `# expect:` lines (all must appear in the error line) and, when it
+must be installed under another name, `# install-as: NAME.py` (default `broken.py`).
+"""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import BuildRunner, snapshot
 
-HEADER = '''
-from contract import ModuleContract, ScrapeTarget, standard_metrics
-from panels import ModuleDashboard, Panel, Row, Target
-from panels import helpers as h
-from panels.promql import variable
-
-CONTRACT = ModuleContract(name="broken", title="Broken", target=ScrapeTarget(port=8099),
-                          metrics=standard_metrics("broken"))
-OPS = CONTRACT.metric("operations_total")
-'''
+CORPUS = sorted((Path(__file__).parent / "broken_modules").glob("*.py"))
 
 
-def module(rows: str, variables: str = "()") -> str:
-    """Return a module file whose dashboard has the given rows expression."""
-    return HEADER + f"\nDASHBOARD = ModuleDashboard(variables={variables}, rows={rows})\n"
+def expectations(path: Path) -> tuple[str, list[str]]:
+    """Return (file name to install as, fragments the error line must contain)."""
+    text = path.read_text()
+    install = re.search(r"^# install-as: (\S+)$", text, flags=re.MULTILINE)
+    return (install.group(1) if install else "broken.py"), re.findall(r"^# expect: (.+)$", text, flags=re.MULTILINE)
 
 
-CASES = {
-    "raises": ("broken.py", HEADER + "\nraise RuntimeError('database password missing')\n",
-               ["dashboards/broken.py", "RuntimeError: database password missing", "line"]),
-    "syntax error": ("broken.py", "def oops(:\n", ["dashboards/broken.py", "SyntaxError"]),
-    "import error": ("broken.py", "import no_such_helper_library\n",
-                     ["dashboards/broken.py", "ModuleNotFoundError", "no_such_helper_library"]),
-    "unknown metric": ("broken.py", HEADER + "\nX = CONTRACT.metric('operationz_total')\n",
-                       ["dashboards/broken.py", "broken_operationz_total"]),
-    "unknown label": ("broken.py", module("(Row('r', (h.rate_per_second(OPS, by=('tenant',)),)),)"),
-                      ["dashboards/broken.py", "no label 'tenant'"]),
-    "invalid promql": ("broken.py", module(
-        "(Row('r', (Panel('timeseries', 'Bad query', 'd', 'ops', (Target('sum(rate(broken_operations_total"
-        "[$__rate_interval])',),)),)),)"),
-        ['dashboards/broken.py: panel "Bad query"', "does not parse"]),
-    "undeclared metric": ("broken.py", module(
-        "(Row('r', (Panel('timeseries', 'Ghost', 'd', 'ops', (Target('sum(rate(ghost_total[5m]))',),)),)),)"),
-        ['dashboards/broken.py: panel "Ghost"', "ghost_total", "no module contract declares"]),
-    "invalid unit": ("broken.py", module(
-        "(Row('r', (h.rate_per_second(OPS, unit='operations per fortnight', title='Odd unit'),)),)"),
-        ['dashboards/broken.py: panel "Odd unit"', "unit"]),
-    "width over 24": ("broken.py", module("(Row('r', (h.rate_per_second(OPS).sized(width=30),)),)"),
-                      ["dashboards/broken.py", "width must be 1..24"]),
-    "undefined variable": ("broken.py", module(
-        "(Row('r', (h.rate_per_second(OPS, where=(variable('operation'),), title='Filtered'),)),)"),
-        ['dashboards/broken.py: panel "Filtered"', "$operation"]),
-    "variable in overview panel": ("broken.py", module(
-        "(Row('r', (h.rate_per_second(OPS, where=(variable('operation'),), title='Filtered').in_overview(),)),)",
-        "(h.label_variable(OPS, 'operation'),)"),
-        ['dashboards/broken.py: panel "Broken: Filtered"', "modules-overview.json", "$operation"]),
-    "duplicate panel title": ("broken.py", module(
-        "(Row('r', (h.cost_over_range(CONTRACT.metric('cost_total')),"
-        " h.cost_over_range(CONTRACT.metric('cost_total')))),)"),
-        ['dashboards/broken.py: panel "Cost (time range)"', "title used twice"]),
-    "title slug clash": ("broken.py", HEADER.replace('title="Broken"', 'title="prompt-manager"')
-                         + "\nDASHBOARD = ModuleDashboard(rows=(Row('r', (h.health('broken'),)),))\n",
-                         ["dashboards/broken.py", "same slug 'prompt-manager'"]),
-    "port in use": ("broken.py", HEADER.replace("port=8099", "port=8000")
-                    + "\nDASHBOARD = ModuleDashboard(rows=(Row('r', (h.health('broken'),)),))\n",
-                    ["dashboards/broken.py", "8000", "dashboards/prompt_manager.py"]),
-    "name differs from file": ("misnamed.py", module("(Row('r', (h.health('broken'),)),)"),
-                               ["dashboards/misnamed.py", "must equal the file name"]),
-    "no dashboard": ("broken.py", HEADER, ["dashboards/broken.py", "defines no DASHBOARD"]),
-    "duplicate uid": ("modules_overview.py", HEADER.replace('"broken"', '"modules_overview"')
-                      .replace('title="Broken"', 'title="All the modules"')
-                      + "\nDASHBOARD = ModuleDashboard(rows=(Row('r', (h.health('x'),)),))\n",
-                      ["dashboards/overview.py",
-                       "uid 'modules-overview' is also used by dashboards/modules_overview.py"]),
-    "uid too long": ("a_module_name_that_is_far_too_long_for_a_uid.py",
-                     HEADER.replace('"broken"', '"a_module_name_that_is_far_too_long_for_a_uid"')
-                     + "\nDASHBOARD = ModuleDashboard(rows=(Row('r', (h.health('x'),)),))\n",
-                     ["dashboards/a_module_name_that_is_far_too_long_for_a_uid.py", "[a-z0-9-]{1,40}"]),
-    "not a panel": ("broken.py", module("(Row('r', ('Operations/s',)),)"),
-                    ["dashboards/broken.py", "panels must hold Panel values, got str"]),
-    "thresholds descending": ("broken.py", module(
-        "(Row('r', (h.cost_over_range(CONTRACT.metric('cost_total')).with_thresholds("
-        "h.Step('green'), h.Step('red', 10), h.Step('yellow', 5)),)),)"),
-        ["dashboards/broken.py", "strictly ascending"]),
-}
+def test_corpus_is_large_enough() -> None:
+    assert len(CORPUS) >= 20
+    assert all(expectations(path)[1] for path in CORPUS)
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
-def test_broken_module_changes_nothing(case: str, repo_copy: Path, build_cli: BuildRunner) -> None:
-    filename, source, expected = CASES[case]
+@pytest.mark.parametrize("path", CORPUS, ids=lambda p: p.stem)
+def test_broken_module_changes_nothing(path: Path, repo_copy: Path, build_cli: BuildRunner) -> None:
+    install_as, expected = expectations(path)
     before = snapshot(repo_copy)
-    (repo_copy / "dashboards" / filename).write_text(source)
+    (repo_copy / "dashboards" / install_as).write_text(path.read_text())
     result = build_cli(repo_copy)
     assert result.returncode == 1, result.stdout
     error_lines = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
-    assert error_lines, result.stderr
+    assert len(error_lines) == 1, result.stderr
     for fragment in expected:
         assert fragment in error_lines[0], result.stderr
     assert "no file was changed" in result.stderr

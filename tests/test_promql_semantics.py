@@ -15,8 +15,8 @@ import yaml
 
 from contract import COUNTER, Metric, ModuleContract, ScrapeTarget, standard_metrics
 from dashboards.overview import build_overview
-from dashbuild.checks import substitute_variables
 from dashbuild.prometheus import recording_rules_file
+from dashbuild.queries import substitute_variables
 from panels import Panel, helpers, promql
 
 DEMO = ModuleContract(

@@ -1,0 +1,14 @@
+"""Broken module: name differs from file."""
+# expect: dashboards/misnamed.py
+# expect: must equal the file name
+# install-as: misnamed.py
+from contract import ModuleContract, ScrapeTarget, standard_metrics
+from panels import ModuleDashboard, Panel, Row, Target
+from panels import helpers as h
+from panels.promql import variable
+
+CONTRACT = ModuleContract(name="broken", title="Broken", target=ScrapeTarget(port=8099),
+                          metrics=standard_metrics("broken"))
+OPS = CONTRACT.metric("operations_total")
+
+DASHBOARD = ModuleDashboard(variables=(), rows=(Row('r', (h.health('broken'),)),))

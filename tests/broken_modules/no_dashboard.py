@@ -1,0 +1,11 @@
+"""Broken module: no dashboard."""
+# expect: dashboards/broken.py
+# expect: defines no DASHBOARD
+from contract import ModuleContract, ScrapeTarget, standard_metrics
+from panels import ModuleDashboard, Panel, Row, Target
+from panels import helpers as h
+from panels.promql import variable
+
+CONTRACT = ModuleContract(name="broken", title="Broken", target=ScrapeTarget(port=8099),
+                          metrics=standard_metrics("broken"))
+OPS = CONTRACT.metric("operations_total")

@@ -1,0 +1,13 @@
+"""Broken module: silence without reason."""
+# expect: dashboards/broken.py
+# expect: needs a written reason
+from contract import ModuleContract, ScrapeTarget, standard_metrics
+from panels import ModuleDashboard, Panel, Row, Target
+from panels import helpers as h
+from panels.promql import variable
+
+CONTRACT = ModuleContract(name="broken", title="Broken", target=ScrapeTarget(port=8099),
+                          metrics=standard_metrics("broken"))
+OPS = CONTRACT.metric("operations_total")
+
+DASHBOARD = ModuleDashboard(variables=(), rows=(Row('r', (h.health('x').silence('panel-units-rule', ''),)),))

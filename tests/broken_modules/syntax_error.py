@@ -1,0 +1,4 @@
+"""Broken module: syntax error."""
+# expect: dashboards/broken.py
+# expect: SyntaxError
+def oops(:

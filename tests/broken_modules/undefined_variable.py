@@ -1,0 +1,13 @@
+"""Broken module: undefined variable."""
+# expect: dashboards/broken.py: panel "Filtered"
+# expect: $operation
+from contract import ModuleContract, ScrapeTarget, standard_metrics
+from panels import ModuleDashboard, Panel, Row, Target
+from panels import helpers as h
+from panels.promql import variable
+
+CONTRACT = ModuleContract(name="broken", title="Broken", target=ScrapeTarget(port=8099),
+                          metrics=standard_metrics("broken"))
+OPS = CONTRACT.metric("operations_total")
+
+DASHBOARD = ModuleDashboard(variables=(), rows=(Row('r', (h.rate_per_second(OPS, where=(variable('operation'),), title='Filtered'),)),))

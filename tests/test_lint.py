@@ -1,0 +1,176 @@
+"""Each lint rule on a clean dashboard (no finding) and on a dashboard with exactly its mistake."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from contract import ModuleContract, ScrapeTarget, standard_metrics
+from dashbuild.compiled import CompiledDashboard
+from dashbuild.lint import RULES, LintContext, Rule, lint, lint_dashboard
+from dashbuild.render import render_dashboard
+from panels import DashboardSpec, Link, Row
+from panels import helpers as h
+from panels.promql import variable
+from tests.conftest import REPO, BuildRunner
+
+DEMO = ModuleContract("demo", "Demo", ScrapeTarget(9000), standard_metrics("demo"))
+OPS = DEMO.metric("operations_total")
+SPEC = DashboardSpec(
+    uid="demo", title="Demo", description="d",
+    variables=(h.label_variable(OPS, "operation"),),
+    links=(Link("Demo", "demo"),),
+    rows=(Row("r", (
+        h.rate_per_second(OPS, by=("operation",), where=(variable("operation"),), title="Ops"),
+        h.duration_p95(DEMO.metric("operation_duration_seconds"), by=("operation",)),
+        h.cost_over_range(DEMO.metric("cost_total")),
+    )),),
+)
+CLEAN = render_dashboard(SPEC)
+CONTEXT = LintContext(uids=frozenset({"demo"}))
+Mutation = Callable[[dict[str, Any]], None]
+
+
+def compiled(data: dict[str, Any], spec: DashboardSpec = SPEC) -> CompiledDashboard:
+    """Return a compiled dashboard of `data`, knowing the demo contract's series."""
+    return CompiledDashboard(spec=spec, json=data, source="dashboards/demo.py",
+                             known_series=DEMO.series_names() | {"module:operations:rate1m"})
+
+
+def rule(name: str) -> Rule:
+    """Return the rule called `name`."""
+    return next(r for r in RULES if r.name == name)
+
+
+def panel(data: dict[str, Any], title: str) -> dict[str, Any]:
+    """Return the panel with this title."""
+    found: dict[str, Any] = next(p for p in data["panels"] if p.get("title") == title)
+    return found
+
+
+def set_expr(title: str, expr: str) -> Mutation:
+    """Return a mutation replacing the first query of a panel."""
+    return lambda data: panel(data, title)["targets"][0].update(expr=expr)
+
+
+MUTATIONS: dict[str, tuple[Mutation, str]] = {
+    "template-datasource-rule": (lambda d: d["templating"]["list"][0].update(name="ds"), "expected 'datasource'"),
+    "template-on-time-change-reload-rule": (lambda d: d["templating"]["list"][1].update(refresh=1),
+                                            "has refresh 1, expected 2"),
+    "template-label-promql-rule": (lambda d: d["templating"]["list"][1].update(query="label_values(up{, job)"),
+                                   "does not parse"),
+    "uneditable-dashboard": (lambda d: d.update(editable=True), "editable is not false"),
+    "dashboard-links-rule": (lambda d: d["links"][0].update(url="/d/gone"), "/d/gone"),
+    "panel-datasource-rule": (lambda d: panel(d, "Ops").update(datasource={"type": "prometheus", "uid": "abc"}),
+                              "'abc' is not the datasource variable"),
+    "panel-title-description-rule": (lambda d: panel(d, "Ops").update(description=""), "no description"),
+    "panel-units-rule": (lambda d: panel(d, "Ops")["fieldConfig"]["defaults"].update(unit="furlongs"),
+                         "'furlongs' is not one of Grafana's unit ids"),
+    "panel-no-targets-rule": (lambda d: panel(d, "Ops").update(targets=[]), "no targets"),
+    "panel-title-unique-rule": (lambda d: panel(d, "Duration P95").update(title="Ops"), "used twice"),
+    "panel-grid-rule": (lambda d: panel(d, "Ops")["gridPos"].update(x=20), "past the 24-column grid"),
+    "panel-thresholds-rule": (lambda d: panel(d, "Duration P95")["fieldConfig"]["defaults"]["thresholds"]
+                              .update(steps=[{"color": "green", "value": None}, {"color": "red", "value": 5},
+                                             {"color": "yellow", "value": 1}]), "do not strictly ascend"),
+    "target-promql-rule": (set_expr("Ops", "sum(rate(demo_operations_total[$__rate_interval])"), "does not parse"),
+    "target-rate-interval-rule": (set_expr("Ops", "sum(rate(demo_operations_total[5m]))"), "fixed window"),
+    "target-counter-agg-rule": (set_expr("Ops", "sum(demo_operations_total)"), "not under rate()/increase()"),
+    "target-metric-declared-rule": (set_expr("Ops", "sum(rate(demo_operationz_total[$__rate_interval]))"),
+                                    "demo_operationz_total, which no module contract declares"),
+    "metric-naming-rule": (set_expr("Ops", "max(demo_latency_milliseconds)"), "base units"),
+    "histogram-quantile-le-rule": (set_expr("Duration P95", "histogram_quantile(0.95, sum by (operation) "
+                                            "(rate(demo_operation_duration_seconds_bucket[$__rate_interval])))"),
+                                   "drops the le label"),
+    "target-legend-rule": (lambda d: panel(d, "Ops")["targets"][0].update(legendFormat="ops"),
+                           "split by operation but every series is labelled 'ops'"),
+}
+
+
+def test_every_rule_has_a_mutation_test() -> None:
+    assert set(MUTATIONS) == {r.name for r in RULES}
+    assert len({r.name for r in RULES}) == len(RULES)
+    assert all(r.description and r.severity in ("error", "warning") for r in RULES)
+
+
+def test_clean_dashboard_has_no_finding() -> None:
+    assert lint_dashboard(compiled(CLEAN), CONTEXT) == []
+
+
+@pytest.mark.parametrize("name", sorted(MUTATIONS))
+def test_rule_reports_its_mistake_and_only_that_rule_does(name: str) -> None:
+    mutate, message = MUTATIONS[name]
+    data = copy.deepcopy(CLEAN)
+    mutate(data)
+    findings = lint_dashboard(compiled(data), CONTEXT, [rule(name)])
+    assert findings, f"{name} found nothing"
+    assert any(message in f.message for f in findings), [f.message for f in findings]
+    assert all(f.rule == name and f.file == "dashboards/demo.py" for f in findings)
+
+
+def test_rate_interval_rule_also_flags_it_outside_rate() -> None:
+    data = copy.deepcopy(CLEAN)
+    set_expr("Ops", "sum(increase(demo_operations_total[$__rate_interval]))")(data)
+    (finding,) = lint_dashboard(compiled(data), CONTEXT, [rule("target-rate-interval-rule")])
+    assert "$__rate_interval outside rate()/irate()" in finding.message
+
+
+def test_histogram_rule_accepts_without_that_keeps_le_and_flags_non_bucket() -> None:
+    data = copy.deepcopy(CLEAN)
+    set_expr("Duration P95", "histogram_quantile(0.9, sum without (operation) "
+                             "(rate(demo_operation_duration_seconds_bucket[$__rate_interval])))")(data)
+    assert lint_dashboard(compiled(data), CONTEXT, [rule("histogram-quantile-le-rule")]) == []
+    set_expr("Duration P95", "histogram_quantile(0.9, rate(demo_operation_duration_seconds_count"
+                             "[$__rate_interval]))")(data)
+    (finding,) = lint_dashboard(compiled(data), CONTEXT, [rule("histogram-quantile-le-rule")])
+    assert "not a _bucket series" in finding.message
+
+
+def test_silence_applies_to_its_panel_and_rule_only() -> None:
+    silenced_spec = DashboardSpec(uid="demo", title="Demo", description="d", rows=(Row("r", (
+        h.cost_over_range(DEMO.metric("cost_total")).silence("panel-units-rule", "currency shown in the title"),
+        h.cost_rate(DEMO.metric("cost_total")),
+    )),))
+    data = render_dashboard(silenced_spec)
+    for title in ("Cost (time range)", "Cost per hour"):
+        panel(data, title)["fieldConfig"]["defaults"]["unit"] = "furlongs"
+    findings = lint_dashboard(compiled(data, silenced_spec), CONTEXT, [rule("panel-units-rule")])
+    assert [f.panel for f in findings] == ["Cost per hour"]
+
+
+def test_unknown_silence_is_an_error() -> None:
+    spec = DashboardSpec(uid="demo", title="Demo", description="d", rows=(Row("r", (
+        h.cost_over_range(DEMO.metric("cost_total")).silence("panel-unit-rule", "typo in the rule name here"),
+    )),))
+    findings = lint([compiled(render_dashboard(spec), spec)])
+    assert [(f.rule, f.severity) for f in findings] == [("lint-silence", "error")]
+
+
+def test_silence_needs_a_reason() -> None:
+    with pytest.raises(ValueError, match="needs a written reason"):
+        h.health("x").silence("panel-units-rule", "ok")
+
+
+def test_lint_command(build_cli: BuildRunner) -> None:
+    result = build_cli(REPO, "lint")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip().endswith(f"4 dashboards linted with {len(RULES)} rules: 0 error(s), 0 warning(s)")
+    listing = build_cli(REPO, "lint", "--rules")
+    assert [line.split()[0] for line in listing.stdout.splitlines()] == [r.name for r in RULES]
+
+
+def test_warnings_are_printed_and_do_not_fail_the_build(repo_copy: Path, build_cli: BuildRunner) -> None:
+    (repo_copy / "dashboards" / "legendless.py").write_text(
+        "from contract import ModuleContract, ScrapeTarget, standard_metrics\n"
+        "from panels import ModuleDashboard, Panel, Row, Target\n"
+        "CONTRACT = ModuleContract('legendless', 'Legendless', ScrapeTarget(8077), standard_metrics('legendless'))\n"
+        "DASHBOARD = ModuleDashboard(rows=(Row('r', (Panel('timeseries', 'Ops', 'Operations.', 'ops', (Target("
+        "'sum by (operation) (rate(legendless_operations_total[$__rate_interval]))', 'ops'),)),)),))\n")
+    result = build_cli(repo_copy)
+    assert result.returncode == 0, result.stderr
+    assert ('warning: dashboards/legendless.py: panel "Ops": [target-legend-rule] legendless.json: query A is split '
+            "by operation but every series is labelled 'ops'") in result.stderr.splitlines()
+    assert (repo_copy / "provisioning" / "dashboards" / "legendless.json").is_file()
