@@ -94,6 +94,28 @@ def lint_command(ctx: click.Context, list_rules: bool) -> None:
     sys.exit(1 if errors else 0)
 
 
+@cli.command("diff")
+@click.option("--base", default="HEAD", show_default=True, help="Git revision to compare the fresh build with.")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text", show_default=True)
+@click.option("--layout", is_flag=True, help="Also report position and panel id changes.")
+@click.pass_context
+def diff_command(ctx: click.Context, base: str, fmt: str, layout: bool) -> None:
+    """Show, panel by panel, how a fresh build's dashboards differ from those generated at BASE."""
+    from dashbuild.diff import diff_files, git_files, iter_lines
+    from dashbuild.provisioning import DASHBOARDS_DIR
+
+    root: Path = ctx.parent.params["root"] if ctx.parent else ROOT
+    result = _build_or_exit(root)
+    try:
+        before = git_files(root, base, DASHBOARDS_DIR)
+    except ValueError as error:
+        click.echo(f"error: cannot read {DASHBOARDS_DIR} at {base!r}: {error}", err=True)
+        sys.exit(2)
+    changes = diff_files(before, result.files, layout=layout)
+    for line in iter_lines(changes, "markdown" if fmt == "markdown" else "text"):
+        click.echo(line)
+
+
 @cli.command("new-module")
 @click.argument("name")
 @click.option("--port", type=int, required=True, help="Port the module serves /metrics on.")
