@@ -45,19 +45,30 @@ class Matcher:
         return f'{self.label}{self.op}"{escape_label_value(self.value)}"'
 
 
+# Grafana interpolates $name, ${name} and [[name]] anywhere in a query and has no escape for them.
+_GRAFANA_VARIABLE_SYNTAX = re.compile(r"\$\w|\$\{|\[\[")
+
+
+def _literal(label: str, value: str) -> str:
+    if _GRAFANA_VARIABLE_SYNTAX.search(value):
+        raise ValueError(f"value {value!r} for label {label!r} contains Grafana variable syntax, which Grafana "
+                         "would interpolate; use promql.variable() to filter by a dashboard variable")
+    return value
+
+
 def eq(label: str, value: str) -> Matcher:
-    """Return an equality matcher `label="value"`."""
-    return Matcher(label, "=", value)
+    """Return an equality matcher `label="value"` (a literal value, never a Grafana variable)."""
+    return Matcher(label, "=", _literal(label, value))
 
 
 def ne(label: str, value: str) -> Matcher:
-    """Return an inequality matcher `label!="value"`."""
-    return Matcher(label, "!=", value)
+    """Return an inequality matcher `label!="value"` (a literal value, never a Grafana variable)."""
+    return Matcher(label, "!=", _literal(label, value))
 
 
 def regex(label: str, pattern: str) -> Matcher:
-    """Return a regex matcher `label=~"pattern"`."""
-    return Matcher(label, "=~", pattern)
+    """Return a regex matcher `label=~"pattern"` (a literal pattern, never a Grafana variable)."""
+    return Matcher(label, "=~", _literal(label, pattern))
 
 
 def variable(label: str, name: str | None = None) -> Matcher:

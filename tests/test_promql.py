@@ -27,6 +27,13 @@ def test_label_values_round_trip_through_the_parser(value: str) -> None:
     assert matchers_of(expr) == {"provider": value}
 
 
+@pytest.mark.parametrize("value", ["$0", "cost-${env}", "[[tenant]]"])
+def test_literal_values_refuse_grafana_variable_syntax(value: str) -> None:
+    with pytest.raises(ValueError, match=r"use promql.variable\(\)"):
+        promql.eq("tenant", value)
+    assert promql.eq("price", "$ 5").render() == 'price="$ 5"'
+
+
 def test_invalid_names_are_refused() -> None:
     with pytest.raises(ValueError):
         promql.eq("bad-label", "x")
