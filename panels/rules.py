@@ -65,7 +65,7 @@ def module_recording_rules(contract: ModuleContract) -> list[RecordingRule]:
     def rate_by(labels: tuple[str, ...]) -> Callable[[str], str]:
         return lambda name: promql.sum_by(promql.rate(promql.selector(name), WINDOW), ("module", *labels))
 
-    return [
+    rules = [
         *_per_module(contract, "operations_total", OPERATIONS_RATE, rate_by(())),
         *_per_module(contract, "errors_total", ERRORS_RATE, rate_by(())),
         *_per_module(contract, "cost_total", COST_RATE, rate_by(())),
@@ -75,14 +75,19 @@ def module_recording_rules(contract: ModuleContract) -> list[RecordingRule]:
         RecordingRule(UP, promql.aggregate("avg", promql.selector("up", (promql.eq("job", contract.job),)),
                                            ("module",)), _module_label(contract)),
     ]
+    if contract.has_metric("errors_total") and contract.has_metric("operations_total"):
+        # Computed from the raw series, not from the rules above: each rule then stands alone, which
+        # `promtool tsdb create-blocks-from rules` needs to backfill it. A module with operations but
+        # no error series yet has an error ratio of 0, not none.
+        errors = rate_by(())(contract.metric("errors_total").name)
+        total = rate_by(())(contract.metric("operations_total").name)
+        rules.append(RecordingRule(ERROR_RATIO, f"({errors} or {total} * 0) / {total}", _module_label(contract)))
+    return rules
 
 
 def recording_rules(contracts: Sequence[ModuleContract]) -> list[RecordingRule]:
-    """Return every module's recording rules, then the cross-module ratios built on them."""
-    rules = [rule for contract in contracts for rule in module_recording_rules(contract)]
-    # A module with operations but no error series yet has an error ratio of 0, not none.
-    rules.append(RecordingRule(ERROR_RATIO, f"({ERRORS_RATE} or {OPERATIONS_RATE} * 0) / {OPERATIONS_RATE}"))
-    return rules
+    """Return every module's recording rules; each depends on raw series only."""
+    return [rule for contract in contracts for rule in module_recording_rules(contract)]
 
 
 def recorded_series() -> frozenset[str]:
