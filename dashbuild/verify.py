@@ -45,17 +45,18 @@ def format_duration(seconds: float) -> str:
     return f"{whole}s"
 
 
-def panel_interval(range_seconds: float, min_interval: str | None) -> int:
+def panel_interval(range_seconds: float, min_interval: str | None, scrape_seconds: int = SCRAPE_SECONDS) -> int:
     """Return Grafana's `$__interval` in seconds for this range and panel."""
     raw = range_seconds / PANEL_WIDTH_PX
     rounded = next((i for i in ROUND_INTERVALS if i >= raw), ROUND_INTERVALS[-1])
-    floor = parse_duration(min_interval) if min_interval else SCRAPE_SECONDS
-    return int(max(rounded, floor, SCRAPE_SECONDS))
+    floor = parse_duration(min_interval) if min_interval else scrape_seconds
+    return int(max(rounded, floor, scrape_seconds))
 
 
-def grafana_values(range_seconds: float, interval: int, variables: Iterable[dict[str, Any]]) -> dict[str, str]:
+def grafana_values(range_seconds: float, interval: int, variables: Iterable[dict[str, Any]],
+                   scrape_seconds: int = SCRAPE_SECONDS) -> dict[str, str]:
     """Return every variable's value for one panel, as Grafana substitutes them."""
-    rate_interval = max(interval + SCRAPE_SECONDS, 4 * SCRAPE_SECONDS)
+    rate_interval = max(interval + scrape_seconds, 4 * scrape_seconds)
     values = {
         "__interval": format_duration(interval),
         "__interval_ms": str(interval * 1000),
@@ -116,22 +117,42 @@ def _has_data(answer: dict[str, Any]) -> bool:
     return any(series.get("values") or series.get("value") for series in result)
 
 
+@attrs.frozen
+class PlannedQuery:
+    """One target as Grafana would send it."""
+
+    ref_id: str
+    expr: str
+    instant: bool
+    step: int
+
+
+def plan_panel(dashboard: dict[str, Any], panel: dict[str, Any], range_seconds: float,
+               scrape_seconds: int = SCRAPE_SECONDS) -> list[PlannedQuery]:
+    """Return the panel's targets with every variable substituted and the step Grafana would use."""
+    interval = panel_interval(range_seconds, panel.get("interval"), scrape_seconds)
+    values = grafana_values(range_seconds, interval, dashboard.get("templating", {}).get("list", []), scrape_seconds)
+    return [PlannedQuery(str(target["refId"]), substitute_variables(target["expr"], values),
+                         bool(target.get("instant")), interval) for target in panel.get("targets", [])]
+
+
+def run_query(client: PrometheusClient, query: PlannedQuery, end: float, range_seconds: float) -> dict[str, Any]:
+    """Return Prometheus' answer to one planned query over the range ending at `end`."""
+    if query.instant:
+        return client.query(query.expr, end)
+    return client.query_range(query.expr, end - range_seconds, end, query.step)
+
+
 def verify_panel(client: PrometheusClient, dashboard: dict[str, Any], panel: dict[str, Any], end: float,
                  range_seconds: float) -> PanelResult:
     """Return ok / no data / error for one panel, with the failing refIds and Prometheus' message."""
-    interval = panel_interval(range_seconds, panel.get("interval"))
-    values = grafana_values(range_seconds, interval, dashboard.get("templating", {}).get("list", []))
     empty, errors = [], []
-    for target in panel.get("targets", []):
-        expr = substitute_variables(target["expr"], values)
-        if target.get("instant"):
-            answer = client.query(expr, end)
-        else:
-            answer = client.query_range(expr, end - range_seconds, end, interval)
+    for query in plan_panel(dashboard, panel, range_seconds):
+        answer = run_query(client, query, end, range_seconds)
         if answer.get("status") != "success":
-            errors.append(f"{target['refId']}: {answer.get('errorType', 'error')}: {answer.get('error')}")
+            errors.append(f"{query.ref_id}: {answer.get('errorType', 'error')}: {answer.get('error')}")
         elif not _has_data(answer):
-            empty.append(target["refId"])
+            empty.append(query.ref_id)
     title = dashboard.get("title", "?")
     if errors:
         return PanelResult(title, panel["title"], "error", "; ".join(errors))

@@ -1,0 +1,155 @@
+"""The scaffolded module dashboard written with bare grafana-foundation-sdk calls, as a user would without us.
+
+Produces the same JSON as `python build.py` does for a module made by `new-module` (the benchmark asserts
+it), so timing both compares like with like.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from grafana_foundation_sdk.builders import common as cb
+from grafana_foundation_sdk.builders import dashboard as db
+from grafana_foundation_sdk.builders import prometheus as prom
+from grafana_foundation_sdk.builders import stat, timeseries
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.models import common as cm
+from grafana_foundation_sdk.models import dashboard as dm
+
+DS = dm.DataSourceRef(type_val="prometheus", uid="${datasource}")
+
+
+def _steps(*steps: tuple[str, float | None]) -> db.ThresholdsConfig:
+    return db.ThresholdsConfig().mode(dm.ThresholdsMode.ABSOLUTE).steps(
+        [dm.Threshold(value=value, color=color) for color, value in steps])
+
+
+def _query(ref: str, expr: str, legend: str, instant: bool = False) -> prom.Dataquery:
+    query = prom.Dataquery().expr(expr).ref_id(ref).legend_format(legend).datasource(DS)
+    return query.instant() if instant else query.range()
+
+
+def _timeseries(pid: int, title: str, description: str, unit: str, pos: tuple[int, int, int, int],
+                queries: list[prom.Dataquery], steps: db.ThresholdsConfig, *, stacked: bool = False,
+                axis_label: str = "", max_value: float | None = None) -> timeseries.Panel:
+    x, y, w, h = pos
+    panel = (
+        timeseries.Panel()
+        .legend(cb.VizLegendOptions().display_mode(cm.LegendDisplayMode.LIST)
+                .placement(cm.LegendPlacement.BOTTOM).show_legend(True).calcs([]))
+        .tooltip(cb.VizTooltipOptions().mode(cm.TooltipDisplayMode.MULTI).sort(cm.SortOrder.DESCENDING))
+        .draw_style(cm.GraphDrawStyle.LINE).line_width(1).fill_opacity(10).show_points(cm.VisibilityMode.NEVER)
+        .span_nulls(False)
+        .stacking(cb.StackingConfig().mode(cm.StackingMode.NORMAL if stacked else cm.StackingMode.NONE))
+    )
+    if axis_label:
+        panel = panel.axis_label(axis_label)
+    panel = (panel.id(pid).title(title).description(description).datasource(DS).unit(unit).thresholds(steps)
+             .grid_pos(dm.GridPos(h=h, w=w, x=x, y=y)))
+    for query in queries:
+        panel = panel.with_target(query)
+    panel = panel.min(0)
+    return panel.max(max_value) if max_value is not None else panel
+
+
+def _stat(pid: int, title: str, description: str, unit: str, pos: tuple[int, int, int, int],
+          query: prom.Dataquery, steps: db.ThresholdsConfig, decimals: int, *,
+          bounds: tuple[float, float] | None = None) -> stat.Panel:
+    x, y, w, h = pos
+    panel = (
+        stat.Panel()
+        .reduce_options(cb.ReduceDataOptions().values(False).calcs(["lastNotNull"]))
+        .color_mode(cm.BigValueColorMode.VALUE).graph_mode(cm.BigValueGraphMode.NONE)
+        .text_mode(cm.BigValueTextMode.AUTO).justify_mode(cm.BigValueJustifyMode.AUTO)
+        .orientation(cm.VizOrientation.AUTO)
+        .id(pid).title(title).description(description).datasource(DS).unit(unit).thresholds(steps)
+        .grid_pos(dm.GridPos(h=h, w=w, x=x, y=y)).with_target(query)
+    )
+    if bounds is not None:
+        panel = panel.min(bounds[0]).max(bounds[1])
+    return panel.decimals(decimals)
+
+
+def _row(pid: int, title: str, y: int) -> dm.RowPanel:
+    return db.Row(title).id(pid).collapsed(False).grid_pos(dm.GridPos(h=1, w=24, x=0, y=y)).build()
+
+
+def module_dashboard(name: str, title: str) -> dict[str, Any]:
+    """Return the dashboard of a scaffolded module `name`, built with bare SDK calls."""
+    slug = name.replace("_", "-")
+    ops, dur = f"{name}_operations_total", f"{name}_operation_duration_seconds"
+    errs, cost = f"{name}_errors_total", f"{name}_cost_total"
+    hits, misses, tokens = f"{name}_cache_hits_total", f"{name}_cache_misses_total", f"{name}_tokens_total"
+    ops_help = f"{ops} (Operations handled, by operation and status.)"
+    dur_help = f"{dur} (Operation duration in seconds.)"
+    by_op = 'operation=~"$operation"'
+    ratio_desc = (f"Share of operations that failed: rate of {errs} divided by rate of {ops}. "
+                  "Yellow above 1%, red above 5%.")
+    ratio_steps = (("green", None), ("yellow", 0.01), ("red", 0.05))
+    rate = "[$__rate_interval]"
+    quantile = f"sum by (le, operation) (rate({dur}_bucket{{{by_op}}}{rate}))"
+
+    builder = (
+        db.Dashboard(title).uid(slug).description(f"{title} operations, latency, errors, tokens, cost and cache.")
+        .tags(["generated", "module", slug]).readonly().timezone("browser").refresh("30s").time("now-6h", "now")
+        .tooltip(dm.DashboardCursorSync.CROSSHAIR)
+        .with_variable(db.DatasourceVariable("datasource").label("Data source").type("prometheus")
+                       .current(dm.VariableOption(selected=True, text="Prometheus", value="prometheus")))
+        .with_variable(db.QueryVariable("operation").label("Operation")
+                       .query(f"label_values({ops}, operation)").datasource(DS).multi(True).include_all(True)
+                       .all_value(".*").refresh(dm.VariableRefresh.ON_TIME_RANGE_CHANGED)
+                       .sort(dm.VariableSort.ALPHABETICAL_ASC)
+                       .current(dm.VariableOption(selected=True, text="All", value="$__all")))
+        .link(db.DashboardLink("Modules Overview").type(dm.DashboardLinkType.LINK).url("/d/modules-overview")
+              .tooltip("All modules at a glance").icon("dashboard").tags([]).as_dropdown(False)
+              .target_blank(False).include_vars(False).keep_time(True))
+    )
+    model = builder.build()
+    model.panels = [
+        _row(1, "Summary", 0),
+        _timeseries(2, "Operations/s", f"Per-second rate of {ops_help}, summed by operation.", "ops", (0, 1, 6, 8),
+                    [_query("A", f"sum by (operation) (rate({ops}{rate}))", "{{operation}}")],
+                    _steps(("green", None))).build(),
+        _timeseries(3, "Operation duration P95",
+                    f"P95 of {dur_help}, estimated by histogram_quantile over per-second bucket rates. "
+                    "The red threshold marks the 1 s objective.", "s", (6, 1, 6, 8),
+                    [_query("A", f"histogram_quantile(0.95, sum by (le, operation) (rate({dur}_bucket{rate})))",
+                            "P95 {{operation}}")], _steps(("green", None), ("red", 1.0))).build(),
+        _timeseries(4, "Error rate", ratio_desc, "percentunit", (12, 1, 6, 8),
+                    [_query("A", f"(sum(rate({errs}{rate}))) / (sum(rate({ops}{rate})))", "error ratio")],
+                    _steps(*ratio_steps), max_value=1).build(),
+        _stat(5, "Cost", f"US dollars accumulated by {cost} over the dashboard time range.", "currencyUSD",
+              (18, 1, 6, 8), _query("A", f"sum(increase({cost}[$__range]))", "cost", instant=True),
+              _steps(("green", None)), 2).build(),
+        _row(6, "Per operation ($operation)", 9),
+        _timeseries(7, "Operations/s by status", f"Per-second rate of {ops_help}, summed by operation, status. "
+                    f"Filtered by {by_op}.", "ops", (0, 10, 8, 8),
+                    [_query("A", f"sum by (operation, status) (rate({ops}{{{by_op}}}{rate}))",
+                            "{{operation}} {{status}}")], _steps(("green", None))).build(),
+        _timeseries(8, "Operation duration P50/P95/P99",
+                    f"P50/P95/P99 of {dur_help}, estimated by histogram_quantile over per-second bucket rates. "
+                    f"Filtered by {by_op}.", "s", (8, 10, 8, 8),
+                    [_query(ref, f"histogram_quantile({q}, {quantile})", f"P{p} {{{{operation}}}}")
+                     for ref, q, p in (("A", "0.5", "50"), ("B", "0.95", "95"), ("C", "0.99", "99"))],
+                    _steps(("green", None))).build(),
+        _timeseries(9, "Error rate by operation", f"{ratio_desc} Filtered by {by_op}.", "percentunit", (16, 10, 8, 8),
+                    [_query("A", f"(sum by (operation) (rate({errs}{{{by_op}}}{rate}))) / "
+                                 f"(sum by (operation) (rate({ops}{{{by_op}}}{rate})))", "{{operation}}")],
+                    _steps(*ratio_steps), max_value=1).build(),
+        _row(10, "Tokens, cost and cache", 18),
+        _timeseries(11, "Token usage", f"Tokens per second from {tokens} (Tokens processed, by type "
+                    "(prompt/completion).), stacked by type.", "short", (0, 19, 8, 8),
+                    [_query("A", f"sum by (type) (rate({tokens}{rate}))", "{{type}}")], _steps(("green", None)),
+                    stacked=True, axis_label="tokens/s").build(),
+        _timeseries(12, "Cost per hour", f"Spending rate from {cost}, in US dollars per hour.", "currencyUSD",
+                    (8, 19, 8, 8), [_query("A", f"(sum(rate({cost}{rate}))) * 3600", "USD/h")],
+                    _steps(("green", None)), axis_label="USD per hour").build(),
+        _stat(13, "Cache hit ratio", f"Cache hits divided by lookups ({hits} / ({hits} + {misses})) over the "
+              "dashboard time range. Red below 50 %, yellow below 80 %.", "percentunit", (16, 19, 8, 8),
+              _query("A", f"(sum(increase({hits}[$__range]))) / (sum(increase({hits}[$__range])) + "
+                          f"sum(increase({misses}[$__range])))", "hit ratio", instant=True),
+              _steps(("red", None), ("yellow", 0.5), ("green", 0.8)), 1, bounds=(0, 1)).build(),
+    ]
+    rendered: dict[str, Any] = json.loads(json.dumps(model, cls=JSONEncoder))
+    return rendered
