@@ -44,13 +44,13 @@ class UnknownMetricError(KeyError):
 
 
 def _check_metric_name(_: object, attribute: attrs.Attribute[str], value: str) -> None:
-    if not METRIC_NAME_RE.match(value):
+    if not METRIC_NAME_RE.fullmatch(value):
         raise ValueError(f"{attribute.name} {value!r} is not a valid Prometheus metric name")
 
 
 def _check_label_names(_: object, attribute: attrs.Attribute[tuple[str, ...]], value: tuple[str, ...]) -> None:
     for label in value:
-        if not LABEL_NAME_RE.match(label) or label.startswith("__"):
+        if not LABEL_NAME_RE.fullmatch(label) or label.startswith("__"):
             raise ValueError(f"label {label!r} is not a valid Prometheus label name")
         if label == "le":
             raise ValueError("label 'le' is reserved for histogram buckets")
@@ -118,7 +118,7 @@ class Objectives:
 
 
 def _check_module_name(_: object, attribute: attrs.Attribute[str], value: str) -> None:
-    if not MODULE_NAME_RE.match(value) or "__" in value:
+    if not MODULE_NAME_RE.fullmatch(value) or "__" in value:
         raise ValueError(
             f"module name {value!r} must be lowercase snake_case (a valid metric prefix), e.g. 'prompt_manager'"
         )

@@ -36,7 +36,7 @@ def check_identity(dashboards: Sequence[CompiledDashboard]) -> list[BuildError]:
     slugs: dict[str, str] = {}
     for d in dashboards:
         uid, title = d.json.get("uid", ""), d.json.get("title", "")
-        if not UID_RE.match(uid):
+        if not UID_RE.fullmatch(uid):
             errors.append(BuildError(d.source, f"uid {uid!r} must match [a-z0-9-]{{1,40}}"))
         if uid in uids:
             errors.append(BuildError(d.source, f"uid {uid!r} is also used by {uids[uid]}"))

@@ -136,7 +136,7 @@ def template_label_promql(d: CompiledDashboard, _: LintContext) -> Iterator[Issu
         if variable.get("type") != "query":
             continue
         query = str(variable.get("query", ""))
-        match = VARIABLE_QUERY.match(query.strip())
+        match = VARIABLE_QUERY.fullmatch(query.strip())
         if not match:
             yield None, f"variable {variable['name']!r}: {query!r} is not label_values(...) or similar"
             continue
@@ -313,9 +313,9 @@ def metric_naming(d: CompiledDashboard, _: LintContext) -> Iterator[Issue]:
                 continue
             name = selector_name(node)
             if ":" in name:
-                if not RECORDED_NAME.match(name):
+                if not RECORDED_NAME.fullmatch(name):
                     yield title, f"query {ref}: recorded series {name} is not named level:metric:operation"
-            elif not PLAIN_NAME.match(name):
+            elif not PLAIN_NAME.fullmatch(name):
                 yield title, f"query {ref}: metric {name} is not lowercase snake_case"
             elif NON_BASE_UNITS.search(name):
                 yield title, f"query {ref}: metric {name} does not use base units (seconds, bytes, ratios)"

@@ -41,7 +41,7 @@ def referenced_variables(expr: str) -> set[str]:
     return {next(g for g in m.groups() if g) for m in _VARIABLE_RE.finditer(expr)}
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=65536)
 def parse(expr: str) -> Any:
     """Return the parsed expression (cached); raise ValueError when it does not parse."""
     return promql_parser.parse(expr)

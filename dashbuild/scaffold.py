@@ -76,12 +76,12 @@ def scaffold_module(root: Path, name: str, port: int, title: str | None = None) 
     path = root / "dashboards" / f"{name}.py"
     display = path.relative_to(root).as_posix()
     title = (title or default_title(name)).strip()
-    if not MODULE_NAME_RE.match(name) or "__" in name:
+    if not MODULE_NAME_RE.fullmatch(name) or "__" in name:
         raise BuildError(display, f"module name {name!r} must be lowercase snake_case, start with a letter and "
                                   "be a valid Prometheus metric prefix, e.g. 'billing_gateway'")
     if name in RESERVED:
         raise BuildError(display, f"module name {name!r} is reserved")
-    if not UID_RE.match(name.replace("_", "-")):
+    if not UID_RE.fullmatch(name.replace("_", "-")):
         raise BuildError(display, f"module name {name!r} is too long: its dashboard uid must be at most 40 characters")
     if not 1 <= port <= 65535:
         raise BuildError(display, f"port {port} is not between 1 and 65535")

@@ -50,6 +50,50 @@ def _validator(definitions: dict[str, Any], ref: str) -> jsonschema.Draft7Valida
     return jsonschema.Draft7Validator({"$ref": f"#/definitions/{ref}", "definitions": definitions})
 
 
+def dereference(definitions: dict[str, Any], node: Any, seen: tuple[str, ...] = ()) -> Any:
+    """Return `node` with every local `$ref` inlined, except recursive ones: much faster to validate."""
+    if isinstance(node, list):
+        return [dereference(definitions, item, seen) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        # Draft-07 ignores the siblings of `$ref`, so the inlined definition replaces the whole node.
+        name = str(node["$ref"]).rsplit("/", 1)[-1]
+        if name in seen:
+            return node
+        return dereference(definitions, definitions[name], (*seen, name))
+    return {key: dereference(definitions, value, seen) for key, value in node.items()}
+
+
+def _fast_validator(definitions: dict[str, Any], ref: str) -> jsonschema.Draft7Validator:
+    schema = dereference(definitions, {"$ref": f"#/definitions/{ref}"})
+    return jsonschema.Draft7Validator({**schema, "definitions": definitions})
+
+
+class _Cached:
+    """A validator that remembers the errors of every distinct instance (keyed by canonical JSON).
+
+    `free_strings` names properties whose schema is a plain string: their values cannot change the
+    outcome, so they are left out of the key (a query's `expr` differs per module, its shape does not).
+    """
+
+    def __init__(self, validator: jsonschema.Draft7Validator, free_strings: frozenset[str] = frozenset()) -> None:
+        self.validator = validator
+        self.free_strings = free_strings
+        self.results: dict[str, list[tuple[str, str]]] = {}
+
+    def errors(self, instance: Any) -> list[tuple[str, str]]:
+        """Return (path, message) of every violation of `instance`, sorted by path."""
+        keyed = instance
+        if self.free_strings and isinstance(instance, dict):
+            keyed = {k: ("" if k in self.free_strings and isinstance(v, str) else v) for k, v in instance.items()}
+        key = json.dumps(keyed, sort_keys=True, default=str)
+        if key not in self.results:
+            self.results[key] = [(_path(e, ""), e.message) for e in
+                                 sorted(self.validator.iter_errors(keyed), key=lambda e: list(map(str, e.absolute_path)))]
+        return self.results[key]
+
+
 @attrs.frozen
 class _Validators:
     dashboard: jsonschema.Draft7Validator
@@ -59,6 +103,18 @@ class _Validators:
     options: dict[str, jsonschema.Draft7Validator]
     custom: dict[str, jsonschema.Draft7Validator]
     units: frozenset[str]
+    # The fast path: dereferenced schemas, panel parts validated separately and cached.
+    fast_panel: jsonschema.Draft7Validator
+    fast_field_config: _Cached
+    fast_options: dict[str, _Cached]
+    fast_custom: dict[str, _Cached]
+    fast_target: _Cached
+
+
+def _plain_strings(definition: dict[str, Any], names: tuple[str, ...]) -> frozenset[str]:
+    plain = {name for name in names if {k: v for k, v in definition["properties"][name].items()
+                                        if k != "description"} == {"type": "string"}}
+    return frozenset(plain)
 
 
 @cache
@@ -68,24 +124,32 @@ def _validators() -> _Validators:
         definitions[definition]["properties"][prop] = replacement
     options: dict[str, jsonschema.Draft7Validator] = {}
     custom: dict[str, jsonschema.Draft7Validator] = {}
+    fast_options: dict[str, _Cached] = {}
+    fast_custom: dict[str, _Cached] = {}
     for plugin in PANEL_PLUGINS:
         plugin_defs = _load(plugin)["definitions"]
         options[plugin] = _validator(plugin_defs, "Options")
+        fast_options[plugin] = _Cached(_fast_validator(plugin_defs, "Options"))
         if "FieldConfig" in plugin_defs:
             custom[plugin] = _validator(plugin_defs, "FieldConfig")
-    prometheus = _load("prometheus")
+            fast_custom[plugin] = _Cached(_fast_validator(plugin_defs, "FieldConfig"))
+    prometheus = _load("prometheus")["definitions"]
     units = frozenset(d["const"] for d in _load("units")["definitions"].values() if "const" in d)
     return _Validators(
         dashboard=_validator(definitions, "Dashboard"),
         panel=_validator(definitions, "Panel"),
         row=_validator(definitions, "RowPanel"),
-        target=_validator(prometheus["definitions"], "dataquery"),
+        target=_validator(prometheus, "dataquery"),
         options=options,
         custom=custom,
         units=units,
+        fast_panel=_fast_validator(definitions, "Panel"),
+        fast_field_config=_Cached(_fast_validator(definitions, "FieldConfigSource")),
+        fast_options=fast_options,
+        fast_custom=fast_custom,
+        fast_target=_Cached(_fast_validator(prometheus, "dataquery"),
+                            _plain_strings(prometheus["dataquery"], ("expr", "legendFormat"))),
     )
-
-
 def grafana_units() -> frozenset[str]:
     """Return Grafana's unit ids (from the units schema)."""
     return _validators().units
@@ -102,33 +166,69 @@ def _errors(validator: jsonschema.Draft7Validator, instance: Any, panel: str | N
         yield SchemaError(panel, _path(error, prefix), error.message)
 
 
-def _panel_errors(panel: dict[str, Any], v: _Validators) -> Iterator[SchemaError]:
+def _cached_errors(cached: _Cached, instance: Any, panel: str, prefix: str) -> Iterator[SchemaError]:
+    for path, message in cached.errors(instance):
+        yield SchemaError(panel, f"{prefix}.{path}".strip(".") if path else prefix, message)
+
+
+def _panel_parts_fast(panel: dict[str, Any], v: _Validators, title: str) -> Iterator[SchemaError]:
+    # The Panel schema types `targets` as an array of free objects and `options` as a free object;
+    # both are kept in the top-level check (emptied) so that their types are still checked there.
+    targets = panel.get("targets")
+    top = {k: val for k, val in panel.items() if k not in ("fieldConfig", "options", "targets")}
+    if "targets" in panel:
+        top["targets"] = [{} for _ in targets] if isinstance(targets, list) and all(
+            isinstance(t, dict) for t in targets) else targets
+    if "options" in panel:
+        top["options"] = {} if isinstance(panel["options"], dict) else panel["options"]
+    yield from _errors(v.fast_panel, top, title, "")
+    if "fieldConfig" in panel:
+        yield from _cached_errors(v.fast_field_config, panel["fieldConfig"], title, "fieldConfig")
+
+
+def _panel_errors(panel: dict[str, Any], v: _Validators, fast: bool = True) -> Iterator[SchemaError]:
     title = str(panel.get("title", f"id {panel.get('id')}"))
     if panel.get("type") == "row":
         yield from _errors(v.row, {**panel, "panels": []}, title, "")
         for child in panel.get("panels", []):
-            yield from _panel_errors(child, v)
+            yield from _panel_errors(child, v, fast)
         return
-    yield from _errors(v.panel, panel, title, "")
+    if fast:
+        yield from _panel_parts_fast(panel, v, title)
+    else:
+        yield from _errors(v.panel, panel, title, "")
     plugin = str(panel.get("type"))
     if plugin not in v.options:
         yield SchemaError(title, "type", f"no schema for panel plugin {plugin!r}")
         return
-    yield from _errors(v.options[plugin], panel.get("options", {}), title, "options")
+    if fast:
+        yield from _cached_errors(v.fast_options[plugin], panel.get("options", {}), title, "options")
+    else:
+        yield from _errors(v.options[plugin], panel.get("options", {}), title, "options")
     defaults = panel.get("fieldConfig", {}).get("defaults", {})
     if plugin in v.custom and "custom" in defaults:
-        yield from _errors(v.custom[plugin], defaults["custom"], title, "fieldConfig.defaults.custom")
+        if fast:
+            yield from _cached_errors(v.fast_custom[plugin], defaults["custom"], title, "fieldConfig.defaults.custom")
+        else:
+            yield from _errors(v.custom[plugin], defaults["custom"], title, "fieldConfig.defaults.custom")
     unit = defaults.get("unit")
     if unit is not None and unit not in v.units:
         yield SchemaError(title, "fieldConfig.defaults.unit", f"{unit!r} is not one of Grafana's unit ids")
     for index, target in enumerate(panel.get("targets", [])):
-        yield from _errors(v.target, target, title, f"targets[{index}]")
+        if fast and isinstance(target, dict):
+            yield from _cached_errors(v.fast_target, target, title, f"targets[{index}]")
+        else:
+            yield from _errors(v.target, target, title, f"targets[{index}]")
 
 
-def validate_dashboard(dashboard: dict[str, Any]) -> list[SchemaError]:
-    """Return every schema violation of a dashboard JSON (empty when it is valid)."""
+def validate_dashboard(dashboard: dict[str, Any], fast: bool = True) -> list[SchemaError]:
+    """Return every schema violation of a dashboard JSON (empty when it is valid).
+
+    `fast=False` validates each panel whole against the schema as published; the default validates the
+    same definitions part by part, dereferenced and cached, with the same findings (tests compare them).
+    """
     v = _validators()
     errors = list(_errors(v.dashboard, {**dashboard, "panels": []}, None, ""))
     for panel in dashboard.get("panels", []):
-        errors.extend(_panel_errors(panel, v))
+        errors.extend(_panel_errors(panel, v, fast))
     return errors

@@ -30,7 +30,7 @@ _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 def parse_duration(text: str) -> float:
     """Return seconds of a Prometheus/Grafana duration like `15s`, `5m`, `1h`; raise ValueError otherwise."""
-    match = _DURATION.match(text.strip())
+    match = _DURATION.fullmatch(text.strip())
     if not match:
         raise ValueError(f"{text!r} is not a duration like 30s, 15m or 1h")
     return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]

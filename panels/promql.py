@@ -28,7 +28,7 @@ def escape_label_value(value: str) -> str:
 
 
 def _check_label(_: object, attribute: attrs.Attribute[str], value: str) -> None:
-    if not LABEL_NAME_RE.match(value):
+    if not LABEL_NAME_RE.fullmatch(value):
         raise ValueError(f"{value!r} is not a valid label name")
 
 
@@ -74,14 +74,14 @@ def regex(label: str, pattern: str) -> Matcher:
 def variable(label: str, name: str | None = None) -> Matcher:
     """Return a matcher filtering `label` by the dashboard variable `$name` (default: the label's name)."""
     var = name or label
-    if not _VARIABLE_RE.match(var):
+    if not _VARIABLE_RE.fullmatch(var):
         raise ValueError(f"{var!r} is not a valid dashboard variable name")
     return Matcher(label, "=~", f"${var}")
 
 
 def selector(metric: str, matchers: Iterable[Matcher] = ()) -> str:
     """Return an instant vector selector `metric{matchers}`."""
-    if not METRIC_NAME_RE.match(metric):
+    if not METRIC_NAME_RE.fullmatch(metric):
         raise ValueError(f"{metric!r} is not a valid metric name")
     rendered = ", ".join(m.render() for m in matchers)
     return f"{metric}{{{rendered}}}" if rendered else metric
@@ -111,7 +111,7 @@ def over_time(function: str, vector_selector: str, window: str = RANGE) -> str:
 def _by_clause(by: Iterable[str]) -> str:
     labels = list(by)
     for label in labels:
-        if not LABEL_NAME_RE.match(label):
+        if not LABEL_NAME_RE.fullmatch(label):
             raise ValueError(f"{label!r} is not a valid label name")
     return f" by ({', '.join(labels)})" if labels else ""
 

@@ -108,7 +108,7 @@ def _links(items: Iterable[Link]) -> tuple[Link, ...]:
 def _silences(items: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
     silences = tuple((str(rule), str(reason)) for rule, reason in items)
     for rule, reason in silences:
-        if not re.match(r"^[a-z0-9-]+$", rule):
+        if not re.fullmatch(r"[a-z0-9-]+", rule):
             raise ValueError(f"silence: {rule!r} is not a lint rule name")
         if len(reason.strip()) < 10:
             raise ValueError(f"silence of {rule!r} needs a written reason (at least 10 characters), got {reason!r}")
@@ -234,7 +234,7 @@ class ModuleDashboard:
 
 
 def _check_uid(_: object, attribute: attrs.Attribute[str], value: str) -> None:
-    if not UID_RE.match(value):
+    if not UID_RE.fullmatch(value):
         raise ValueError(f"dashboard uid {value!r} must match [a-z0-9-]{{1,40}}")
 
 

@@ -49,3 +49,12 @@ def test_module_contract_imports_no_grafana_library() -> None:
             "print(sorted(m for m in sys.modules if m.startswith(('grafana', 'jsonschema', 'promql'))))")
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("name", ["demo\n", "demo_x_total\n"])
+def test_trailing_newlines_are_not_valid_names(name: str) -> None:
+    with pytest.raises(ValueError):
+        if name.endswith("_total\n"):
+            Metric(name, COUNTER, "help")
+        else:
+            ModuleContract(name, "Demo", ScrapeTarget(1), ())
