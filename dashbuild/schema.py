@@ -89,8 +89,8 @@ class _Cached:
             keyed = {k: ("" if k in self.free_strings and isinstance(v, str) else v) for k, v in instance.items()}
         key = json.dumps(keyed, sort_keys=True, default=str)
         if key not in self.results:
-            self.results[key] = [(_path(e, ""), e.message) for e in
-                                 sorted(self.validator.iter_errors(keyed), key=lambda e: list(map(str, e.absolute_path)))]
+            found = sorted(self.validator.iter_errors(keyed), key=lambda e: list(map(str, e.absolute_path)))
+            self.results[key] = [(_path(e, ""), e.message) for e in found]
         return self.results[key]
 
 
