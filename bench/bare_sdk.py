@@ -7,7 +7,6 @@ it), so timing both compares like with like.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from grafana_foundation_sdk.builders import common as cb
 from grafana_foundation_sdk.builders import dashboard as db
@@ -75,8 +74,8 @@ def _row(pid: int, title: str, y: int) -> dm.RowPanel:
     return db.Row(title).id(pid).collapsed(False).grid_pos(dm.GridPos(h=1, w=24, x=0, y=y)).build()
 
 
-def module_dashboard(name: str, title: str) -> dict[str, Any]:
-    """Return the dashboard of a scaffolded module `name`, built with bare SDK calls."""
+def module_dashboard(name: str, title: str) -> bytes:
+    """Return the dashboard JSON of a scaffolded module `name`, built with bare SDK calls."""
     slug = name.replace("_", "-")
     ops, dur = f"{name}_operations_total", f"{name}_operation_duration_seconds"
     errs, cost = f"{name}_errors_total", f"{name}_cost_total"
@@ -151,5 +150,4 @@ def module_dashboard(name: str, title: str) -> dict[str, Any]:
                           f"sum(increase({misses}[$__range])))", "hit ratio", instant=True),
               _steps(("red", None), ("yellow", 0.5), ("green", 0.8)), 1, bounds=(0, 1)).build(),
     ]
-    rendered: dict[str, Any] = json.loads(json.dumps(model, cls=JSONEncoder))
-    return rendered
+    return (json.dumps(model, cls=JSONEncoder, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode()

@@ -16,6 +16,7 @@ import attrs
 
 from bench import bare_sdk, synthetic, with_grafanalib
 from dashbuild.checks import run_checks
+from dashbuild.files import dump_json
 from dashbuild.lint import lint
 from dashbuild.pipeline import compile_dashboards, module_spec
 from dashbuild.render import render_dashboard
@@ -89,14 +90,13 @@ def compare(count: int, runs: int) -> Comparison:
     """Return the side-by-side timings for `count` modules; assert ours and bare SDK emit the same JSON."""
     code = synthetic.compiled_sources(count)
     names = [(synthetic.module_name(i), synthetic.module_title(i)) for i in range(count)]
-    ours = [render_dashboard(module_spec(m)) for m in synthetic.load(code)]
-    bare = [bare_sdk.module_dashboard(n, t) for n, t in names]
-    if json.dumps(ours, sort_keys=True) != json.dumps(bare, sort_keys=True):
-        raise AssertionError("bare SDK and our pipeline do not produce the same dashboards")
+    ours = [dump_json(render_dashboard(module_spec(m))) for m in synthetic.load(code)]
+    if ours != [bare_sdk.module_dashboard(n, t) for n, t in names]:
+        raise AssertionError("bare SDK and our pipeline do not produce byte-identical dashboards")
 
-    def ours_compile() -> None:  # declare (run module code: contracts, helpers) + layout + SDK render
+    def ours_compile() -> None:  # declare (run module code: contracts, helpers) + layout + SDK render + JSON
         for module in synthetic.load(code):
-            render_dashboard(module_spec(module))
+            dump_json(render_dashboard(module_spec(module)))
 
     stage_times: dict[str, list[float]] = {"declare": [], "compile": [], "checks": [], "lint": []}
 

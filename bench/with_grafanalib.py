@@ -8,7 +8,6 @@ is equivalent, not the bytes.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from grafanalib import core as g
 from grafanalib._gen import DashboardEncoder
@@ -48,8 +47,8 @@ def _row(pid: int, title: str, y: int) -> g.RowPanel:
     return g.RowPanel(id=pid, title=title, gridPos=g.GridPos(h=1, w=24, x=0, y=y))
 
 
-def module_dashboard(name: str, title: str) -> dict[str, Any]:
-    """Return the grafanalib equivalent of a scaffolded module's dashboard as JSON-ready data."""
+def module_dashboard(name: str, title: str) -> bytes:
+    """Return the JSON of the grafanalib equivalent of a scaffolded module's dashboard."""
     slug = name.replace("_", "-")
     ops, dur = f"{name}_operations_total", f"{name}_operation_duration_seconds"
     errs, cost = f"{name}_errors_total", f"{name}_cost_total"
@@ -117,5 +116,5 @@ def module_dashboard(name: str, title: str) -> dict[str, Any]:
         links=[g.DashboardLink(title="Modules Overview", uri="/d/modules-overview", type="link",
                                tooltip="All modules at a glance", icon="dashboard")],
     )
-    data: dict[str, Any] = json.loads(json.dumps(dashboard.to_json_data(), cls=DashboardEncoder))
-    return data
+    text = json.dumps(dashboard.to_json_data(), cls=DashboardEncoder, sort_keys=True, indent=2, ensure_ascii=False)
+    return (text + "\n").encode()

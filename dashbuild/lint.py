@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import lru_cache
 from typing import Any, Literal
 
 import attrs
@@ -47,6 +48,8 @@ class LintContext:
     """What rules may know about the whole build."""
 
     uids: frozenset[str]
+    # Parsed queries per dashboard, shared by the target rules (keyed by id, holding the dashboard).
+    queries: dict[int, tuple[CompiledDashboard, list[tuple[str, str, Walked]]]] = attrs.field(factory=dict, eq=False)
 
 
 Check = Callable[[CompiledDashboard, LintContext], Iterable[Issue]]
@@ -91,19 +94,33 @@ def _target_panels(d: CompiledDashboard) -> Iterator[dict[str, Any]]:
     return (p for p in d.panels() if p.get("type") in TARGET_PANELS)
 
 
-def _queries(d: CompiledDashboard) -> Iterator[tuple[str, str, Any]]:
-    """Yield (panel title, refId, parsed query) for every target that parses."""
+Walked = tuple[tuple[Any, tuple[Any, ...]], ...]
+
+
+@lru_cache(maxsize=65536)
+def _walked(expr: str) -> Walked:
+    return tuple(walk(parse(expr)))
+
+
+def _queries(d: CompiledDashboard, context: LintContext) -> list[tuple[str, str, Walked]]:
+    """Return (panel title, refId, every node with its parents) for each target that parses (computed once)."""
+    cached = context.queries.get(id(d))
+    if cached is not None and cached[0] is d:
+        return cached[1]
     values = _values(d)
+    found = []
     for panel in _target_panels(d):
         for target in panel.get("targets", []):
             expr = target.get("expr", "")
             if referenced_variables(expr) - values.keys():
                 continue
             try:
-                tree = parse(substitute_variables(expr, values))
+                nodes = _walked(substitute_variables(expr, values))
             except ValueError:
                 continue
-            yield panel.get("title", ""), target.get("refId", "?"), tree
+            found.append((panel.get("title", ""), target.get("refId", "?"), nodes))
+    context.queries[id(d)] = (d, found)
+    return found
 
 
 # -- dashboard and template rules -------------------------------------------------------------------
@@ -223,16 +240,22 @@ def panel_title_unique(d: CompiledDashboard, _: LintContext) -> Iterator[Issue]:
 def panel_grid(d: CompiledDashboard, _: LintContext) -> Iterator[Issue]:
     """Panels fit the 24-column grid and do not overlap."""
     def boxes(panels: Iterable[dict[str, Any]]) -> Iterator[Issue]:
-        cells: dict[tuple[int, int], str] = {}
+        # One bit mask of occupied columns per grid line; the placed boxes name who overlaps whom.
+        lines: dict[int, int] = {}
+        placed: list[tuple[str, int, int, int, int]] = []
         for panel in panels:
             pos, title = panel.get("gridPos", {}), panel.get("title", "")
             x, y, w, h = (int(pos.get(k, 0)) for k in ("x", "y", "w", "h"))
             if w > 24 or x + w > 24 or x < 0:
                 yield title, f"panel spans columns {x}..{x + w}, past the 24-column grid"
-            clash = {cells[c] for c in ((i, j) for i in range(x, x + w) for j in range(y, y + h)) if c in cells}
-            if clash:
-                yield title, f"panel overlaps {', '.join(sorted(clash))}"
-            cells.update({(i, j): title for i in range(x, x + w) for j in range(y, y + h)})
+            mask = ((1 << max(w, 0)) - 1) << max(x, 0)
+            if any(lines.get(line, 0) & mask for line in range(y, y + h)):
+                clash = sorted({other for other, ox, oy, ow, oh in placed
+                                if ox < x + w and x < ox + ow and oy < y + h and y < oy + oh})
+                yield title, f"panel overlaps {', '.join(clash)}"
+            for line in range(y, y + h):
+                lines[line] = lines.get(line, 0) | mask
+            placed.append((title, x, y, w, h))
 
     top = d.json.get("panels", [])
     yield from boxes(top)
@@ -269,10 +292,10 @@ def target_promql(d: CompiledDashboard, _: LintContext) -> Iterator[Issue]:
                 yield panel.get("title"), f"query {ref} does not parse ({error}): {expr}"
 
 
-def target_rate_interval(d: CompiledDashboard, _: LintContext) -> Iterator[Issue]:
+def target_rate_interval(d: CompiledDashboard, context: LintContext) -> Iterator[Issue]:
     """rate()/irate() use [$__rate_interval]; $__rate_interval appears nowhere else."""
-    for title, ref, tree in _queries(d):
-        for node, parents in walk(tree):
+    for title, ref, nodes in _queries(d, context):
+        for node, parents in nodes:
             if not isinstance(node, promql_parser.MatrixSelector):
                 continue
             is_rate = bool(parents) and function_name(parents[-1]) in RATE_FUNCTIONS
@@ -283,10 +306,10 @@ def target_rate_interval(d: CompiledDashboard, _: LintContext) -> Iterator[Issue
                 yield title, f"query {ref}: $__rate_interval outside rate()/irate()"
 
 
-def target_counter_agg(d: CompiledDashboard, _: LintContext) -> Iterator[Issue]:
+def target_counter_agg(d: CompiledDashboard, context: LintContext) -> Iterator[Issue]:
     """Counters (`*_total`) are read through rate(), irate() or increase(), never raw."""
-    for title, ref, tree in _queries(d):
-        for node, parents in walk(tree):
+    for title, ref, nodes in _queries(d, context):
+        for node, parents in nodes:
             if not isinstance(node, promql_parser.VectorSelector) or not selector_name(node).endswith("_total"):
                 continue
             wrapped = (len(parents) >= 2 and isinstance(parents[-1], promql_parser.MatrixSelector)
@@ -295,20 +318,20 @@ def target_counter_agg(d: CompiledDashboard, _: LintContext) -> Iterator[Issue]:
                 yield title, f"query {ref}: counter {selector_name(node)} is not under rate()/increase()"
 
 
-def target_metric_declared(d: CompiledDashboard, _: LintContext) -> Iterator[Issue]:
+def target_metric_declared(d: CompiledDashboard, context: LintContext) -> Iterator[Issue]:
     """Every selected metric is declared by a module contract or produced by a recording rule."""
-    for title, ref, tree in _queries(d):
-        for node, _parents in walk(tree):
+    for title, ref, nodes in _queries(d, context):
+        for node, _parents in nodes:
             if isinstance(node, promql_parser.VectorSelector):
                 name = selector_name(node)
                 if name not in d.known_series and name not in BUILTIN_SERIES:
                     yield title, f"query {ref} selects {name or 'no metric name'}, which no module contract declares"
 
 
-def metric_naming(d: CompiledDashboard, _: LintContext) -> Iterator[Issue]:
+def metric_naming(d: CompiledDashboard, context: LintContext) -> Iterator[Issue]:
     """Selected metrics follow the naming convention: snake_case, base units, recording rules level:metric:op."""
-    for title, ref, tree in _queries(d):
-        for node, _parents in walk(tree):
+    for title, ref, nodes in _queries(d, context):
+        for node, _parents in nodes:
             if not isinstance(node, promql_parser.VectorSelector):
                 continue
             name = selector_name(node)
@@ -321,10 +344,10 @@ def metric_naming(d: CompiledDashboard, _: LintContext) -> Iterator[Issue]:
                 yield title, f"query {ref}: metric {name} does not use base units (seconds, bytes, ratios)"
 
 
-def histogram_quantile_le(d: CompiledDashboard, _: LintContext) -> Iterator[Issue]:
+def histogram_quantile_le(d: CompiledDashboard, context: LintContext) -> Iterator[Issue]:
     """histogram_quantile() reads `_bucket` series and every aggregation under it keeps `le`."""
-    for title, ref, tree in _queries(d):
-        for node, _parents in walk(tree):
+    for title, ref, nodes in _queries(d, context):
+        for node, _parents in nodes:
             if function_name(node) != "histogram_quantile":
                 continue
             for inner, _inner_parents in walk(node.args[1]):

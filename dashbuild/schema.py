@@ -70,23 +70,43 @@ def _fast_validator(definitions: dict[str, Any], ref: str) -> jsonschema.Draft7V
     return jsonschema.Draft7Validator({**schema, "definitions": definitions})
 
 
+_PLACEHOLDERS: dict[str, tuple[type, Any]] = {"string": (str, ""), "integer": (int, 0), "boolean": (bool, False)}
+
+
+def free_properties(definition: dict[str, Any]) -> dict[str, tuple[type, Any]]:
+    """Return the properties whose schema is a bare type (string, integer, boolean) with no other constraint.
+
+    Any value of that type is valid there, so such values cannot change a validation's outcome.
+    """
+    free = {}
+    for name, schema in definition.get("properties", {}).items():
+        constraint = {k: v for k, v in schema.items() if k not in ("description", "default")}
+        if set(constraint) == {"type"} and constraint["type"] in _PLACEHOLDERS:
+            free[name] = _PLACEHOLDERS[constraint["type"]]
+    return free
+
+
 class _Cached:
     """A validator that remembers the errors of every distinct instance (keyed by canonical JSON).
 
-    `free_strings` names properties whose schema is a plain string: their values cannot change the
-    outcome, so they are left out of the key (a query's `expr` differs per module, its shape does not).
+    Values of `free` properties (see `free_properties`) are replaced by a placeholder of their type before
+    validating and keying: a panel's title or a query's `expr` differs per module, its validity does not.
     """
 
-    def __init__(self, validator: jsonschema.Draft7Validator, free_strings: frozenset[str] = frozenset()) -> None:
+    def __init__(self, validator: jsonschema.Draft7Validator, free: dict[str, tuple[type, Any]] | None = None) -> None:
         self.validator = validator
-        self.free_strings = free_strings
+        self.free = free or {}
         self.results: dict[str, list[tuple[str, str]]] = {}
 
     def errors(self, instance: Any) -> list[tuple[str, str]]:
         """Return (path, message) of every violation of `instance`, sorted by path."""
         keyed = instance
-        if self.free_strings and isinstance(instance, dict):
-            keyed = {k: ("" if k in self.free_strings and isinstance(v, str) else v) for k, v in instance.items()}
+        if self.free and isinstance(instance, dict):
+            keyed = {}
+            for key, value in instance.items():
+                kind = self.free.get(key)
+                # bool is an int in Python; only a value of exactly the declared kind is replaced.
+                keyed[key] = kind[1] if kind is not None and type(value) is kind[0] else value
         key = json.dumps(keyed, sort_keys=True, default=str)
         if key not in self.results:
             found = sorted(self.validator.iter_errors(keyed), key=lambda e: list(map(str, e.absolute_path)))
@@ -104,17 +124,13 @@ class _Validators:
     custom: dict[str, jsonschema.Draft7Validator]
     units: frozenset[str]
     # The fast path: dereferenced schemas, panel parts validated separately and cached.
-    fast_panel: jsonschema.Draft7Validator
+    fast_panel: _Cached
+    fast_row: _Cached
+    fast_dashboard: _Cached
     fast_field_config: _Cached
     fast_options: dict[str, _Cached]
     fast_custom: dict[str, _Cached]
     fast_target: _Cached
-
-
-def _plain_strings(definition: dict[str, Any], names: tuple[str, ...]) -> frozenset[str]:
-    plain = {name for name in names if {k: v for k, v in definition["properties"][name].items()
-                                        if k != "description"} == {"type": "string"}}
-    return frozenset(plain)
 
 
 @cache
@@ -143,12 +159,13 @@ def _validators() -> _Validators:
         options=options,
         custom=custom,
         units=units,
-        fast_panel=_fast_validator(definitions, "Panel"),
+        fast_panel=_Cached(_fast_validator(definitions, "Panel"), free_properties(definitions["Panel"])),
+        fast_row=_Cached(_fast_validator(definitions, "RowPanel"), free_properties(definitions["RowPanel"])),
+        fast_dashboard=_Cached(_fast_validator(definitions, "Dashboard"), free_properties(definitions["Dashboard"])),
         fast_field_config=_Cached(_fast_validator(definitions, "FieldConfigSource")),
         fast_options=fast_options,
         fast_custom=fast_custom,
-        fast_target=_Cached(_fast_validator(prometheus, "dataquery"),
-                            _plain_strings(prometheus["dataquery"], ("expr", "legendFormat"))),
+        fast_target=_Cached(_fast_validator(prometheus, "dataquery"), free_properties(prometheus["dataquery"])),
     )
 def grafana_units() -> frozenset[str]:
     """Return Grafana's unit ids (from the units schema)."""
@@ -181,7 +198,7 @@ def _panel_parts_fast(panel: dict[str, Any], v: _Validators, title: str) -> Iter
             isinstance(t, dict) for t in targets) else targets
     if "options" in panel:
         top["options"] = {} if isinstance(panel["options"], dict) else panel["options"]
-    yield from _errors(v.fast_panel, top, title, "")
+    yield from _cached_errors(v.fast_panel, top, title, "")
     if "fieldConfig" in panel:
         yield from _cached_errors(v.fast_field_config, panel["fieldConfig"], title, "fieldConfig")
 
@@ -189,7 +206,10 @@ def _panel_parts_fast(panel: dict[str, Any], v: _Validators, title: str) -> Iter
 def _panel_errors(panel: dict[str, Any], v: _Validators, fast: bool = True) -> Iterator[SchemaError]:
     title = str(panel.get("title", f"id {panel.get('id')}"))
     if panel.get("type") == "row":
-        yield from _errors(v.row, {**panel, "panels": []}, title, "")
+        if fast:
+            yield from _cached_errors(v.fast_row, {**panel, "panels": []}, title, "")
+        else:
+            yield from _errors(v.row, {**panel, "panels": []}, title, "")
         for child in panel.get("panels", []):
             yield from _panel_errors(child, v, fast)
         return
@@ -228,7 +248,9 @@ def validate_dashboard(dashboard: dict[str, Any], fast: bool = True) -> list[Sch
     same definitions part by part, dereferenced and cached, with the same findings (tests compare them).
     """
     v = _validators()
-    errors = list(_errors(v.dashboard, {**dashboard, "panels": []}, None, ""))
+    top = {**dashboard, "panels": []}
+    errors = [SchemaError(None, path, message) for path, message in v.fast_dashboard.errors(top)] if fast else \
+        list(_errors(v.dashboard, top, None, ""))
     for panel in dashboard.get("panels", []):
         errors.extend(_panel_errors(panel, v, fast))
     return errors

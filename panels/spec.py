@@ -106,6 +106,8 @@ def _links(items: Iterable[Link]) -> tuple[Link, ...]:
 
 
 def _silences(items: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    if not items:
+        return ()
     silences = tuple((str(rule), str(reason)) for rule, reason in items)
     for rule, reason in silences:
         if not re.fullmatch(r"[a-z0-9-]+", rule):

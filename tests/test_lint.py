@@ -174,3 +174,10 @@ def test_warnings_are_printed_and_do_not_fail_the_build(repo_copy: Path, build_c
     assert ('warning: dashboards/legendless.py: panel "Ops": [target-legend-rule] legendless.json: query A is split '
             "by operation but every series is labelled 'ops'") in result.stderr.splitlines()
     assert (repo_copy / "provisioning" / "dashboards" / "legendless.json").is_file()
+
+
+def test_grid_rule_names_the_panels_that_overlap() -> None:
+    data = copy.deepcopy(CLEAN)
+    panel(data, "Cost (time range)")["gridPos"].update(x=2, y=3)
+    messages = [f.message for f in lint_dashboard(compiled(data), CONTEXT, [rule("panel-grid-rule")])]
+    assert messages == ["panel overlaps Duration P95, Ops"]
