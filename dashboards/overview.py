@@ -18,6 +18,8 @@ OVERVIEW_TITLE = "Modules Overview"
 Module = tuple[ModuleContract, ModuleDashboard]
 RANGE_SECONDS = "$__range_s"
 BY_MODULE = "{{module}}"
+# Time series show the TOP modules, not all: readable at 30 modules, and a constant amount of data to load.
+TOP = 5
 
 
 def _over_range(series: str, by: Sequence[str] = ()) -> str:
@@ -39,14 +41,16 @@ def total_operations() -> Panel:
 
 
 def operations_by_module() -> Panel:
-    """Return a stacked time series of operations per second, one series per module."""
+    """Return operations per second of all modules together and of the busiest modules."""
+    by_module = promql.sum_by(promql.selector(recorded.OPERATIONS_RATE), ("module",))
     return Panel(
         kind="timeseries",
-        title="Operations/s by module",
-        description=f"Operations per second of each module, from the recorded {recorded.OPERATIONS_RATE}.",
+        title=f"Operations/s (all, busiest {TOP})",
+        description=f"Operations per second of all modules together, and of the {TOP} busiest modules at each "
+                    f"moment, from the recorded {recorded.OPERATIONS_RATE}.",
         unit="ops",
-        targets=(Target(promql.sum_by(promql.selector(recorded.OPERATIONS_RATE), ("module",)), BY_MODULE),),
-        stacked=True,
+        targets=(Target(promql.sum_by(promql.selector(recorded.OPERATIONS_RATE)), "all modules"),
+                 Target(promql.topk(TOP, by_module), BY_MODULE)),
         min=0,
     )
 
@@ -70,14 +74,14 @@ def module_health() -> Panel:
 
 
 def error_ratio_by_module() -> Panel:
-    """Return a time series of each module's error ratio."""
+    """Return a time series of the error ratio of the modules that fail most."""
     return Panel(
         kind="timeseries",
-        title="Error rate by module",
-        description=f"Each module's errors divided by operations ({recorded.ERROR_RATIO}). Yellow above 1 %, "
-                    "red above 5 %.",
+        title=f"Error rate (worst {TOP} modules)",
+        description=f"Errors divided by operations ({recorded.ERROR_RATIO}) of the {TOP} modules with the highest "
+                    "ratio at each moment. Yellow above 1 %, red above 5 %.",
         unit="percentunit",
-        targets=(Target(promql.selector(recorded.ERROR_RATIO), BY_MODULE),),
+        targets=(Target(promql.topk(TOP, promql.selector(recorded.ERROR_RATIO)), BY_MODULE),),
         thresholds=(Step("green"), Step("yellow", 0.01), Step("red", 0.05)),
         min=0,
         max=1,
@@ -85,13 +89,14 @@ def error_ratio_by_module() -> Panel:
 
 
 def p95_by_module() -> Panel:
-    """Return a time series of each module's P95 operation duration."""
+    """Return a time series of the P95 operation duration of the slowest modules."""
     return Panel(
         kind="timeseries",
-        title="Operation duration P95 by module",
-        description=f"95th percentile operation duration of each module ({recorded.P95_DURATION}).",
+        title=f"Operation duration P95 (slowest {TOP} modules)",
+        description=f"95th percentile operation duration ({recorded.P95_DURATION}) of the {TOP} slowest modules "
+                    "at each moment.",
         unit="s",
-        targets=(Target(promql.selector(recorded.P95_DURATION), BY_MODULE),),
+        targets=(Target(promql.topk(TOP, promql.selector(recorded.P95_DURATION)), BY_MODULE),),
         min=0,
     )
 

@@ -140,6 +140,13 @@ def histogram_quantile(quantile: float, bucket_metric: str, matchers: Iterable[M
     return f"histogram_quantile({quantile:g}, {sum_by(rate(selector(bucket_metric, matchers), window), keep)})"
 
 
+def topk(k: int, expr: str) -> str:
+    """Return `topk(k, expr)`: the k largest series at each step."""
+    if k < 1:
+        raise ValueError(f"topk needs k >= 1, got {k}")
+    return f"topk({k}, {expr})"
+
+
 def ratio(numerator: str, denominator: str) -> str:
     """Return `(numerator) / (denominator)`: a ratio that is empty, not infinite, when nothing happened."""
     return f"({numerator}) / ({denominator})"

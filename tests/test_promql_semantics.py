@@ -237,10 +237,13 @@ def test_overview_cost_by_module(tmp_path: Path, promtool: str) -> None:
 
 def test_overview_error_ratio_health_and_rate(tmp_path: Path, promtool: str) -> None:
     # demo: 3 errors in 60 operations a minute = 0.05, 1 operation a second; other: down.
-    assert_evaluates(tmp_path, promtool, MODULE_SERIES, query(overview_panel("Error rate by module")), "20m",
+    assert_evaluates(tmp_path, promtool, MODULE_SERIES, query(overview_panel("Error rate (worst 5 modules)")), "20m",
                      [{"labels": '{module="demo"}', "value": 0.05}],
                      rules=RECORDING)
-    assert_evaluates(tmp_path, promtool, MODULE_SERIES, query(overview_panel("Operations/s by module")), "20m",
+    operations = overview_panel("Operations/s (all, busiest 5)")
+    assert_evaluates(tmp_path, promtool, MODULE_SERIES, query(operations, 0), "20m",
+                     [{"labels": "{}", "value": 1}], rules=RECORDING)
+    assert_evaluates(tmp_path, promtool, MODULE_SERIES, query(operations, 1), "20m",
                      [{"labels": '{module="demo"}', "value": 1}], rules=RECORDING)
     assert_evaluates(tmp_path, promtool, MODULE_SERIES, query(overview_panel("Module health")), "20m", [
         {"labels": '{module="demo"}', "value": 1},
@@ -272,3 +275,16 @@ def test_escaped_label_values_match_exactly(tmp_path: Path, promtool: str, value
     series_value = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
     series = {f'demo_cost_total{{provider="{series_value}"}}': "0+60x20", 'demo_cost_total{provider="x"}': "0+6x20"}
     assert_evaluates(tmp_path, promtool, series, expr, "10m", [{"labels": "{}", "value": 1}])
+
+
+def test_overview_shows_the_busiest_five_of_six_modules(tmp_path: Path, promtool: str) -> None:
+    # Six modules doing 1..6 operations a second: the panel keeps 2..6, and the total is 21.
+    contracts = [ModuleContract(f"m{i}", f"M{i}", ScrapeTarget(9100 + i), standard_metrics(f"m{i}"))
+                 for i in range(1, 7)]
+    series = {f'm{i}_operations_total{{module="m{i}", operation="x", status="ok"}}': f"0+{60 * i}x30"
+              for i in range(1, 7)}
+    panel = overview_panel("Operations/s (all, busiest 5)")
+    rules = recording_rules_file(contracts)
+    assert_evaluates(tmp_path, promtool, series, query(panel, 0), "20m", [{"labels": "{}", "value": 21}], rules=rules)
+    assert_evaluates(tmp_path, promtool, series, query(panel, 1), "20m",
+                     [{"labels": f'{{module="m{i}"}}', "value": i} for i in range(2, 7)], rules=rules)
