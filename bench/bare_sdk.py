@@ -16,6 +16,8 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
 
+from bench.scaffold_text import RATIO_STEPS, scaffold_text
+
 DS = dm.DataSourceRef(type_val="prometheus", uid="${datasource}")
 
 
@@ -76,18 +78,8 @@ def _row(pid: int, title: str, y: int) -> dm.RowPanel:
 
 def module_dashboard(name: str, title: str) -> bytes:
     """Return the dashboard JSON of a scaffolded module `name`, built with bare SDK calls."""
-    slug = name.replace("_", "-")
-    ops, dur = f"{name}_operations_total", f"{name}_operation_duration_seconds"
-    errs, cost = f"{name}_errors_total", f"{name}_cost_total"
-    hits, misses, tokens = f"{name}_cache_hits_total", f"{name}_cache_misses_total", f"{name}_tokens_total"
-    ops_help = f"{ops} (Operations handled, by operation and status.)"
-    dur_help = f"{dur} (Operation duration in seconds.)"
-    by_op = 'operation=~"$operation"'
-    ratio_desc = (f"Share of operations that failed: rate of {errs} divided by rate of {ops}. "
-                  "Yellow above 1%, red above 5%.")
-    ratio_steps = (("green", None), ("yellow", 0.01), ("red", 0.05))
-    rate = "[$__rate_interval]"
-    quantile = f"sum by (le, operation) (rate({dur}_bucket{{{by_op}}}{rate}))"
+    (slug, ops, dur, errs, cost, hits, misses, tokens, ops_help, dur_help, by_op, ratio_desc, rate,
+     quantile) = scaffold_text(name)
 
     builder = (
         db.Dashboard(title).uid(slug).description(f"{title} operations, latency, errors, tokens, cost and cache.")
@@ -117,7 +109,7 @@ def module_dashboard(name: str, title: str) -> bytes:
                             "P95 {{operation}}")], _steps(("green", None), ("red", 1.0))).build(),
         _timeseries(4, "Error rate", ratio_desc, "percentunit", (12, 1, 6, 8),
                     [_query("A", f"(sum(rate({errs}{rate}))) / (sum(rate({ops}{rate})))", "error ratio")],
-                    _steps(*ratio_steps), max_value=1).build(),
+                    _steps(*RATIO_STEPS), max_value=1).build(),
         _stat(5, "Cost", f"US dollars accumulated by {cost} over the dashboard time range.", "currencyUSD",
               (18, 1, 6, 8), _query("A", f"sum(increase({cost}[$__range]))", "cost", instant=True),
               _steps(("green", None)), 2).build(),
@@ -135,7 +127,7 @@ def module_dashboard(name: str, title: str) -> bytes:
         _timeseries(9, "Error rate by operation", f"{ratio_desc} Filtered by {by_op}.", "percentunit", (16, 10, 8, 8),
                     [_query("A", f"(sum by (operation) (rate({errs}{{{by_op}}}{rate}))) / "
                                  f"(sum by (operation) (rate({ops}{{{by_op}}}{rate})))", "{{operation}}")],
-                    _steps(*ratio_steps), max_value=1).build(),
+                    _steps(*RATIO_STEPS), max_value=1).build(),
         _row(10, "Tokens, cost and cache", 18),
         _timeseries(11, "Token usage", f"Tokens per second from {tokens} (Tokens processed, by type "
                     "(prompt/completion).), stacked by type.", "short", (0, 19, 8, 8),

@@ -65,7 +65,8 @@ def full_build(counts: list[int], runs: int) -> list[ScaleRow]:
     return rows
 
 
-def _median_time(function: Callable[[], Any], runs: int) -> float:
+def median_time(function: Callable[[], Any], runs: int) -> float:
+    """Return the median wall time of `runs` calls of `function`."""
     times = []
     for _ in range(runs):
         start = time.perf_counter()
@@ -126,7 +127,7 @@ def compare(count: int, runs: int) -> Comparison:
     for _ in range(runs):  # interleaved, so that machine noise hits every contender alike
         for key, function in (("ours_compile", ours_compile), ("ours_full", ours_full), ("bare", bare),
                               ("grafanalib", grafanalib)):
-            timings[key].append(_median_time(function, 1))
+            timings[key].append(median_time(function, 1))
     return Comparison(count, statistics.median(timings["ours_compile"]), statistics.median(timings["ours_full"]),
                       statistics.median(timings["bare"]), statistics.median(timings["grafanalib"]),
                       {stage: statistics.median(values) for stage, values in stage_times.items()})

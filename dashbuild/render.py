@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import enum
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -10,6 +10,7 @@ from grafana_foundation_sdk.builders import common as cb
 from grafana_foundation_sdk.builders import dashboard as db
 from grafana_foundation_sdk.builders import piechart, stat, timeseries
 from grafana_foundation_sdk.builders import prometheus as prom
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
 from grafana_foundation_sdk.models import piechart as pm
@@ -171,22 +172,5 @@ def render_dashboard(spec: DashboardSpec) -> dict[str, Any]:
         else:
             panels.extend(children)
     model.panels = panels
-    rendered: dict[str, Any] = plain(model)
+    rendered: dict[str, Any] = json.loads(json.dumps(model, cls=JSONEncoder))
     return rendered
-
-
-def plain(value: Any) -> Any:
-    """Return SDK models as plain JSON data: what `json.dumps(model, cls=JSONEncoder)` would write, as objects.
-
-    Walking `to_json()` directly avoids encoding to text and parsing it back; enums become their values.
-    """
-    to_json = getattr(value, "to_json", None)
-    if callable(to_json):
-        return plain(to_json())
-    if isinstance(value, dict):
-        return {str(key): plain(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(item) for item in value]
-    if isinstance(value, enum.Enum):
-        return value.value
-    return value
