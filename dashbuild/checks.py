@@ -14,7 +14,6 @@ from panels.spec import UID_RE
 Check = Callable[[Sequence[CompiledDashboard]], list[BuildError]]
 
 
-
 def slugify(title: str) -> str:
     """Return Grafana's URL slug of a dashboard title (lowercase, runs of other characters become '-')."""
     ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
