@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from contract import ModuleContract
-from panels import DashboardSpec, Link, ModuleDashboard, Panel, Row, Step, Target, helpers, promql
+from panels import DashboardSpec, Link, ModuleDashboard, Panel, Row, Step, Target, Variable, helpers, promql
 from panels import rules as recorded
 
 OVERVIEW_UID = "modules-overview"
@@ -18,8 +18,8 @@ OVERVIEW_TITLE = "Modules Overview"
 Module = tuple[ModuleContract, ModuleDashboard]
 RANGE_SECONDS = "$__range_s"
 BY_MODULE = "{{module}}"
-# Time series show the TOP modules (by average over the range), not all: readable at 30 modules, a constant
-# amount of data to load, and at 1-minute steps, the resolution of the recorded rates.
+# Time series show the TOP modules (by average over the range), not all: readable at 30 modules, a nearly
+# constant amount of data to read and load, and at 1-minute steps, the resolution of the recorded rates.
 TOP = 5
 
 
@@ -41,8 +41,27 @@ def total_operations() -> Panel:
     )
 
 
+# Each top-5 panel reads only the series of modules chosen once per load by a hidden variable: the
+# `query_result` of topk over the range average, from which Grafana extracts the `module` values.
+TOP_VARIABLES = {
+    "busiest": (recorded.OPERATIONS_RATE, "Busiest modules"),
+    "failing": (recorded.ERROR_RATIO, "Modules failing most"),
+    "slowest": (recorded.P95_DURATION, "Slowest modules"),
+}
+
+
+def top_variables() -> tuple[Variable, ...]:
+    """Return the hidden variables naming the TOP modules by average of each recorded series over the range."""
+    def chooses(series: str) -> str:
+        return f"query_result({promql.topk(TOP, promql.over_time('avg', promql.selector(series), '${__range}'))})"
+
+    return tuple(Variable(name=name, label=label, query=chooses(series), regex='/module="([^"]+)"/', all_value=None,
+                          hidden=True) for name, (series, label) in TOP_VARIABLES.items())
+
+
 def _top(series: str) -> str:
-    return promql.top_over_range(TOP, promql.selector(series), "module")
+    name = next(name for name, (recorded_series, _) in TOP_VARIABLES.items() if recorded_series == series)
+    return promql.selector(series, (promql.variable("module", name),))
 
 
 def operations_by_module() -> Panel:
@@ -134,6 +153,7 @@ def build_overview(modules: Sequence[Module]) -> DashboardSpec:
         title=OVERVIEW_TITLE,
         description="Health, traffic and cost of every module, with each module's own summary panels.",
         rows=(summary, *sections),
+        variables=top_variables(),
         links=tuple(Link(contract.title, contract.slug, f"{contract.title} dashboard") for contract, _ in modules),
         tags=("generated", "overview"),
     )

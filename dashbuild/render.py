@@ -129,10 +129,17 @@ def _datasource_variable() -> db.DatasourceVariable:
 
 
 def _query_variable(variable: Variable) -> db.QueryVariable:
-    return (db.QueryVariable(variable.name).label(variable.label).query(variable.query)
-            .datasource(DATASOURCE_REF).multi(True).include_all(True).all_value(".*")
-            .refresh(dm.VariableRefresh.ON_TIME_RANGE_CHANGED).sort(dm.VariableSort.ALPHABETICAL_ASC)
-            .current(dm.VariableOption(selected=True, text="All", value="$__all")))
+    builder = (db.QueryVariable(variable.name).label(variable.label).query(variable.query)
+               .datasource(DATASOURCE_REF).multi(True).include_all(True)
+               .refresh(dm.VariableRefresh.ON_TIME_RANGE_CHANGED).sort(dm.VariableSort.ALPHABETICAL_ASC)
+               .current(dm.VariableOption(selected=True, text="All", value="$__all")))
+    if variable.all_value is not None:
+        builder = builder.all_value(variable.all_value)
+    if variable.regex:
+        builder = builder.regex(variable.regex)
+    if variable.hidden:
+        builder = builder.hide(dm.VariableHide.HIDE_VARIABLE)
+    return builder
 
 
 def _link(title: str, uid: str, tooltip: str) -> db.DashboardLink:

@@ -13,7 +13,7 @@ import re
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 import attrs
@@ -54,8 +54,11 @@ def panel_interval(range_seconds: float, min_interval: str | None, scrape_second
 
 
 def grafana_values(range_seconds: float, interval: int, variables: Iterable[dict[str, Any]],
-                   scrape_seconds: int = SCRAPE_SECONDS) -> dict[str, str]:
-    """Return every variable's value for one panel, as Grafana substitutes them."""
+                   scrape_seconds: int = SCRAPE_SECONDS, resolved: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Return every variable's value for one panel, as Grafana substitutes them.
+
+    Template variables are "All": their allValue, else the value `resolved` gives (see resolve_variables).
+    """
     rate_interval = max(interval + scrape_seconds, 4 * scrape_seconds)
     values = {
         "__interval": format_duration(interval),
@@ -67,8 +70,54 @@ def grafana_values(range_seconds: float, interval: int, variables: Iterable[dict
     }
     for variable in variables:
         if variable.get("type") == "query":
-            values[variable["name"]] = variable.get("allValue") or ".*"
+            values[variable["name"]] = variable.get("allValue") or (resolved or {}).get(variable["name"], ".*")
     return values
+
+
+_QUERY_RESULT = re.compile(r"^query_result\((.*)\)$", re.DOTALL)
+_JS_REGEX = re.compile(r"^/(.*)/[a-z]*$", re.DOTALL)
+
+
+def variable_query(variable: dict[str, Any], range_seconds: float) -> str | None:
+    """Return the PromQL a `query_result(...)` variable without allValue runs, or None for other variables."""
+    match = _QUERY_RESULT.fullmatch(str(variable.get("query", "")).strip())
+    if variable.get("type") != "query" or variable.get("allValue") or not match:
+        return None
+    return substitute_variables(match.group(1), {"__range": format_duration(range_seconds),
+                                                 "__range_s": str(int(range_seconds))})
+
+
+def variable_value(variable: dict[str, Any], answer: dict[str, Any]) -> str:
+    """Return what "All" of a `query_result` variable interpolates to: the regex of its extracted values."""
+    pattern = _JS_REGEX.fullmatch(str(variable.get("regex", "")))
+    options = set()
+    for series in answer.get("data", {}).get("result", []):
+        labels = ", ".join(f'{k}="{v}"' for k, v in sorted(series.get("metric", {}).items()))
+        text = f"{{{labels}}} {series.get('value', [0, ''])[1]}"
+        found = re.search(pattern.group(1), text) if pattern else None
+        options.add(found.group(1) if found and found.groups() else (found.group(0) if found else text))
+    return "(" + "|".join(grafana_regex_escape(option) for option in sorted(options)) + ")"
+
+
+def grafana_regex_escape(value: str) -> str:
+    """Return a value escaped the way Grafana's Prometheus datasource escapes multi-value regex options.
+
+    Regex metacharacters get two backslashes in the query text (one survives the PromQL string), so a
+    module named `prompt-manager` stays `prompt-manager` and `b.x` becomes `b\\\\.x`.
+    """
+    return re.sub(r"[$^*{}\[\]'+?.()|]", lambda m: "\\\\" + m.group(), value.replace("\\", "\\" * 4))
+
+
+def resolve_variables(client: PrometheusClient, dashboard: dict[str, Any], end: float,
+                      range_seconds: float) -> tuple[dict[str, str], int]:
+    """Run the dashboard's `query_result` variables as Grafana does on load; return values and query count."""
+    resolved, count = {}, 0
+    for variable in dashboard.get("templating", {}).get("list", []):
+        expr = variable_query(variable, range_seconds)
+        if expr is not None:
+            resolved[variable["name"]] = variable_value(variable, client.query(expr, end))
+            count += 1
+    return resolved, count
 
 
 @attrs.frozen
@@ -128,10 +177,11 @@ class PlannedQuery:
 
 
 def plan_panel(dashboard: dict[str, Any], panel: dict[str, Any], range_seconds: float,
-               scrape_seconds: int = SCRAPE_SECONDS) -> list[PlannedQuery]:
+               scrape_seconds: int = SCRAPE_SECONDS, resolved: Mapping[str, str] | None = None) -> list[PlannedQuery]:
     """Return the panel's targets with every variable substituted and the step Grafana would use."""
     interval = panel_interval(range_seconds, panel.get("interval"), scrape_seconds)
-    values = grafana_values(range_seconds, interval, dashboard.get("templating", {}).get("list", []), scrape_seconds)
+    values = grafana_values(range_seconds, interval, dashboard.get("templating", {}).get("list", []), scrape_seconds,
+                            resolved)
     return [PlannedQuery(str(target["refId"]), substitute_variables(target["expr"], values),
                          bool(target.get("instant")), interval) for target in panel.get("targets", [])]
 
@@ -144,10 +194,10 @@ def run_query(client: PrometheusClient, query: PlannedQuery, end: float, range_s
 
 
 def verify_panel(client: PrometheusClient, dashboard: dict[str, Any], panel: dict[str, Any], end: float,
-                 range_seconds: float) -> PanelResult:
+                 range_seconds: float, resolved: Mapping[str, str] | None = None) -> PanelResult:
     """Return ok / no data / error for one panel, with the failing refIds and Prometheus' message."""
     empty, errors = [], []
-    for query in plan_panel(dashboard, panel, range_seconds):
+    for query in plan_panel(dashboard, panel, range_seconds, resolved=resolved):
         answer = run_query(client, query, end, range_seconds)
         if answer.get("status") != "success":
             errors.append(f"{query.ref_id}: {answer.get('errorType', 'error')}: {answer.get('error')}")
@@ -175,5 +225,9 @@ def flat_panels(dashboard: dict[str, Any]) -> list[dict[str, Any]]:
 def verify(client: PrometheusClient, dashboards: Sequence[dict[str, Any]], end: float,
            range_seconds: float) -> list[PanelResult]:
     """Return one result per panel of every dashboard, in dashboard and panel order."""
-    return [verify_panel(client, dashboard, panel, end, range_seconds)
-            for dashboard in dashboards for panel in flat_panels(dashboard)]
+    results: list[PanelResult] = []
+    for dashboard in dashboards:
+        resolved, _count = resolve_variables(client, dashboard, end, range_seconds)
+        results.extend(verify_panel(client, dashboard, panel, end, range_seconds, resolved)
+                       for panel in flat_panels(dashboard))
+    return results

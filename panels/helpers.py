@@ -288,4 +288,4 @@ def label_variable(metric: Metric, label: str, *, name: str | None = None, title
     _require_labels(metric, (label,))
     series = f"{metric.name}_count" if metric.type == HISTOGRAM else metric.name
     return Variable(name=name or label, label=title or label.replace("_", " ").capitalize(),
-                    metric=series, label_name=label)
+                    query=f"label_values({series}, {label})")

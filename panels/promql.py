@@ -147,18 +147,6 @@ def topk(k: int, expr: str) -> str:
     return f"topk({k}, {expr})"
 
 
-def top_over_range(k: int, series: str, label: str, window: str = RANGE) -> str:
-    """Return `series` kept for the k `label` values with the highest average over the dashboard range.
-
-    Unlike `topk` per step, the same k series stay on the graph from left to right, so a range query
-    returns exactly k series however many there are and however close they run.
-    """
-    if not LABEL_NAME_RE.fullmatch(label):
-        raise ValueError(f"{label!r} is not a valid label name")
-    pinned = f"avg_over_time({series}{_window(window)} @ end())"  # evaluated once, at the end of the range
-    return f"{series} and on ({label}) {topk(k, pinned)}"
-
-
 def ratio(numerator: str, denominator: str) -> str:
     """Return `(numerator) / (denominator)`: a ratio that is empty, not infinite, when nothing happened."""
     return f"({numerator}) / ({denominator})"

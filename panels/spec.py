@@ -199,17 +199,18 @@ class Row:
 
 @attrs.frozen
 class Variable:
-    """A query template variable listing the values of one label (multi-select, with All)."""
+    """A multi-select query template variable, with All selected by default.
+
+    `all_value` is what All stands for (`.*`); None makes All the regex of every value the query
+    returns, which is how a hidden variable hands a chosen set of label values to the panels.
+    """
 
     name: str
     label: str
-    metric: str
-    label_name: str
-
-    @property
-    def query(self) -> str:
-        """Return the Grafana Prometheus variable query `label_values(metric, label)`."""
-        return f"label_values({self.metric}, {self.label_name})"
+    query: str
+    regex: str = ""
+    all_value: str | None = ".*"
+    hidden: bool = False
 
 
 @attrs.frozen

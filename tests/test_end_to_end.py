@@ -132,3 +132,15 @@ def test_demo_command_stops_cleanly_on_ctrl_c() -> None:
             process.kill()
     assert process.returncode == 0, err
     assert "demo stopped" in out
+
+
+def test_query_result_variable_becomes_the_regex_of_its_values() -> None:
+    from dashbuild.verify import variable_query, variable_value
+
+    variable = {"type": "query", "name": "busiest", "regex": '/module="([^"]+)"/',
+                "query": "query_result(topk(5, avg_over_time(module:operations:rate1m[${__range}])))"}
+    assert variable_query(variable, 3600) == "topk(5, avg_over_time(module:operations:rate1m[1h]))"
+    answer = {"data": {"result": [{"metric": {"module": "b.x"}, "value": [0, "2"]},
+                                  {"metric": {"module": "a"}, "value": [0, "1"]}]}}
+    assert variable_value(variable, answer) == r"(a|b\\.x)"
+    assert variable_query({**variable, "allValue": ".*"}, 3600) is None
