@@ -30,13 +30,14 @@ def _over_range(series: str, by: Sequence[str] = ()) -> str:
 
 def total_operations() -> Panel:
     """Return a stat of all modules' operations over the dashboard range."""
+    total = promql.over_time("avg", promql.selector(recorded.TOTAL_OPERATIONS_RATE))
     return Panel(
         kind="stat",
         title="Total operations",
         description="Operations handled by all modules over the dashboard time range: the average of the "
-                    f"recorded {recorded.OPERATIONS_RATE} times the range in seconds.",
+                    f"recorded {recorded.TOTAL_OPERATIONS_RATE} times the range in seconds.",
         unit="short",
-        targets=(Target(_over_range(recorded.OPERATIONS_RATE), "operations", instant=True),),
+        targets=(Target(f"{total} * {RANGE_SECONDS}", "operations", instant=True),),
         decimals=0,
     )
 
@@ -72,7 +73,7 @@ def operations_by_module() -> Panel:
         description=f"Operations per second of all modules together, and of the {TOP} modules busiest on "
                     f"average over the time range, from the recorded {recorded.OPERATIONS_RATE}.",
         unit="ops",
-        targets=(Target(promql.sum_by(promql.selector(recorded.OPERATIONS_RATE)), "all modules"),
+        targets=(Target(promql.selector(recorded.TOTAL_OPERATIONS_RATE), "all modules"),
                  Target(_top(recorded.OPERATIONS_RATE), BY_MODULE)),
         min=0,
         min_interval=recorded.WINDOW,

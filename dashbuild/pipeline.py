@@ -94,8 +94,8 @@ def compile_dashboards(modules: Sequence[ModuleFile]) -> list[CompiledDashboard]
             overview_sources[panel.title] = module.path
     try:
         overview = build_overview([(m.contract, m.dashboard) for m in modules])
-    except (ValueError, TypeError, KeyError) as error:
-        raise BuildError(OVERVIEW_SOURCE, f"cannot assemble the overview: {error}") from error
+    except Exception as error:  # overview.py is code we edit too: report any failure as a build error
+        raise BuildError(OVERVIEW_SOURCE, f"cannot assemble the overview: {type(error).__name__}: {error}") from error
     every_series = frozenset().union(recorded_series(), *(m.contract.series_names() for m in modules))
     compiled.append(_compile(overview, OVERVIEW_SOURCE, panel_sources=overview_sources, known_series=every_series))
     return compiled

@@ -23,6 +23,7 @@ COST_RATE = "module:cost_usd:rate1m"
 TOKENS_RATE = "module:tokens:rate1m"
 P95_DURATION = "module:operation_duration_seconds:p95_1m"
 UP = "module:up:avg"
+TOTAL_OPERATIONS_RATE = "all:operations:rate1m"
 
 
 @attrs.frozen
@@ -86,13 +87,22 @@ def module_recording_rules(contract: ModuleContract) -> list[RecordingRule]:
 
 
 def recording_rules(contracts: Sequence[ModuleContract]) -> list[RecordingRule]:
-    """Return every module's recording rules; each depends on raw series only."""
-    return [rule for contract in contracts for rule in module_recording_rules(contract)]
+    """Return every module's recording rules, then the all-modules total; each depends on raw series only."""
+    rules = [rule for contract in contracts for rule in module_recording_rules(contract)]
+    terms = [promql.or_zero(promql.sum_by(promql.rate(promql.selector(c.metric("operations_total").name), WINDOW)))
+             for c in contracts if c.has_metric("operations_total")]
+    if terms:
+        # One series for "all modules", so the overview's totals read one series, not one per module.
+        # Summed from the raw series (a module without data counts 0), not from the rules above, so
+        # that it stands alone for backfilling.
+        rules.append(RecordingRule(TOTAL_OPERATIONS_RATE, promql.add(terms)))
+    return rules
 
 
 def recorded_series() -> frozenset[str]:
     """Return the names of all series the recording rules produce."""
-    return frozenset({OPERATIONS_RATE, ERRORS_RATE, ERROR_RATIO, COST_RATE, TOKENS_RATE, P95_DURATION, UP})
+    return frozenset({OPERATIONS_RATE, ERRORS_RATE, ERROR_RATIO, COST_RATE, TOKENS_RATE, P95_DURATION, UP,
+                      TOTAL_OPERATIONS_RATE})
 
 
 def alert_rules(contract: ModuleContract) -> list[AlertRule]:
