@@ -30,14 +30,13 @@ def _over_range(series: str, by: Sequence[str] = ()) -> str:
 
 def total_operations() -> Panel:
     """Return a stat of all modules' operations over the dashboard range."""
-    total = promql.over_time("avg", promql.selector(recorded.TOTAL_OPERATIONS_RATE))
     return Panel(
         kind="stat",
         title="Total operations",
         description="Operations handled by all modules over the dashboard time range: the average of the "
                     f"recorded {recorded.TOTAL_OPERATIONS_RATE} times the range in seconds.",
         unit="short",
-        targets=(Target(f"{total} * {RANGE_SECONDS}", "operations", instant=True),),
+        targets=(Target(_over_range(recorded.TOTAL_OPERATIONS_RATE), "operations", instant=True),),
         decimals=0,
     )
 
@@ -60,9 +59,9 @@ def top_variables() -> tuple[Variable, ...]:
                           hidden=True) for name, (series, label) in TOP_VARIABLES.items())
 
 
-def _top(series: str) -> str:
-    name = next(name for name, (recorded_series, _) in TOP_VARIABLES.items() if recorded_series == series)
-    return promql.selector(series, (promql.variable("module", name),))
+def _top(variable: str) -> str:
+    """Return the recorded series of `variable` (a TOP_VARIABLES key), for the modules it chose."""
+    return promql.selector(TOP_VARIABLES[variable][0], (promql.variable("module", variable),))
 
 
 def operations_by_module() -> Panel:
@@ -74,7 +73,7 @@ def operations_by_module() -> Panel:
                     f"average over the time range, from the recorded {recorded.OPERATIONS_RATE}.",
         unit="ops",
         targets=(Target(promql.selector(recorded.TOTAL_OPERATIONS_RATE), "all modules"),
-                 Target(_top(recorded.OPERATIONS_RATE), BY_MODULE)),
+                 Target(_top("busiest"), BY_MODULE)),
         min=0,
         min_interval=recorded.WINDOW,
     )
@@ -106,7 +105,7 @@ def error_ratio_by_module() -> Panel:
         description=f"Errors divided by operations ({recorded.ERROR_RATIO}) of the {TOP} modules with the highest "
                     "average ratio over the time range. Yellow above 1 %, red above 5 %.",
         unit="percentunit",
-        targets=(Target(_top(recorded.ERROR_RATIO), BY_MODULE),),
+        targets=(Target(_top("failing"), BY_MODULE),),
         thresholds=(Step("green"), Step("yellow", 0.01), Step("red", 0.05)),
         min=0,
         max=1,
@@ -122,7 +121,7 @@ def p95_by_module() -> Panel:
         description=f"95th percentile operation duration ({recorded.P95_DURATION}) of the {TOP} modules slowest "
                     "on average over the time range.",
         unit="s",
-        targets=(Target(_top(recorded.P95_DURATION), BY_MODULE),),
+        targets=(Target(_top("slowest"), BY_MODULE),),
         min=0,
         min_interval=recorded.WINDOW,
     )
