@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from dashbuild.files import MANIFEST
+from dashbuild.manifest import MANIFEST
 from dashbuild.verify import flat_panels
 from tests.conftest import GENERATED_DIRS, REPO, BuildRunner, snapshot
 
