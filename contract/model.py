@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal
+from urllib.parse import parse_qs, urlsplit
 
 import attrs
 
@@ -29,7 +32,30 @@ def _optional_floats(values: Iterable[float] | None) -> tuple[float, ...] | None
 def _label_values(values: Mapping[str, Iterable[str]] | Iterable[tuple[str, Iterable[str]]]
                   ) -> tuple[tuple[str, tuple[str, ...]], ...]:
     pairs = values.items() if isinstance(values, Mapping) else values
-    return tuple(sorted((label, tuple(str(v) for v in vals)) for label, vals in pairs))
+    result = []
+    for label, vals in pairs:
+        if isinstance(vals, str):
+            # A bare string is an iterable of characters: ("r", "e", "n", ...) is never what was meant.
+            raise ValueError(f"label_values[{label!r}] must be a list of values, e.g. [{vals!r}], not a string")
+        result.append((label, tuple(_label_value(label, v) for v in vals)))
+    return tuple(sorted(result))
+
+
+def _label_value(label: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"label_values[{label!r}] holds {value!r}: label values are strings")
+    if not value:
+        raise ValueError(f"label_values[{label!r}] holds an empty value: Prometheus reads it as the label absent")
+    _require_unicode(f"label_values[{label!r}] value", value)
+    return value
+
+
+def _require_unicode(what: str, text: str) -> None:
+    """Refuse text with lone surrogates: it cannot be written as UTF-8, which Prometheus and Grafana read."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise ValueError(f"{what} {text!r} is not valid Unicode text: {error.reason}") from None
 
 
 def _metrics(metrics: Iterable[Metric]) -> tuple[Metric, ...]:
@@ -87,30 +113,181 @@ class Metric:
         return (self.name,)
 
 
+# A DNS label (RFC 1123), with underscores too: docker compose service names may hold them.
+_HOST_LABEL_RE = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$")
+_DOTTED_NUMBERS_RE = re.compile(r"^[0-9.]+$")
+_BRACKETED_WITH_PORT_RE = re.compile(r"^\[([^\]]*)\]:([0-9]+)$")
+SCHEMES = ("http", "https")
+
+
+def _is_ipv6(text: str) -> bool:
+    try:
+        ipaddress.IPv6Address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _split_url(text: str) -> str:
+    """Return the ScrapeTarget(...) a URL-like host stands for, as a hint."""
+    parts = urlsplit(text if "://" in text else "//" + text)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    fields = [f"host={parts.hostname!r}"] if parts.hostname else []
+    fields.append(f"port={port}" if port else "port=...")
+    if parts.path not in ("", "/"):
+        fields.append(f"path={parts.path!r}")
+    if parts.query:
+        fields.append(f"params={parse_qs(parts.query, keep_blank_values=True)!r}")
+    if parts.scheme == "https":
+        fields.append("scheme='https'")
+    return f"use ScrapeTarget({', '.join(fields)})"
+
+
+def _host_problem(host: str) -> str | None:
+    """Return why `host` is not a bare host name, IPv4 or IPv6 address; None when it is one."""
+    if not host:
+        return "host must not be empty: give a host name such as 'billing.internal', or an IP address"
+    if any(c.isspace() or not c.isprintable() for c in host):
+        return f"host {host!r} must not contain whitespace or control characters"
+    if "://" in host:
+        return f"host {host!r} must not include a scheme: {_split_url(host)}"
+    if "@" in host:
+        return f"host {host!r} must not include user information ('user@'): Prometheus takes credentials elsewhere"
+    if "%" in host:
+        return f"host {host!r} must not include '%' (an IPv6 zone or an escape): Prometheus cannot scrape it"
+    bracketed = host.startswith("[") and host.endswith("]")
+    if _is_ipv6(host[1:-1] if bracketed else host):
+        return None
+    if "/" in host or "?" in host or "#" in host:
+        return f"host {host!r} must not include a path or query: {_split_url(host)}"
+    with_port = _BRACKETED_WITH_PORT_RE.fullmatch(host)
+    if with_port and _is_ipv6(with_port.group(1)):
+        return f"host {host!r} must not include a port: {_split_url(host)}"
+    if host.count(":") == 1 and host.rpartition(":")[2].isdigit() and "[" not in host:
+        return f"host {host!r} must not include a port: {_split_url(host)}"
+    if ":" in host or "[" in host or "]" in host:
+        return f"host {host!r} is not a valid IPv6 address (write it as '::1' or '[::1]')"
+    if _DOTTED_NUMBERS_RE.fullmatch(host):
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            return f"host {host!r} is not a valid IPv4 address"
+        return None
+    name = host.removesuffix(".")
+    if len(name) > 253:
+        return f"host {host[:40]!r}... is longer than 253 characters"
+    for label in name.split("."):
+        if not _HOST_LABEL_RE.fullmatch(label):
+            return (f"host {host!r} is not a valid host name: each dot-separated label must be 1 to 63 letters, "
+                    f"digits, '-' or '_', not starting or ending with '-' (got {label!r})")
+    return None
+
+
+def _check_host(_: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if not isinstance(value, str):
+        raise TypeError(f"host must be a string, got {type(value).__name__}: {value!r}")
+    problem = _host_problem(value)
+    if problem:
+        raise ValueError(problem)
+
+
+def _check_port(_: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"port must be an integer, got {type(value).__name__}: {value!r}")
+    if not 1 <= value <= 65535:
+        raise ValueError(f"port must be 1..65535, got {value}")
+
+
+def _check_path(_: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if not isinstance(value, str):
+        raise TypeError(f"path must be a string, got {type(value).__name__}: {value!r}")
+    if not value.startswith("/"):
+        raise ValueError(f"path {value!r} must start with '/', e.g. '/metrics'")
+    if "?" in value or "#" in value:
+        plain, _, query = value.partition("#")[0].partition("?")
+        hint = f", params={parse_qs(query, keep_blank_values=True)!r}" if query else ""
+        raise ValueError(f"path {value!r} must be a plain URL path without '?' or '#': "
+                         f"use ScrapeTarget(path={plain!r}{hint}, ...)")
+    if any(c.isspace() or not c.isprintable() for c in value):
+        raise ValueError(f"path {value!r} must not contain whitespace or control characters")
+    if "%" in value:
+        # Prometheus escapes the path itself, so '%20' would be requested as '%2520'.
+        raise ValueError(f"path {value!r} must not be percent-encoded: write the characters themselves")
+    _require_unicode("path", value)
+
+
+def _params(values: Mapping[str, Sequence[str]] | Iterable[tuple[str, Sequence[str]]]
+            ) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    pairs = values.items() if isinstance(values, Mapping) else values
+    result = []
+    for name, vals in pairs:
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"params: parameter name {name!r} must be a non-empty string")
+        if isinstance(vals, str) or not isinstance(vals, Iterable):
+            raise ValueError(f"params[{name!r}] must be a list of strings, e.g. [{vals!r}]")
+        items = tuple(vals)
+        if not items:
+            raise ValueError(f"params[{name!r}] is empty: give at least one value, or leave the parameter out")
+        for item in items:
+            if not isinstance(item, str):
+                raise ValueError(f"params[{name!r}] holds {item!r}: parameter values are strings")
+            _require_unicode(f"params[{name!r}] value", item)
+        _require_unicode("params name", name)
+        result.append((name, items))
+    names = [name for name, _ in result]
+    if len(set(names)) != len(names):
+        raise ValueError(f"params: a parameter is given twice in {names!r}")
+    return tuple(sorted(result))
+
+
+def _check_service(_: object, attribute: attrs.Attribute[str | None], value: str | None) -> None:
+    if value is None:
+        return
+    if not isinstance(value, str):
+        raise TypeError(f"service must be a string, got {type(value).__name__}: {value!r}")
+    if not value.strip() or not value.isprintable():
+        raise ValueError(f"service {value!r} must be printable text, not blank (it is the `service` label value)")
+    _require_unicode("service", value)
+
+
 @attrs.frozen
 class ScrapeTarget:
     """Where Prometheus scrapes a module."""
 
-    port: int = attrs.field(validator=[attrs.validators.ge(1), attrs.validators.le(65535)])
+    port: int = attrs.field(validator=_check_port)
     # Prometheus runs in docker-compose; the modules run on the host (see docker-compose.yml extra_hosts).
-    host: str = attrs.field(default="host.docker.internal", validator=attrs.validators.min_len(1))
-    path: str = attrs.field(default="/metrics", validator=attrs.validators.matches_re(r"^/\S*$"))
-    service: str | None = None
+    host: str = attrs.field(default="host.docker.internal", validator=_check_host)
+    path: str = attrs.field(default="/metrics", validator=_check_path)
+    service: str | None = attrs.field(default=None, validator=_check_service)
+    # Query parameters of the scrape (Prometheus `params`), e.g. {"format": ["prometheus"]}.
+    params: tuple[tuple[str, tuple[str, ...]], ...] = attrs.field(default=(), converter=_params)
+    scheme: str = attrs.field(default="http", validator=attrs.validators.in_(SCHEMES))
 
     @property
     def address(self) -> str:
-        """Return `host:port`, the scrape target address."""
+        """Return `host:port`, the scrape target address (an IPv6 host in brackets: `[::1]:8000`)."""
+        bare = self.host[1:-1] if self.host.startswith("[") else self.host
+        if _is_ipv6(bare):
+            return f"[{ipaddress.IPv6Address(bare).compressed}]:{self.port}"
         return f"{self.host}:{self.port}"
 
 
 def _positive(_: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{attribute.name} must be a number, got {type(value).__name__}: {value!r}")
+    # inf or nan would reach alert expressions and panel thresholds, and JSON cannot hold either.
+    if not math.isfinite(value):
+        raise ValueError(f"{attribute.name} must be a finite number, got {value}")
     if not value > 0:
         raise ValueError(f"{attribute.name} must be positive, got {value}")
 
 
 @attrs.frozen
 class Objectives:
-    """Alerting thresholds a module declares; the defaults suit an interactive API."""
+    """Alerting thresholds a module declares (finite, positive); the defaults suit an interactive API."""
 
     error_ratio: float = attrs.field(default=0.05, validator=[_positive, attrs.validators.le(1)])
     p95_seconds: float = attrs.field(default=1.0, validator=_positive)
@@ -122,6 +299,14 @@ def _check_module_name(_: object, attribute: attrs.Attribute[str], value: str) -
         raise ValueError(
             f"module name {value!r} must be lowercase snake_case (a valid metric prefix), e.g. 'prompt_manager'"
         )
+
+
+def _check_title(_: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if not isinstance(value, str):
+        raise TypeError(f"title must be a string, got {type(value).__name__}: {value!r}")
+    if not value.strip():
+        raise ValueError("title must not be blank")
+    _require_unicode("title", value)
 
 
 def _unique_metric_names(_: object, attribute: attrs.Attribute[tuple[Metric, ...]], value: tuple[Metric, ...]) -> None:
@@ -136,8 +321,8 @@ class ModuleContract:
     """A module's identity, scrape target and the metrics it promises to expose."""
 
     name: str = attrs.field(validator=_check_module_name)
-    title: str = attrs.field(validator=attrs.validators.min_len(1))
-    target: ScrapeTarget
+    title: str = attrs.field(validator=_check_title)
+    target: ScrapeTarget = attrs.field(validator=attrs.validators.instance_of(ScrapeTarget))
     metrics: tuple[Metric, ...] = attrs.field(converter=_metrics, validator=_unique_metric_names)
     objectives: Objectives = attrs.field(factory=Objectives)
     # Values a label takes (e.g. operation names): documentation, demo traffic, examples.

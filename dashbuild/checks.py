@@ -1,10 +1,14 @@
-"""Validation run on every build: Grafana's JSON Schema and provisioning identity (uids, title slugs)."""
+"""Validation run on every build: Grafana's JSON Schema, provisioning identity (uids, title slugs), and
+values JSON cannot hold (non-finite numbers, text that is not valid Unicode)."""
 
 from __future__ import annotations
 
+import json
+import math
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 from dashbuild.compiled import CompiledDashboard
 from dashbuild.errors import BuildError
@@ -49,9 +53,78 @@ def check_identity(dashboards: Sequence[CompiledDashboard]) -> list[BuildError]:
     return errors
 
 
+def _leaves(value: Any, path: str) -> Iterator[tuple[str, Any]]:
+    """Yield (JSON path, value) for every number and string in `value`."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _leaves(key, f"{path}.<key>")
+            yield from _leaves(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _leaves(item, f"{path}[{index}]")
+    else:
+        yield path, value
+
+
+def _parts(dashboard: CompiledDashboard) -> Iterator[tuple[str | None, str, Any]]:
+    """Yield (panel title or None, JSON path, part): each panel, then the dashboard without its panels."""
+    for index, panel in enumerate(dashboard.json.get("panels", [])):
+        children = panel.get("panels", []) if panel.get("type") == "row" else []
+        yield panel.get("title"), f"panels[{index}]", {k: v for k, v in panel.items() if k != "panels"}
+        for child_index, child in enumerate(children):
+            yield child.get("title"), f"panels[{index}].panels[{child_index}]", child
+    yield None, "", {k: v for k, v in dashboard.json.items() if k != "panels"}
+
+
+def _value_problem(value: Any) -> str | None:
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{value} is not a finite number: JSON cannot hold it, and Grafana would skip the dashboard"
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as error:
+            return f"{value!r:.60} is not valid Unicode text ({error.reason}): it cannot be written as UTF-8"
+    return None
+
+
+def _serialisable(data: Any) -> bool:
+    """Return True when `data` is JSON without non-finite numbers and its text can be written as UTF-8."""
+    try:
+        json.dumps(data, allow_nan=False, ensure_ascii=False).encode("utf-8")
+    except ValueError:  # UnicodeEncodeError is one too
+        return False
+    return True
+
+
+def check_json_values(dashboards: Sequence[CompiledDashboard]) -> list[BuildError]:
+    """Return an error per panel holding inf or nan (thresholds, min/max, decimals...) or text that is not valid
+    Unicode, before serialisation: `dump_json` would refuse it, and Grafana skips a file that is not JSON.
+
+    A panel the overview copied from a module reports nothing more once its module file has an error:
+    the copy holds the same values, and the module dashboards are compiled first.
+    """
+    errors: list[BuildError] = []
+    reported: set[str] = set()
+    for d in dashboards:
+        if _serialisable(d.json):
+            continue  # the common case, at the C encoder's speed; the walk below only locates a problem
+        for title, base, part in _parts(d):
+            source = d.source_of(title)
+            if source != d.source and source in reported:
+                continue
+            for path, value in _leaves(part, base):
+                message = _value_problem(value)
+                if message:
+                    errors.append(BuildError(source, f"{d.filename}: {path.lstrip('.')}: {message}", title))
+                    reported.add(source)
+                    break
+    return errors
+
+
 CHECKS: tuple[tuple[str, Check], ...] = (
     ("schema", check_schema),
     ("identity", check_identity),
+    ("json-values", check_json_values),
 )
 
 

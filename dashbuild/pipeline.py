@@ -1,4 +1,8 @@
-"""The build pipeline: registry → dashboards → checks → files. Nothing here touches disk but discovery."""
+"""The build pipeline: registry → dashboards → checks → files → promtool.
+
+Nothing here writes to the repository: discovery reads module files, and the promtool stage reads the
+hand-made rule files and checks the Prometheus tree in a temp folder.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,8 @@ from dashbuild.discover import ModuleFile, discover
 from dashbuild.errors import BuildError, BuildFailed
 from dashbuild.files import dump_json
 from dashbuild.lint import Finding, lint
-from dashbuild.prometheus import prometheus_files
+from dashbuild.prometheus import CONFIG_FILE, alert_rules_path, prometheus_files
+from dashbuild.promtool_check import check_prometheus_tree, previously_generated
 from dashbuild.provisioning import DASHBOARDS_DIR, provisioning_files
 from dashbuild.render import render_dashboard
 from panels.rules import recorded_series
@@ -42,16 +47,20 @@ class BuildResult:
     summary: tuple[SummaryRow, ...]
     dashboards: tuple[CompiledDashboard, ...]
     warnings: tuple[Finding, ...] = ()
+    # Said once per build, e.g. that promtool is not installed.
+    notes: tuple[str, ...] = ()
 
 
 def check_registry(modules: Sequence[ModuleFile]) -> list[BuildError]:
     """Return errors for modules that clash: same scrape port on the same host."""
     errors = []
-    seen: dict[tuple[str, int], str] = {}
+    seen: dict[str, str] = {}
     for module in modules:
-        key = (module.contract.target.host, module.contract.target.port)
+        # Host names are case-insensitive, and `address` writes an IPv6 host one way, brackets included.
+        key = module.contract.target.address.lower()
         if key in seen:
-            errors.append(BuildError(module.path, f"scrape target {key[0]}:{key[1]} is already used by {seen[key]}"))
+            errors.append(BuildError(module.path, f"scrape target {module.contract.target.address} is already used "
+                                                  f"by {seen[key]}"))
         seen.setdefault(key, module.path)
     return errors
 
@@ -146,13 +155,45 @@ def _build(root: Path) -> BuildResult:
     errors = [as_error(f) for f in findings if f.severity == "error"]
     if errors:
         raise BuildFailed(errors)
-    files = {dashboard_path(d): dump_json(d.json) for d in dashboards}
+    files = _dashboard_files(dashboards)
     files.update(provisioning_files())
-    files.update(prometheus_files([m.contract for m in modules]))
+    files.update(_prometheus_files(modules))
+    promtool = check_prometheus_tree(root, files, {alert_rules_path(m.contract): m.path for m in modules},
+                                     generated_before=previously_generated(root))
+    if promtool.errors:
+        raise BuildFailed(list(promtool.errors))
     summary = tuple(
         SummaryRow(d.json["title"], sum(1 for _ in d.panels()), sum(len(p.get("targets", [])) for p in d.panels()),
                    dashboard_path(d))
         for d in dashboards
     )
     return BuildResult(files=files, summary=summary, dashboards=tuple(dashboards),
-                       warnings=tuple(f for f in findings if f.severity == "warning"))
+                       warnings=tuple(f for f in findings if f.severity == "warning"), notes=promtool.notes)
+
+
+def _dashboard_files(dashboards: Sequence[CompiledDashboard]) -> dict[str, bytes]:
+    # The checks refuse non-finite numbers first; this keeps any that slip through from being written.
+    files = {}
+    for d in dashboards:
+        try:
+            files[dashboard_path(d)] = dump_json(d.json)
+        except ValueError as error:
+            raise BuildFailed([BuildError(d.source, f"{d.filename} cannot be written as JSON: {error}")]) from error
+    return files
+
+
+def _prometheus_files(modules: Sequence[ModuleFile]) -> dict[str, bytes]:
+    try:
+        return prometheus_files([m.contract for m in modules])
+    except ValueError as error:
+        # Name the module whose files alone fail, when there is one.
+        culprit = next((m.path for m in modules if not _serialises(m)), CONFIG_FILE)
+        raise BuildFailed([BuildError(culprit, f"cannot write the Prometheus files: {error}")]) from error
+
+
+def _serialises(module: ModuleFile) -> bool:
+    try:
+        prometheus_files([module.contract])
+    except ValueError:
+        return False
+    return True

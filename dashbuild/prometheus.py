@@ -16,16 +16,25 @@ RECORDING_FILE = f"{RULES_DIR}/modules.recording.yml"
 
 
 def scrape_job(contract: ModuleContract) -> dict[str, Any]:
-    """Return the scrape config of one module, with its `module` and `service` labels."""
-    return {
+    """Return the scrape config of one module, with its `module` and `service` labels.
+
+    `params` and `scheme` appear only when the target sets them, so plain targets keep their bytes.
+    """
+    target = contract.target
+    job: dict[str, Any] = {
         "job_name": contract.job,
         "scrape_interval": SCRAPE_INTERVAL,
-        "metrics_path": contract.target.path,
+        "metrics_path": target.path,
         "static_configs": [{
-            "targets": [contract.target.address],
+            "targets": [target.address],
             "labels": {"module": contract.slug, "service": contract.service},
         }],
     }
+    if target.params:
+        job["params"] = {name: list(values) for name, values in target.params}
+    if target.scheme != "http":
+        job["scheme"] = target.scheme
+    return job
 
 
 def prometheus_config(contracts: Sequence[ModuleContract]) -> dict[str, Any]:
@@ -64,10 +73,15 @@ def alert_rules_file(contract: ModuleContract) -> dict[str, Any]:
     }]}
 
 
+def alert_rules_path(contract: ModuleContract) -> str:
+    """Return the repository-relative path of one module's alerting rule file."""
+    return f"{RULES_DIR}/{contract.slug}.alerts.yml"
+
+
 def prometheus_files(contracts: Sequence[ModuleContract]) -> dict[str, bytes]:
     """Return every Prometheus file by repository-relative path."""
     files = {CONFIG_FILE: dump_yaml(prometheus_config(contracts)),
              RECORDING_FILE: dump_yaml(recording_rules_file(contracts))}
     for contract in contracts:
-        files[f"{RULES_DIR}/{contract.slug}.alerts.yml"] = dump_yaml(alert_rules_file(contract))
+        files[alert_rules_path(contract)] = dump_yaml(alert_rules_file(contract))
     return files

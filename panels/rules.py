@@ -6,6 +6,7 @@ Recording rules turn each module's standard metrics into cross-module series lab
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 
 import attrs
@@ -46,6 +47,19 @@ class AlertRule:
     module: str
     summary: str
     description: str
+
+
+# `{{` opens a Go template action; so does a trailing `{` if the template goes on with `{{ ... }}`.
+_TEMPLATE_OPENERS = re.compile(r"\{\{|\{$")
+
+
+def template_literal(text: str) -> str:
+    """Return `text` as Go template source that prints it literally (alert annotations are Go templates).
+
+    Each `{{` becomes the action `{{ "{{" }}`, which prints two braces; text from a module file can then
+    neither break the rule file nor run template code such as `{{ $labels.job }}`.
+    """
+    return _TEMPLATE_OPENERS.sub(lambda match: '{{ "' + match.group() + '" }}', text)
 
 
 def _per_module(contract: ModuleContract, short_name: str, record: str,
@@ -106,8 +120,12 @@ def recorded_series() -> frozenset[str]:
 
 
 def alert_rules(contract: ModuleContract) -> list[AlertRule]:
-    """Return the module's alerts: down, error ratio, P95 latency and cost rate over its objectives."""
-    title, goals, job = contract.title, contract.objectives, contract.job
+    """Return the module's alerts: down, error ratio, P95 latency and cost rate over its objectives.
+
+    Annotations are Go templates: the module's title is inserted as a literal, so only our own actions
+    (`{{ $value | humanizePercentage }}`, `{{ $labels.instance }}`) are evaluated.
+    """
+    title, goals, job = template_literal(contract.title), contract.objectives, contract.job
     alerts = [AlertRule(
         alert=f"{contract.camel_name}Down", for_="1m", severity="critical", module=contract.slug,
         expr=f"{promql.selector('up', (promql.eq('job', job),))} == 0",

@@ -1,0 +1,179 @@
+"""`promtool check config` over the Prometheus tree as Prometheus would load it, before anything is written.
+
+The tree is the generated prometheus.yml and rule files, plus the hand-made `*.yml` in `prometheus/rules/`
+that `rule_files: [rules/*.yml]` loads too. It is written to a temp folder, checked there, and each finding
+is mapped back to the repository path (and module file) it concerns.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+from collections.abc import Collection, Mapping
+from pathlib import Path, PurePosixPath
+
+import attrs
+
+from dashbuild.errors import BuildError
+from dashbuild.manifest import MANIFEST
+from dashbuild.prometheus import CONFIG_FILE, RULES_DIR
+
+TIMEOUT_SECONDS = 30.0
+NOT_FOUND_NOTE = "promtool not found: the generated Prometheus files were not checked by promtool"
+_MAX_MESSAGE = 600
+
+
+@attrs.frozen
+class PromtoolOutcome:
+    """What the promtool stage found: errors fail the build, notes are printed once."""
+
+    errors: tuple[BuildError, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+def previously_generated(root: Path) -> frozenset[str]:
+    """Return the paths the last build's manifest lists (empty when there is no readable manifest).
+
+    Read leniently: this only decides which rule files on disk are hand-made; a damaged manifest is
+    reported by the write stage (dashbuild/manifest.py), with its repair hint.
+    """
+    try:
+        files = json.loads((root / MANIFEST).read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return frozenset()
+    return frozenset(path for path in files if isinstance(path, str)) if isinstance(files, dict) else frozenset()
+
+
+def hand_made_rule_files(root: Path, files: Mapping[str, bytes],
+                         generated_before: Collection[str]) -> tuple[dict[str, bytes], list[BuildError]]:
+    """Return the rule files on disk that Prometheus loads besides ours, and errors for unreadable ones.
+
+    A file the previous build generated and this one does not is left out: the write removes it.
+    """
+    found: dict[str, bytes] = {}
+    errors: list[BuildError] = []
+    # Go's filepath.Glob, like pathlib, lets `*` match a leading dot too.
+    for path in sorted((root / RULES_DIR).glob("*.yml")):
+        relative = f"{RULES_DIR}/{path.name}"
+        if relative in files or relative in generated_before or not path.is_file():
+            continue
+        try:
+            found[relative] = path.read_bytes()
+        except OSError as error:
+            errors.append(BuildError(relative, f"cannot be read, and Prometheus loads it: {error.strerror or error}"))
+    return found, errors
+
+
+def _is_rule_file(path: str) -> bool:
+    pure = PurePosixPath(path)
+    return pure.parent == PurePosixPath(RULES_DIR) and pure.suffix == ".yml"
+
+
+def _one_line(text: str) -> str:
+    line = re.sub(r"\s+", " ", text).strip()
+    return line if len(line) <= _MAX_MESSAGE else line[:_MAX_MESSAGE - 1] + "…"
+
+
+def parse_findings(output: str) -> tuple[dict[str, list[str]], list[str]]:
+    """Return promtool's FAILED messages by the file they concern, and any lines it printed outside a check.
+
+    promtool prints `Checking <file>`, then `SUCCESS…` or `FAILED:` and the messages; stdout and stderr
+    must be one stream for the messages to follow their `Checking` line.
+    """
+    findings: dict[str, list[str]] = {}
+    stray: list[str] = []
+    current: str | None = None
+    failing = False
+    for raw in output.splitlines():
+        line = raw.strip()
+        if raw.startswith("Checking "):
+            current, failing = raw[len("Checking "):].strip(), False
+        elif not line:
+            failing = False
+        elif line.startswith("SUCCESS"):
+            continue
+        elif line.startswith("FAILED:") and current is not None:
+            failing = True
+            rest = line[len("FAILED:"):].strip()
+            if rest:
+                findings.setdefault(current, []).append(rest)
+            else:
+                findings.setdefault(current, [])
+        elif failing and current is not None:
+            messages = findings[current]
+            if raw[0].isspace() or not messages:
+                messages.append(line.removeprefix(f"{current}: "))
+            else:  # an unindented line goes on the message above (the duplicate-rules lint spans lines)
+                messages[-1] += f" {line}"
+        else:
+            stray.append(line)
+    return findings, stray
+
+
+def _run(promtool: str, cwd: str, timeout: float) -> tuple[int, str]:
+    """Run `promtool check config` in `cwd`; return its exit code and merged output. Raise on timeout."""
+    with subprocess.Popen([promtool, "check", "config", "--lint-fatal", CONFIG_FILE], cwd=cwd,
+                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          start_new_session=True) as process:
+        try:
+            output, _ = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            # Its own session: the kill reaches any child holding the pipe open, so communicate() returns.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            raise
+    return process.returncode, output.decode("utf-8", "replace")
+
+
+def check_prometheus_tree(root: Path, files: Mapping[str, bytes], sources: Mapping[str, str], *,
+                          generated_before: Collection[str] = frozenset(), promtool: str | None = None,
+                          timeout: float = TIMEOUT_SECONDS) -> PromtoolOutcome:
+    """Run `promtool check config` on the Prometheus files as the build would leave them under `root`.
+
+    `files` is the build's output by repository path; `sources` names the module file behind a generated
+    file (its alert rules), so a finding there names that module too. `promtool` defaults to the one on
+    PATH; without one, the outcome is a note and no error.
+    """
+    executable = promtool or shutil.which("promtool")
+    if executable is None:
+        return PromtoolOutcome(notes=(NOT_FOUND_NOTE,))
+    hand_made, errors = hand_made_rule_files(root, files, generated_before)
+    if errors:
+        return PromtoolOutcome(errors=tuple(errors))
+    tree = {path: content for path, content in files.items() if path == CONFIG_FILE or _is_rule_file(path)}
+    tree.update(hand_made)
+    with tempfile.TemporaryDirectory(prefix="dashbuild-promtool-") as folder:
+        for relative, content in tree.items():
+            target = Path(folder, relative)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+        try:
+            code, output = _run(executable, folder, timeout)
+        except subprocess.TimeoutExpired:
+            return _failed(f"promtool check config did not finish within {timeout:g} s")
+        except OSError as error:
+            return _failed(f"cannot run {executable}: {error.strerror or error}")
+        output = output.replace(f"{Path(folder).resolve()}/", "").replace(f"{folder}/", "")
+    findings, stray = parse_findings(output)
+    if code == 0 and not findings:
+        return PromtoolOutcome()
+    if not findings:
+        how = f"crashed (killed by signal {-code})" if code < 0 else f"failed (exit status {code})"
+        return _failed(f"promtool check config {how}: {_one_line(' '.join(stray)) or 'no output'}")
+    return PromtoolOutcome(errors=tuple(
+        BuildError(sources.get(path, path),
+                   (f"{path}: " if path in sources else "")
+                   + f"promtool check config: {_one_line('; '.join(messages)) or 'failed without a message'}")
+        for path, messages in sorted(findings.items())
+    ))
+
+
+def _failed(message: str) -> PromtoolOutcome:
+    return PromtoolOutcome(errors=(BuildError(CONFIG_FILE, message),))

@@ -1,0 +1,12 @@
+"""Broken module: infinite decimals."""
+# expect: dashboards/broken.py: panel "Odd decimals"
+# expect: decimals: inf
+from contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
+from panels import ModuleDashboard, Panel, Row, Step, Target
+from panels import helpers as h
+
+CONTRACT = ModuleContract(name="broken", title="Broken", target=ScrapeTarget(port=8099),
+                          metrics=standard_metrics("broken"))
+
+DASHBOARD = ModuleDashboard(rows=(Row('r', (Panel('stat', 'Odd decimals', 'Operations per second.', 'ops',
+    (Target('sum(rate(broken_operations_total[$__rate_interval]))'),), decimals=float('inf')),)),))

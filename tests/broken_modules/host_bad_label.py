@@ -1,0 +1,12 @@
+"""Broken module: host label starting with a hyphen."""
+# expect: dashboards/broken.py
+# expect: is not a valid host name
+# expect: '-billing'
+from contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
+from panels import ModuleDashboard, Panel, Row, Step, Target
+from panels import helpers as h
+
+CONTRACT = ModuleContract(name="broken", title="Broken", target=ScrapeTarget(port=8099, host="-billing.internal"),
+                          metrics=standard_metrics("broken"))
+
+DASHBOARD = ModuleDashboard(rows=(Row('r', (h.cost_over_range(CONTRACT.metric('cost_total')),)),))

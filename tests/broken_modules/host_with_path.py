@@ -1,0 +1,13 @@
+"""Broken module: host with a path."""
+# expect: dashboards/broken.py
+# expect: must not include a path
+# expect: host='billing.internal'
+# expect: path='/x'
+from contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
+from panels import ModuleDashboard, Panel, Row, Step, Target
+from panels import helpers as h
+
+CONTRACT = ModuleContract(name="broken", title="Broken", target=ScrapeTarget(port=8099, host="billing.internal/x"),
+                          metrics=standard_metrics("broken"))
+
+DASHBOARD = ModuleDashboard(rows=(Row('r', (h.cost_over_range(CONTRACT.metric('cost_total')),)),))

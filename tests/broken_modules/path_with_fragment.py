@@ -1,0 +1,12 @@
+"""Broken module: path with a fragment."""
+# expect: dashboards/broken.py
+# expect: path '/metrics#top'
+# expect: without '?' or '#'
+from contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
+from panels import ModuleDashboard, Panel, Row, Step, Target
+from panels import helpers as h
+
+CONTRACT = ModuleContract(name="broken", title="Broken", target=ScrapeTarget(port=8099, path="/metrics#top"),
+                          metrics=standard_metrics("broken"))
+
+DASHBOARD = ModuleDashboard(rows=(Row('r', (h.cost_over_range(CONTRACT.metric('cost_total')),)),))

@@ -1,0 +1,12 @@
+"""Broken module: blank service label."""
+# expect: dashboards/broken.py
+# expect: service
+# expect: not blank
+from contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
+from panels import ModuleDashboard, Panel, Row, Step, Target
+from panels import helpers as h
+
+CONTRACT = ModuleContract(name="broken", title="Broken", target=ScrapeTarget(port=8099, service="  "),
+                          metrics=standard_metrics("broken"))
+
+DASHBOARD = ModuleDashboard(rows=(Row('r', (h.cost_over_range(CONTRACT.metric('cost_total')),)),))

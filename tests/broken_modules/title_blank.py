@@ -1,0 +1,11 @@
+"""Broken module: blank title."""
+# expect: dashboards/broken.py
+# expect: title must not be blank
+from contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
+from panels import ModuleDashboard, Panel, Row, Step, Target
+from panels import helpers as h
+
+CONTRACT = ModuleContract(name="broken", title="   ", target=ScrapeTarget(port=8099),
+                          metrics=standard_metrics("broken"))
+
+DASHBOARD = ModuleDashboard(rows=(Row('r', (h.cost_over_range(CONTRACT.metric('cost_total')),)),))
