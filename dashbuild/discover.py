@@ -1,12 +1,28 @@
-"""Find and load module files: every `dashboards/*.py` but `__init__.py` and `overview.py`."""
+"""Find and load module files: every `dashboards/*.py` but `__init__.py` and `overview.py`.
+
+A module file is arbitrary code, so its import is contained: whatever it raises (`SystemExit`,
+`KeyboardInterrupt` and every other `BaseException` included) is a failed load naming the file; it runs
+under a time limit (`set_module_timeout`, `$DASHBUILD_MODULE_TIMEOUT`, default 10 s); it sees
+`sys.argv == [its path]` and an empty stdin; and `sys.argv`, `sys.path`, `sys.stdin` and the working
+directory are restored afterwards, so it cannot change what later stages read.
+"""
 
 from __future__ import annotations
 
+import faulthandler
 import importlib.util
+import io
+import os
+import signal
 import sys
+import threading
+import time
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib.abc import Loader
 from pathlib import Path
-from types import ModuleType
+from types import FrameType, ModuleType
 
 import attrs
 
@@ -15,6 +31,13 @@ from dashbuild.errors import BuildError
 from panels.spec import ModuleDashboard
 
 RESERVED = frozenset({"__init__", "overview"})
+MODULE_TIMEOUT_ENV = "DASHBUILD_MODULE_TIMEOUT"
+DEFAULT_MODULE_TIMEOUT = 10.0
+# After the limit, the watchdog waits this long for the SIGALRM path to report first; faulthandler
+# waits twice as long, for code that holds the GIL and so stops the watchdog thread too.
+GRACE_SECONDS = 2.0
+
+_module_timeout: float | None = None
 
 
 @attrs.frozen
@@ -26,16 +49,167 @@ class ModuleFile:
     dashboard: ModuleDashboard
 
 
+class ModuleLoadInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or a KeyboardInterrupt the module raised) while a module file was loading: stop the build."""
+
+    def __init__(self, file: str) -> None:
+        super().__init__(f"interrupted while loading {file}")
+        self.file = file
+
+
+class _TimedOut(BaseException):
+    """Raised by SIGALRM in the main thread when an import outlives its time limit (not an Exception, so
+    `except Exception` in the module file does not swallow it)."""
+
+
+@attrs.define
+class _Alarm:
+    fired: bool = False
+
+
+def set_module_timeout(seconds: float | None) -> None:
+    """Set the time limit of each module file's import; None: `$DASHBUILD_MODULE_TIMEOUT`, else 10 s."""
+    global _module_timeout
+    if seconds is not None and not seconds > 0:
+        raise ValueError(f"module timeout must be a positive number of seconds, got {seconds!r}")
+    _module_timeout = seconds
+
+
+def module_timeout() -> float:
+    """Return the time limit of each module file's import, in seconds."""
+    if _module_timeout is not None:
+        return _module_timeout
+    raw = os.environ.get(MODULE_TIMEOUT_ENV, "").strip()
+    if not raw:
+        return DEFAULT_MODULE_TIMEOUT
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise ValueError(f"{MODULE_TIMEOUT_ENV}={raw!r} is not a positive number of seconds")
+    return seconds
+
+
 def module_paths(dashboards_dir: Path) -> list[Path]:
     """Return the module files in `dashboards_dir`, sorted by name (the registry order)."""
     return sorted(p for p in dashboards_dir.glob("*.py") if p.stem not in RESERVED and not p.stem.startswith("_"))
 
 
+def _line_in(frames: traceback.StackSummary, path: Path) -> int | None:
+    lines = [f.lineno for f in frames if Path(f.filename) == path]
+    return lines[-1] if lines else None
+
+
 def _where_it_failed(error: BaseException, path: Path) -> str:
-    frames = [f for f in traceback.extract_tb(error.__traceback__) if Path(f.filename) == path]
     if isinstance(error, SyntaxError) and error.lineno:
         return f" (line {error.lineno})"
-    return f" (line {frames[-1].lineno})" if frames else ""
+    line = _line_in(traceback.extract_tb(error.__traceback__), path)
+    return f" (line {line})" if line else ""
+
+
+def _timed_out(seconds: float, line: int | None) -> str:
+    where = f" it was at line {line}" if line else ""
+    return f"did not finish loading within {seconds:g} s (an endless loop or a blocking call at import?{where})"
+
+
+@contextmanager
+def _isolated(path: Path) -> Iterator[None]:
+    """Run the import as a script with no arguments and no input would run; undo its changes to the process."""
+    argv, search_path, entries, stdin, cwd = sys.argv, sys.path, list(sys.path), sys.stdin, os.getcwd()
+    sys.argv = [str(path)]
+    sys.stdin = io.StringIO()  # input() raises EOFError instead of waiting for a terminal
+    try:
+        yield
+    finally:
+        sys.argv, sys.path, sys.stdin = argv, search_path, stdin
+        sys.path[:] = entries
+        os.chdir(cwd)
+
+
+def _can_time_out() -> bool:
+    return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+
+
+@contextmanager
+def _time_limit(seconds: float) -> Iterator[_Alarm]:
+    """Raise _TimedOut in the main thread after `seconds`; restore the previous SIGALRM handler and timer."""
+    alarm = _Alarm()
+    if not _can_time_out():
+        yield alarm
+        return
+
+    def on_alarm(_signum: int, _frame: FrameType | None) -> None:
+        alarm.fired = True
+        raise _TimedOut
+
+    handler = signal.signal(signal.SIGALRM, on_alarm)
+    started = time.monotonic()
+    delay, interval = signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield alarm
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, handler if handler is not None else signal.SIG_DFL)
+        if delay:
+            signal.setitimer(signal.ITIMER_REAL, max(delay - (time.monotonic() - started), 1e-6), interval)
+
+
+def _give_up(display: str, path: Path, seconds: float, main: int) -> None:
+    """Report the timeout and end the process: the import ignored _TimedOut or blocks where signals wait.
+
+    Nothing has been written yet (loading comes before every write), so exiting here changes no file.
+    """
+    frame = sys._current_frames().get(main)
+    line = _line_in(traceback.extract_stack(frame), path) if frame else None
+    message = f"error: {display}: {_timed_out(seconds, line)}\nbuild stopped; no file was changed\n"
+    os.write(2, message.encode("utf-8", "replace"))
+    os._exit(1)
+
+
+@contextmanager
+def _watchdog(display: str, path: Path, seconds: float) -> Iterator[None]:
+    """End the process if the import is still running `GRACE_SECONDS` after its time limit."""
+    if not _can_time_out():
+        yield
+        return
+    finished = threading.Lock()  # taken by whichever comes first: the import's end or the watchdog
+
+    def fire() -> None:
+        if finished.acquire(blocking=False):
+            _give_up(display, path, seconds, threading.main_thread().ident or 0)
+
+    timer = threading.Timer(seconds + GRACE_SECONDS, fire)
+    timer.daemon = True
+    stderr = sys.__stderr__
+    if stderr is not None:  # a C loop holding the GIL stops the timer thread too; faulthandler's needs no GIL
+        faulthandler.dump_traceback_later(seconds + 2 * GRACE_SECONDS, exit=True, file=stderr)
+    timer.start()
+    try:
+        yield
+    finally:
+        finished.acquire()  # if the watchdog won, it is exiting the process: wait for that
+        timer.cancel()
+        if stderr is not None:
+            faulthandler.cancel_dump_traceback_later()
+
+
+def _run(path: Path, display: str, module: ModuleType, loader: Loader) -> None:
+    seconds = module_timeout()
+    try:
+        with _isolated(path), _watchdog(display, path, seconds), _time_limit(seconds) as alarm:
+            loader.exec_module(module)
+        if alarm.fired:  # the module caught _TimedOut and went on: still too slow
+            raise _TimedOut
+    except _TimedOut as error:
+        raise BuildError(display, _timed_out(seconds, _line_in(traceback.extract_tb(error.__traceback__), path))) \
+            from None
+    except KeyboardInterrupt:
+        raise ModuleLoadInterrupted(display) from None
+    except BaseException as error:  # a module file may raise anything, SystemExit too: report it as a build error
+        detail = error.msg if isinstance(error, SyntaxError) else str(error)
+        raise BuildError(display, f"failed to load{_where_it_failed(error, path)}: {type(error).__name__}"
+                                  + (f": {detail}" if detail else "")) from error
 
 
 def _import(path: Path, display: str) -> ModuleType:
@@ -46,17 +220,18 @@ def _import(path: Path, display: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     try:
-        spec.loader.exec_module(module)
-    except Exception as error:  # a module file may raise anything; report it as a build error
+        _run(path, display, module, spec.loader)
+    except BaseException:
         sys.modules.pop(name, None)
-        detail = error.msg if isinstance(error, SyntaxError) else str(error)
-        raise BuildError(display, f"failed to load{_where_it_failed(error, path)}: "
-                                  f"{type(error).__name__}: {detail}") from error
+        raise
     return module
 
 
 def load_module_file(path: Path, root: Path) -> ModuleFile:
-    """Return the module file's CONTRACT and DASHBOARD; raise BuildError naming the file otherwise."""
+    """Return the module file's CONTRACT and DASHBOARD; raise BuildError naming the file otherwise.
+
+    Raise ModuleLoadInterrupted on Ctrl-C (or a KeyboardInterrupt from the module) during its import.
+    """
     display = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
     module = _import(path.resolve(), display)
     contract = getattr(module, "CONTRACT", None)
@@ -71,7 +246,10 @@ def load_module_file(path: Path, root: Path) -> ModuleFile:
 
 
 def discover(root: Path) -> list[ModuleFile]:
-    """Return every module file under `root/dashboards`, loaded; raise BuildFailed listing each broken file."""
+    """Return every module file under `root/dashboards`, loaded; raise BuildFailed listing each broken file.
+
+    Ctrl-C stops at once with ModuleLoadInterrupted (a KeyboardInterrupt) naming the file being loaded.
+    """
     from dashbuild.errors import BuildFailed
 
     loaded: list[ModuleFile] = []
