@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import json
 import re
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 import attrs
 
 from dashbuild.queries import substitute_variables
+from instrumentation.bounded_http import FetchError, Response, excerpt, one_line, parse_url, request, show
 
 SCRAPE_SECONDS = 5
 PANEL_WIDTH_PX = 1600
@@ -26,6 +26,18 @@ ROUND_INTERVALS = (1, 2, 5, 10, 15, 20, 30, 60, 120, 300, 600, 900, 1200, 1800, 
 Status = Literal["ok", "no data", "error"]
 _DURATION = re.compile(r"^(\d+)(ms|s|m|h|d)$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+MAX_ANSWER_BYTES = 64 * 1024 * 1024
+_CONFLICT_MARKER = re.compile(r"^(<{7}|={7}|>{7})(\s|$)", re.MULTILINE)
+_REGENERATE = "run python build.py to regenerate it"
+_RESULT_TYPES = frozenset({"vector", "matrix", "scalar", "string"})
+
+
+class PrometheusUnavailable(Exception):
+    """Prometheus cannot be asked at all (bad URL, no connection, not its API answering): fatal for verify."""
+
+
+class DashboardFileError(Exception):
+    """A dashboard file cannot be read as a dashboard; str() names the file, the reason and the fix."""
 
 
 def parse_duration(text: str) -> float:
@@ -131,23 +143,39 @@ class PanelResult:
 
 
 class PrometheusClient:
-    """The two query endpoints of Prometheus' HTTP API."""
+    """The two query endpoints of Prometheus' HTTP API.
 
-    def __init__(self, base_url: str, timeout: float = 10.0) -> None:
-        self.base_url = base_url.rstrip("/")
+    Each request is bounded by `timeout` seconds in all and its answer by `max_bytes`. A query Prometheus
+    rejects (a JSON error body, e.g. HTTP 400 or 422) is returned as an answer with status "error"; anything
+    else that goes wrong raises PrometheusUnavailable with a one-line message naming the URL.
+    """
+
+    def __init__(self, base_url: str, timeout: float = 10.0, max_bytes: int = MAX_ANSWER_BYTES) -> None:
+        self.base_url = base_url.rstrip("/") or base_url
         self.timeout = timeout
+        self.max_bytes = max_bytes
+        try:
+            parse_url(self.base_url)
+        except FetchError as error:
+            raise self._unavailable(str(error)) from None
+
+    def _unavailable(self, reason: str) -> PrometheusUnavailable:
+        return PrometheusUnavailable(f"cannot query Prometheus at {show(self.base_url)}: {reason}")
 
     def _post(self, path: str, params: dict[str, str]) -> dict[str, Any]:
         data = urllib.parse.urlencode(params).encode()
-        request = urllib.request.Request(f"{self.base_url}{path}", data=data, method="POST")
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                body: dict[str, Any] = json.loads(response.read())
-        except urllib.error.HTTPError as error:  # Prometheus answers 400/422 with a JSON error body
-            body = json.loads(error.read() or b"{}")
-            body.setdefault("error", f"HTTP {error.code}")
-            body["status"] = "error"
-        return body
+            response = request(f"{self.base_url}{path}", data=data, headers=headers, timeout=self.timeout,
+                               max_bytes=self.max_bytes)
+        except FetchError as error:
+            raise self._unavailable(str(error)) from None
+        answer, problem = prometheus_answer(response)
+        if answer is None:
+            raise self._unavailable(problem)
+        if answer["status"] == "error":
+            answer.setdefault("error", f"HTTP {response.status}")
+        return answer
 
     def query(self, expr: str, at: float) -> dict[str, Any]:
         """Return the API answer of an instant query."""
@@ -157,6 +185,110 @@ class PrometheusClient:
         """Return the API answer of a range query."""
         return self._post("/api/v1/query_range", {"query": expr, "start": f"{start:.3f}", "end": f"{end:.3f}",
                                                   "step": str(step)})
+
+
+def prometheus_answer(response: Response) -> tuple[dict[str, Any] | None, str]:
+    """Return (answer, "") for a Prometheus API answer (success, or an error it reports), else (None, reason)."""
+    try:
+        answer = json.loads(response.body.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        return None, _failed(response, f"the answer is not UTF-8 (byte 0x{response.body[error.start]:02x} "
+                                       f"at offset {error.start})")
+    except (ValueError, RecursionError):
+        kind = one_line(response.content_type, 60) or "no Content-Type"
+        return None, _failed(response, f"the answer is not JSON ({kind}): {excerpt(response.body, kind)}")
+    problem = _answer_problem(answer)
+    if problem:
+        return None, _failed(response, f"the answer is JSON but not a Prometheus API answer: {problem}")
+    if answer["status"] == "success" and not 200 <= response.status < 300:
+        return None, response.describe()
+    return answer, ""
+
+
+def _failed(response: Response, reason: str) -> str:
+    if response.status == 404:
+        return f"{response.describe()} (is this the Prometheus base URL?)"
+    return response.describe() if response.status >= 300 else reason
+
+
+def _answer_problem(answer: Any) -> str | None:
+    if not isinstance(answer, dict):
+        return f"a JSON {type(answer).__name__}, not an object"
+    if answer.get("status") not in ("success", "error"):
+        return 'no "status" of "success" or "error"'
+    if answer["status"] == "error":
+        return None
+    data = answer.get("data")
+    if not isinstance(data, dict) or data.get("resultType") not in _RESULT_TYPES:
+        return 'no "data" with a known "resultType"'
+    result = data.get("result")
+    if not isinstance(result, list):
+        return '"data.result" is not a list'
+    if data["resultType"] in ("vector", "matrix") and not all(_is_series(series) for series in result):
+        return 'an item of "data.result" is not a series'
+    return None
+
+
+def _is_series(series: Any) -> bool:
+    return (isinstance(series, dict) and isinstance(series.get("metric", {}), dict)
+            and isinstance(series.get("values", []), list)
+            and isinstance(series.get("value", [0, ""]), list) and len(series.get("value", [0, ""])) == 2)
+
+
+def load_dashboards(root: Path, folder: Path | str) -> list[dict[str, Any]]:
+    """Return every `*.json` dashboard in root/folder by file name; raise DashboardFileError on a bad file."""
+    return [load_dashboard(path, path.relative_to(root).as_posix()) for path in sorted((root / folder).glob("*.json"))]
+
+
+def load_dashboard(path: Path, shown: str) -> dict[str, Any]:
+    """Return one dashboard file's JSON; raise DashboardFileError naming `shown`, the reason and the fix."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except OSError as error:
+        raise DashboardFileError(f"{shown}: cannot read it: {error.strerror or error}") from None
+    except UnicodeDecodeError as error:
+        raise DashboardFileError(f"{shown}: not UTF-8 text (offset {error.start}): {_REGENERATE}") from None
+    try:
+        dashboard = json.loads(text)
+    except (ValueError, RecursionError) as error:
+        raise DashboardFileError(f"{shown}: {_json_problem(text, error)}") from None
+    if not _is_dashboard(dashboard):
+        raise DashboardFileError(f"{shown}: not a Grafana dashboard (an object whose panels have titles and "
+                                 f"targets with refId and expr): {_REGENERATE}")
+    return dict(dashboard)
+
+
+def _json_problem(text: str, error: ValueError | RecursionError) -> str:
+    marker = _CONFLICT_MARKER.search(text)
+    if marker:
+        line = text.count("\n", 0, marker.start()) + 1
+        return f"not valid JSON (merge conflict markers at line {line}): resolve the conflict and run python build.py"
+    if isinstance(error, json.JSONDecodeError):
+        return f"not valid JSON ({error.msg} at line {error.lineno} column {error.colno}): {_REGENERATE}"
+    return f"not valid JSON ({one_line(str(error) or 'nested too deeply', 80)}): {_REGENERATE}"
+
+
+def _is_dashboard(dashboard: Any) -> bool:
+    if not isinstance(dashboard, dict) or not isinstance(dashboard.get("panels", []), list):
+        return False
+    templating = dashboard.get("templating", {})
+    if not isinstance(templating, dict) or not isinstance(templating.get("list", []), list):
+        return False
+    if not all(isinstance(variable, dict) and (variable.get("type") != "query" or isinstance(variable.get("name"), str))
+               for variable in templating.get("list", [])):
+        return False
+    panels = dashboard.get("panels", [])
+    if not all(isinstance(panel, dict) and isinstance(panel.get("panels", []), list) for panel in panels):
+        return False
+    return all(_is_panel(panel) for panel in flat_panels(dashboard))
+
+
+def _is_panel(panel: Any) -> bool:
+    if not isinstance(panel, dict) or not isinstance(panel.get("title"), str):
+        return False
+    targets = panel.get("targets", [])
+    return isinstance(targets, list) and all(
+        isinstance(t, dict) and "refId" in t and isinstance(t.get("expr"), str) for t in targets)
 
 
 def _has_data(answer: dict[str, Any]) -> bool:
@@ -200,7 +332,8 @@ def verify_panel(client: PrometheusClient, dashboard: dict[str, Any], panel: dic
     for query in plan_panel(dashboard, panel, range_seconds, resolved=resolved):
         answer = run_query(client, query, end, range_seconds)
         if answer.get("status") != "success":
-            errors.append(f"{query.ref_id}: {answer.get('errorType', 'error')}: {answer.get('error')}")
+            reason = one_line(f"{answer.get('errorType', 'error')}: {answer.get('error')}", 500)
+            errors.append(f"{query.ref_id}: {reason}")
         elif not _has_data(answer):
             empty.append(query.ref_id)
     title = dashboard.get("title", "?")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import urllib.request
+import sys
 from collections.abc import Iterable
-from typing import Literal
+from pathlib import Path
+from typing import BinaryIO, Literal
 
 import attrs
 from prometheus_client.metrics_core import Metric as Family
@@ -12,10 +13,12 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families 
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
 from contract.model import Metric, ModuleContract
+from instrumentation.bounded_http import FetchError, excerpt, one_line, request
 
 Severity = Literal["problem", "note"]
 SPECIAL_LABELS = frozenset({"le", "quantile"})
 ACCEPT = "text/plain;version=0.0.4;q=0.9,application/openmetrics-text;version=1.0.0;q=0.5,*/*;q=0.1"
+MAX_EXPOSITION_BYTES = 32 * 1024 * 1024
 
 
 @attrs.frozen
@@ -30,18 +33,67 @@ class Finding:
         return f"{self.severity}: {self.metric}: {self.message}"
 
 
-def fetch(url: str, timeout: float = 5.0) -> tuple[str, str]:
-    """Return (body, content type) of a GET on a /metrics URL."""
-    request = urllib.request.Request(url, headers={"Accept": ACCEPT})
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        return response.read().decode("utf-8"), response.headers.get("Content-Type", "")
+def fetch(url: str, timeout: float = 5.0, max_bytes: int = MAX_EXPOSITION_BYTES) -> tuple[str, str]:
+    """Return (body, content type) of a GET on a /metrics URL; raise FetchError with a one-line reason.
+
+    `timeout` bounds the whole request; a body over `max_bytes`, a non-2xx status, an HTML page or a body
+    that is not UTF-8 is an error.
+    """
+    response = request(url, headers={"Accept": ACCEPT}, timeout=timeout, max_bytes=max_bytes)
+    if not 200 <= response.status < 300:
+        raise FetchError(response.describe())
+    if "html" in response.content_type.lower():
+        raise FetchError(f"the answer is an HTML page, not a metrics exposition: "
+                         f"{excerpt(response.body, response.content_type)}")
+    return decode_exposition(response.body), response.content_type
+
+
+def read_exposition(source: str, timeout: float = 5.0, stdin: BinaryIO | None = None,
+                    max_bytes: int = MAX_EXPOSITION_BYTES) -> tuple[str, str]:
+    """Return (text, content type) of SOURCE: a URL (anything with `://`), a file, or `-` for stdin.
+
+    Raise OSError (FetchError for URLs) with a one-line reason that does not repeat SOURCE.
+    """
+    if "://" in source:
+        return fetch(source, timeout, max_bytes)
+    if source == "-":
+        return decode_exposition(_read_capped(stdin or sys.stdin.buffer, max_bytes)), ""
+    try:
+        with Path(source).open("rb") as file:
+            return decode_exposition(_read_capped(file, max_bytes)), ""
+    except FetchError:
+        raise
+    except OSError as error:
+        hint = " (for a URL, write http://" + source + ")" if ":" in source and not Path(source).exists() else ""
+        raise FetchError(f"{error.strerror or error}{hint}") from None
+
+
+def _read_capped(stream: BinaryIO, max_bytes: int) -> bytes:
+    body = stream.read(max_bytes + 1)
+    if len(body) > max_bytes:
+        raise FetchError(f"larger than the {max_bytes // (1024 * 1024)} MiB limit")
+    return body
+
+
+def decode_exposition(body: bytes) -> str:
+    """Return an exposition's text; raise FetchError when it is not UTF-8."""
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise FetchError(f"not UTF-8 text (byte 0x{body[error.start]:02x} at offset {error.start})") from None
 
 
 def parse(text: str, content_type: str = "") -> list[Family]:
-    """Return the metric families of an exposition, in the format its content type names."""
-    if content_type.startswith("application/openmetrics-text"):
-        return list(parse_openmetrics(text))  # type: ignore[no-untyped-call]
-    return list(parse_text(text))
+    """Return the metric families of an exposition, in the format its content type names.
+
+    Raise ValueError with a one-line reason when the text is not an exposition.
+    """
+    try:
+        if content_type.startswith("application/openmetrics-text"):
+            return list(parse_openmetrics(text))  # type: ignore[no-untyped-call]
+        return list(parse_text(text))
+    except (ValueError, IndexError, KeyError, TypeError) as error:  # the parsers raise several kinds on garbage
+        raise ValueError(f"not a Prometheus exposition: {one_line(str(error) or type(error).__name__, 160)}") from None
 
 
 def _family_name(family: Family) -> str:
