@@ -11,9 +11,10 @@ import click
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
-from dashbuild.discover import discover  # noqa: E402
+from dashbuild.discover import MODULE_TIMEOUT_ENV, ModuleLoadInterrupted, discover, set_module_timeout  # noqa: E402
 from dashbuild.errors import BuildError, BuildFailed  # noqa: E402
-from dashbuild.files import MANIFEST, check_outputs, write_outputs  # noqa: E402
+from dashbuild.lock import DEFAULT_WAIT_SECONDS  # noqa: E402
+from dashbuild.manifest import MANIFEST  # noqa: E402
 from dashbuild.pipeline import BuildResult, build  # noqa: E402
 
 
@@ -25,8 +26,16 @@ def _build_or_exit(root: Path) -> BuildResult:
             click.echo(f"error: {error}", err=True)
         click.echo(f"build failed with {len(failure.errors)} error(s); no file was changed", err=True)
         sys.exit(1)
+    except ModuleLoadInterrupted as interrupted:  # before KeyboardInterrupt, its base class
+        click.echo(f"error: {interrupted}; no file was changed", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        click.echo("error: interrupted; no file was changed", err=True)
+        sys.exit(130)
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
     return result
 
 
@@ -37,28 +46,97 @@ def _print_summary(result: BuildResult) -> None:
         click.echo(f"{row.dashboard:<{width}}  {row.panels:>6}  {row.queries:>7}  {row.file}")
 
 
+def _project_root(_ctx: click.Context, _param: click.Parameter, value: Path) -> Path:
+    if not (value / "dashboards").is_dir():
+        reason = "not a project (it has no dashboards/ folder)" if value.is_dir() else "no such folder"
+        click.echo(f"error: --root {value}: {reason}", err=True)
+        sys.exit(2)
+    return value
+
+
 @click.group(invoke_without_command=True)
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 naming every missing, stale or orphaned file.")
-@click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=ROOT, show_default=False,
-              help="Repository to build (default: the folder of build.py).")
+@click.option("--root", type=click.Path(path_type=Path), default=ROOT, show_default=False,
+              callback=_project_root, help="Repository to build (default: the folder of build.py).")
+@click.option("--repair", is_flag=True,
+              help=f"Rebuild a lost or damaged {MANIFEST} from what the build can prove it generated, then build.")
+@click.option("--lock-timeout", type=click.FloatRange(min=0), default=DEFAULT_WAIT_SECONDS, show_default=True,
+              help="Seconds to wait for another build of the same repository to finish.")
+@click.option("--module-timeout", type=click.FloatRange(min=0, min_open=True), envvar=MODULE_TIMEOUT_ENV,
+              show_envvar=True, metavar="SECONDS", expose_value=False,
+              callback=lambda _ctx, _param, seconds: set_module_timeout(seconds),
+              help="Time limit of each dashboards/*.py import, for every command that loads them [default: 10].")
 @click.pass_context
-def cli(ctx: click.Context, check: bool, root: Path) -> None:
+def cli(ctx: click.Context, check: bool, root: Path, repair: bool, lock_timeout: float) -> None:
     """Build dashboards, provisioning files and the manifest. With no command: build everything."""
     if ctx.invoked_subcommand is not None:
         return
-    result = _build_or_exit(root)
+    if check and repair:
+        click.echo("error: --check writes nothing and --repair writes the manifest: give one of them", err=True)
+        sys.exit(2)
     if check:
-        freshness = check_outputs(root, result.files)
-        for label, paths in (("missing", freshness.missing), ("stale", freshness.stale),
-                             ("no longer generated", freshness.orphaned)):
-            for path in paths:
-                click.echo(f"{label}: {path}", err=True)
-        if not freshness.fresh:
-            click.echo("generated files are not fresh: run `python build.py` and commit the result", err=True)
-            sys.exit(1)
-        click.echo(f"all {len(result.files) + 1} generated files are fresh")
+        _check_or_exit(root, _build_or_exit(root))
         return
-    report = write_outputs(root, result.files)
+    _build_and_apply(root, repair, lock_timeout)
+
+
+def _check_or_exit(root: Path, result: BuildResult) -> None:
+    from dashbuild.freshness import check_outputs
+    from dashbuild.manifest import ManifestError
+
+    try:
+        freshness = check_outputs(root, result.files)
+    except ManifestError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    for label, paths in (("missing", freshness.missing), ("stale", freshness.stale),
+                         ("no longer generated", freshness.orphaned),
+                         ("left by an interrupted build", freshness.interrupted)):
+        for path in paths:
+            click.echo(f"{label}: {path}", err=True)
+    if not freshness.fresh:
+        click.echo("generated files are not fresh: run `python build.py` and commit the result", err=True)
+        sys.exit(1)
+    click.echo(f"all {len(result.files) + 1} generated files are fresh")
+
+
+def _build_and_apply(root: Path, repair: bool, lock_timeout: float) -> None:
+    from dashbuild.apply import apply_build
+    from dashbuild.lock import LockBusy, build_lock
+    from dashbuild.manifest import ManifestError
+    from dashbuild.transaction import ApplyError
+
+    try:
+        with build_lock(root, lock_timeout):
+            result = _build_or_exit(root)
+            try:
+                applied = apply_build(root, result, repair)
+            except KeyboardInterrupt:
+                click.echo("error: interrupted; the build was applied completely or not at all", err=True)
+                sys.exit(130)
+    except LockBusy as busy:
+        click.echo(f"error: {busy}", err=True)
+        sys.exit(1)
+    except ManifestError as error:
+        click.echo(f"error: {error}", err=True)
+        click.echo("no file was changed", err=True)
+        sys.exit(1)
+    except BuildFailed as failure:
+        for build_error in failure.errors:
+            click.echo(f"error: {build_error}", err=True)
+        click.echo(f"build failed with {len(failure.errors)} error(s); no file was changed", err=True)
+        sys.exit(1)
+    except ApplyError as error:
+        click.echo(f"error: {error}", err=True)
+        click.echo("no file was changed", err=True)
+        sys.exit(1)
+    if applied.recovered:
+        click.echo(f"completed an interrupted build first ({applied.recovered} steps)")
+    for warning in applied.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if repair:
+        click.echo(f"repair: {MANIFEST} rebuilt; left alone as hand-made: {', '.join(applied.hand_made) or 'nothing'}")
+    report = applied.report
     _print_summary(result)
     click.echo(f"{len(report.written)} written, {len(report.unchanged)} unchanged, {len(report.removed)} removed "
                f"(manifest: {MANIFEST})")
@@ -137,11 +215,13 @@ def new_module(ctx: click.Context, name: str, port: int, title: str | None) -> N
 @cli.command("check-metrics")
 @click.argument("module")
 @click.argument("source")
-@click.option("--timeout", type=float, default=5.0, show_default=True, help="Seconds to wait for SOURCE (a URL).")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=5.0, show_default=True,
+              help="Seconds allowed for the whole request when SOURCE is a URL.")
 @click.pass_context
 def check_metrics(ctx: click.Context, module: str, source: str, timeout: float) -> None:
     """Compare MODULE's contract with what SOURCE exposes (a /metrics URL, a file, or - for stdin)."""
-    from instrumentation.check import check_exposition, fetch
+    from instrumentation.bounded_http import one_line, show
+    from instrumentation.check import check_exposition, read_exposition
 
     root: Path = ctx.parent.params["root"] if ctx.parent else ROOT
     try:
@@ -154,13 +234,10 @@ def check_metrics(ctx: click.Context, module: str, source: str, timeout: float) 
         click.echo(f"error: no module {module!r} (known: {', '.join(sorted(modules))})", err=True)
         sys.exit(2)
     try:
-        if source.startswith(("http://", "https://")):
-            text, content_type = fetch(source, timeout)
-        else:
-            text, content_type = (sys.stdin.read() if source == "-" else Path(source).read_text()), ""
+        text, content_type = read_exposition(source, timeout, sys.stdin.buffer)
         findings = check_exposition(modules[module], text, content_type)
     except (OSError, ValueError) as error:
-        click.echo(f"error: cannot read metrics from {source}: {error}", err=True)
+        click.echo(f"error: cannot read metrics from {show(source)}: {one_line(str(error), 400)}", err=True)
         sys.exit(2)
     for finding in findings:
         click.echo(str(finding))
@@ -223,26 +300,39 @@ def demo(ctx: click.Context, port_offset: int, overrides: tuple[str, ...], bind:
 @click.option("--prometheus", "prometheus_url", required=True, help="Base URL, e.g. http://127.0.0.1:9090")
 @click.option("--strict", is_flag=True, help="Also exit 1 when a panel has no data.")
 @click.option("--range", "range_", default="15m", show_default=True, help="Time range to query, ending now.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True,
+              help="Seconds allowed for each whole request to Prometheus.")
 @click.pass_context
-def verify_command(ctx: click.Context, prometheus_url: str, strict: bool, range_: str) -> None:
-    """Run every target of every generated dashboard against Prometheus; print ok / no data / error."""
-    import json
+def verify_command(ctx: click.Context, prometheus_url: str, strict: bool, range_: str, timeout: float) -> None:
+    """Run every target of every generated dashboard against Prometheus; print ok / no data / error.
+
+    Exit 1 when a panel fails (or, with --strict, has no data); exit 2 when Prometheus cannot be queried at
+    all or a dashboard file cannot be read, with one `error:` line on stderr.
+    """
     import time
 
     from dashbuild.provisioning import DASHBOARDS_DIR
-    from dashbuild.verify import PrometheusClient, parse_duration, verify
+    from dashbuild.verify import (
+        DashboardFileError,
+        PrometheusClient,
+        PrometheusUnavailable,
+        load_dashboards,
+        parse_duration,
+        verify,
+    )
 
     root: Path = ctx.parent.params["root"] if ctx.parent else ROOT
     try:
         range_seconds = parse_duration(range_)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--range") from None
-    dashboards = [json.loads(p.read_text()) for p in sorted((root / DASHBOARDS_DIR).glob("*.json"))]
     try:
-        results = verify(PrometheusClient(prometheus_url), dashboards, time.time(), range_seconds)
-    except OSError as error:
-        click.echo(f"error: cannot query {prometheus_url}: {error}", err=True)
-        sys.exit(1)
+        client = PrometheusClient(prometheus_url, timeout)
+        dashboards = load_dashboards(root, DASHBOARDS_DIR)
+        results = verify(client, dashboards, time.time(), range_seconds)
+    except (PrometheusUnavailable, DashboardFileError) as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(2)
     current = None
     for result in results:
         if result.dashboard != current:
@@ -255,5 +345,22 @@ def verify_command(ctx: click.Context, prometheus_url: str, strict: bool, range_
     sys.exit(1 if counts["error"] or (strict and counts["no data"]) else 0)
 
 
+def main() -> None:
+    """Run the CLI; a usage error is one `error:` line (exit 2), Ctrl-C outside a build exits 130."""
+    try:
+        code = cli.main(standalone_mode=False)
+    except click.UsageError as error:
+        where = error.ctx.command_path if error.ctx else "build.py"
+        click.echo(f"error: {error.format_message()} (see `{where} --help`)", err=True)
+        sys.exit(2)
+    except click.ClickException as error:
+        click.echo(f"error: {error.format_message()}", err=True)
+        sys.exit(error.exit_code)
+    except click.Abort:
+        click.echo("error: interrupted", err=True)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
 if __name__ == "__main__":
-    cli()
+    main()
