@@ -3,8 +3,12 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -46,6 +50,20 @@ def _print_summary(result: BuildResult) -> None:
         click.echo(f"{row.dashboard:<{width}}  {row.panels:>6}  {row.queries:>7}  {row.file}")
 
 
+def _seconds(allow_zero: bool = False) -> Callable[[click.Context, click.Parameter, float | None], float | None]:
+    """Return a click callback accepting finite seconds, positive (or zero) and at most a week: no nan or inf."""
+    def check(_ctx: click.Context, _param: click.Parameter, seconds: float | None) -> float | None:
+        if seconds is not None and (not 0 <= seconds <= 604800 or (seconds == 0 and not allow_zero)):
+            lowest = "0" if allow_zero else "more than 0"
+            raise click.BadParameter(f"{seconds!r} must be a number of seconds from {lowest} to 604800 (a week)")
+        return seconds
+    return check
+
+
+def _module_timeout(ctx: click.Context, param: click.Parameter, seconds: float | None) -> None:
+    set_module_timeout(_seconds()(ctx, param, seconds))
+
+
 def _project_root(_ctx: click.Context, _param: click.Parameter, value: Path) -> Path:
     if not (value / "dashboards").is_dir():
         reason = "not a project (it has no dashboards/ folder)" if value.is_dir() else "no such folder"
@@ -60,11 +78,12 @@ def _project_root(_ctx: click.Context, _param: click.Parameter, value: Path) -> 
               callback=_project_root, help="Repository to build (default: the folder of build.py).")
 @click.option("--repair", is_flag=True,
               help=f"Rebuild a lost or damaged {MANIFEST} from what the build can prove it generated, then build.")
-@click.option("--lock-timeout", type=click.FloatRange(min=0), default=DEFAULT_WAIT_SECONDS, show_default=True,
+@click.option("--lock-timeout", type=float, callback=_seconds(allow_zero=True), default=DEFAULT_WAIT_SECONDS,
+              show_default=True,
               help="Seconds to wait for another build of the same repository to finish.")
-@click.option("--module-timeout", type=click.FloatRange(min=0, min_open=True), envvar=MODULE_TIMEOUT_ENV,
+@click.option("--module-timeout", type=float, envvar=MODULE_TIMEOUT_ENV,
               show_envvar=True, metavar="SECONDS", expose_value=False,
-              callback=lambda _ctx, _param, seconds: set_module_timeout(seconds),
+              callback=_module_timeout,
               help="Time limit of each dashboards/*.py import, for every command that loads them [default: 10].")
 @click.pass_context
 def cli(ctx: click.Context, check: bool, root: Path, repair: bool, lock_timeout: float) -> None:
@@ -215,7 +234,7 @@ def new_module(ctx: click.Context, name: str, port: int, title: str | None) -> N
 @cli.command("check-metrics")
 @click.argument("module")
 @click.argument("source")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=5.0, show_default=True,
+@click.option("--timeout", type=float, callback=_seconds(), default=5.0, show_default=True,
               help="Seconds allowed for the whole request when SOURCE is a URL.")
 @click.pass_context
 def check_metrics(ctx: click.Context, module: str, source: str, timeout: float) -> None:
@@ -300,7 +319,7 @@ def demo(ctx: click.Context, port_offset: int, overrides: tuple[str, ...], bind:
 @click.option("--prometheus", "prometheus_url", required=True, help="Base URL, e.g. http://127.0.0.1:9090")
 @click.option("--strict", is_flag=True, help="Also exit 1 when a panel has no data.")
 @click.option("--range", "range_", default="15m", show_default=True, help="Time range to query, ending now.")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True,
+@click.option("--timeout", type=float, callback=_seconds(), default=10.0, show_default=True,
               help="Seconds allowed for each whole request to Prometheus.")
 @click.pass_context
 def verify_command(ctx: click.Context, prometheus_url: str, strict: bool, range_: str, timeout: float) -> None:
@@ -345,21 +364,39 @@ def verify_command(ctx: click.Context, prometheus_url: str, strict: bool, range_
     sys.exit(1 if counts["error"] or (strict and counts["no data"]) else 0)
 
 
+def _exit(code: int) -> NoReturn:
+    """Exit with `code`, also when a module file started a thread that never ends (Python would wait for it)."""
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
+def _exit_code(exit: SystemExit) -> int:
+    if exit.code is None or isinstance(exit.code, int):
+        return exit.code or 0
+    click.echo(f"error: {exit.code}", err=True)
+    return 1
+
+
 def main() -> None:
     """Run the CLI; a usage error is one `error:` line (exit 2), Ctrl-C outside a build exits 130."""
     try:
         code = cli.main(standalone_mode=False)
+    except SystemExit as exit:
+        _exit(_exit_code(exit))
     except click.UsageError as error:
         where = error.ctx.command_path if error.ctx else "build.py"
         click.echo(f"error: {error.format_message()} (see `{where} --help`)", err=True)
-        sys.exit(2)
+        _exit(2)
     except click.ClickException as error:
         click.echo(f"error: {error.format_message()}", err=True)
-        sys.exit(error.exit_code)
+        _exit(error.exit_code)
     except click.Abort:
         click.echo("error: interrupted", err=True)
-        sys.exit(130)
-    sys.exit(code if isinstance(code, int) else 0)
+        _exit(130)
+    _exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":
