@@ -17,6 +17,7 @@ from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
 
 from bench.scaffold_text import RATIO_STEPS, scaffold_text
+from panels.settings import DEFAULT_MODULE_TITLE, DEFAULT_OVERVIEW_TITLE
 
 DS = dm.DataSourceRef(type_val="prometheus", uid="${datasource}")
 
@@ -82,7 +83,8 @@ def module_dashboard(name: str, title: str) -> bytes:
      quantile) = scaffold_text(name)
 
     builder = (
-        db.Dashboard(title).uid(slug).description(f"{title} operations, latency, errors, tokens, cost and cache.")
+        db.Dashboard(DEFAULT_MODULE_TITLE.format(title=title)).uid(slug)
+        .description(f"{title} operations, latency, errors, tokens, cost and cache.")
         .tags(["generated", "module", slug]).readonly().timezone("browser").refresh("30s").time("now-6h", "now")
         .tooltip(dm.DashboardCursorSync.CROSSHAIR)
         .with_variable(db.DatasourceVariable("datasource").label("Data source").type("prometheus")
@@ -92,7 +94,7 @@ def module_dashboard(name: str, title: str) -> bytes:
                        .all_value(".*").refresh(dm.VariableRefresh.ON_TIME_RANGE_CHANGED)
                        .sort(dm.VariableSort.ALPHABETICAL_ASC)
                        .current(dm.VariableOption(selected=True, text="All", value="$__all")))
-        .link(db.DashboardLink("Modules Overview").type(dm.DashboardLinkType.LINK).url("/d/modules-overview")
+        .link(db.DashboardLink(DEFAULT_OVERVIEW_TITLE).type(dm.DashboardLinkType.LINK).url("/d/modules-overview")
               .tooltip("All modules at a glance").icon("dashboard").tags([]).as_dropdown(False)
               .target_blank(False).include_vars(False).keep_time(True))
     )

@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from contract import ModuleContract
-from dashboards.overview import OVERVIEW_TITLE, OVERVIEW_UID, module_section
+from dashboards.overview import OVERVIEW_UID, module_section
 from panels import DashboardSpec, Link, Panel, Row, Step, Target, helpers, promql
+from panels.settings import DEFAULT_OVERVIEW_TITLE
 from panels.spec import ModuleDashboard
 
 Module = tuple[ModuleContract, ModuleDashboard]
@@ -39,6 +40,6 @@ def build_direct_overview(modules: Sequence[Module]) -> DashboardSpec:
                                    f"(rate({{name}}_operation_duration_seconds_bucket{rate})))"), min=0),
     ))
     sections = [row for contract, dashboard in modules if (row := module_section(contract, dashboard))]
-    return DashboardSpec(uid=f"{OVERVIEW_UID}-direct", title=f"{OVERVIEW_TITLE} (direct)", description="",
+    return DashboardSpec(uid=f"{OVERVIEW_UID}-direct", title=f"{DEFAULT_OVERVIEW_TITLE} (direct)", description="",
                          rows=(summary, *sections),
                          links=tuple(Link(c.title, c.slug) for c, _ in modules))

@@ -13,6 +13,7 @@ from grafanalib import core as g
 from grafanalib._gen import DashboardEncoder
 
 from bench.scaffold_text import RATIO_STEPS, scaffold_text
+from panels.settings import DEFAULT_MODULE_TITLE, DEFAULT_OVERVIEW_TITLE
 
 DS = {"type": "prometheus", "uid": "${datasource}"}
 
@@ -97,7 +98,8 @@ def module_dashboard(name: str, title: str) -> bytes:
               _steps(("red", None), ("yellow", 0.5), ("green", 0.8)), 1),
     ]
     dashboard = g.Dashboard(
-        title=title, uid=slug, description=f"{title} operations, latency, errors, tokens, cost and cache.",
+        title=DEFAULT_MODULE_TITLE.format(title=title), uid=slug,
+        description=f"{title} operations, latency, errors, tokens, cost and cache.",
         tags=["generated", "module", slug], editable=False, timezone="browser", refresh="30s",
         time=g.Time("now-6h", "now"), graphTooltip=1, panels=panels,
         templating=g.Templating(list=[
@@ -105,7 +107,7 @@ def module_dashboard(name: str, title: str) -> bytes:
             g.Template(name="operation", query=f"label_values({ops}, operation)", dataSource=DS, label="Operation",
                        allValue=".*", includeAll=True, multi=True, refresh=2, sort=1),
         ]),
-        links=[g.DashboardLink(title="Modules Overview", uri="/d/modules-overview", type="link",
+        links=[g.DashboardLink(title=DEFAULT_OVERVIEW_TITLE, uri="/d/modules-overview", type="link",
                                tooltip="All modules at a glance", icon="dashboard")],
     )
     text = json.dumps(dashboard.to_json_data(), cls=DashboardEncoder, sort_keys=True, indent=2, ensure_ascii=False)

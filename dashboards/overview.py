@@ -12,10 +12,11 @@ from collections.abc import Sequence
 from contract import ModuleContract
 from panels import DashboardSpec, Link, ModuleDashboard, Panel, Row, Step, Target, Variable, helpers, promql
 from panels import rules as recorded
+from panels.settings import ProjectSettings
 
 OVERVIEW_UID = "modules-overview"
-OVERVIEW_TITLE = "Modules Overview"
 Module = tuple[ModuleContract, ModuleDashboard]
+DEFAULTS = ProjectSettings()
 RANGE_SECONDS = "$__range_s"
 BY_MODULE = "{{module}}"
 # Time series show the TOP modules (by average over the range), not all: readable at 30 modules, a nearly
@@ -137,7 +138,7 @@ def module_section(contract: ModuleContract, dashboard: ModuleDashboard) -> Row 
     return Row(contract.title, tuple(p.titled(f"{contract.title}: {p.title}") for p in panels), collapsed=True)
 
 
-def build_overview(modules: Sequence[Module]) -> DashboardSpec:
+def build_overview(modules: Sequence[Module], settings: ProjectSettings = DEFAULTS) -> DashboardSpec:
     """Return the overview: cross-module panels, one section per module, links to every module dashboard."""
     summary = Row("All modules", (
         module_health().sized(width=8),
@@ -150,10 +151,11 @@ def build_overview(modules: Sequence[Module]) -> DashboardSpec:
     sections = [row for contract, dashboard in modules if (row := module_section(contract, dashboard))]
     return DashboardSpec(
         uid=OVERVIEW_UID,
-        title=OVERVIEW_TITLE,
+        title=settings.overview_title,
         description="Health, traffic and cost of every module, with each module's own summary panels.",
         rows=(summary, *sections),
         variables=top_variables(),
-        links=tuple(Link(contract.title, contract.slug, f"{contract.title} dashboard") for contract, _ in modules),
+        links=tuple(Link(settings.dashboard_title(contract), contract.slug, f"{contract.title} dashboard")
+                    for contract, _ in modules),
         tags=("generated", "overview"),
     )

@@ -30,7 +30,7 @@ from contract import ModuleContract
 from dashbuild.errors import BuildError
 from panels.spec import ModuleDashboard
 
-RESERVED = frozenset({"__init__", "overview"})
+RESERVED = frozenset({"__init__", "overview", "settings"})
 MODULE_TIMEOUT_ENV = "DASHBUILD_MODULE_TIMEOUT"
 DEFAULT_MODULE_TIMEOUT = 10.0
 # After the limit, the watchdog waits this long for the SIGALRM path to report first; faulthandler
@@ -212,7 +212,8 @@ def _run(path: Path, display: str, module: ModuleType, loader: Loader) -> None:
                                   + (f": {detail}" if detail else "")) from error
 
 
-def _import(path: Path, display: str) -> ModuleType:
+def import_contained(path: Path, display: str) -> ModuleType:
+    """Import the Python file at `path` with the limits of a module file; raise BuildError naming `display`."""
     name = f"dashboards.{path.stem}"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
@@ -233,7 +234,7 @@ def load_module_file(path: Path, root: Path) -> ModuleFile:
     Raise ModuleLoadInterrupted on Ctrl-C (or a KeyboardInterrupt from the module) during its import.
     """
     display = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
-    module = _import(path.resolve(), display)
+    module = import_contained(path.resolve(), display)
     contract = getattr(module, "CONTRACT", None)
     dashboard = getattr(module, "DASHBOARD", None)
     if not isinstance(contract, ModuleContract):

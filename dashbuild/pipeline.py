@@ -12,7 +12,7 @@ from pathlib import Path
 
 import attrs
 
-from dashboards.overview import OVERVIEW_TITLE, OVERVIEW_UID, build_overview, module_section
+from dashboards.overview import OVERVIEW_UID, build_overview, module_section
 from dashbuild.checks import run_checks
 from dashbuild.compiled import CompiledDashboard
 from dashbuild.discover import ModuleFile, discover
@@ -23,10 +23,13 @@ from dashbuild.prometheus import CONFIG_FILE, alert_rules_path, prometheus_files
 from dashbuild.promtool_check import check_prometheus_tree, previously_generated
 from dashbuild.provisioning import DASHBOARDS_DIR, provisioning_files
 from dashbuild.render import render_dashboard
+from dashbuild.settings import load_settings
 from panels.rules import recorded_series
+from panels.settings import ProjectSettings
 from panels.spec import DashboardSpec, Link
 
 OVERVIEW_SOURCE = "dashboards/overview.py"
+DEFAULTS = ProjectSettings()
 
 
 @attrs.frozen
@@ -65,16 +68,16 @@ def check_registry(modules: Sequence[ModuleFile]) -> list[BuildError]:
     return errors
 
 
-def module_spec(module: ModuleFile) -> DashboardSpec:
-    """Return the dashboard spec of one module file."""
+def module_spec(module: ModuleFile, settings: ProjectSettings = DEFAULTS) -> DashboardSpec:
+    """Return the dashboard spec of one module file, titled as the project's settings say."""
     contract, dashboard = module.contract, module.dashboard
     return DashboardSpec(
         uid=contract.slug,
-        title=contract.title,
+        title=settings.dashboard_title(contract),
         description=dashboard.description or f"{contract.title} module.",
         rows=dashboard.rows,
         variables=dashboard.variables,
-        links=(Link(OVERVIEW_TITLE, OVERVIEW_UID, "All modules at a glance"),),
+        links=(Link(settings.overview_title, OVERVIEW_UID, "All modules at a glance"),),
         tags=("generated", "module", contract.slug, *dashboard.tags),
     )
 
@@ -87,12 +90,12 @@ def _compile(spec: DashboardSpec, source: str, **provenance: object) -> Compiled
     return CompiledDashboard(spec=spec, json=rendered, source=source, **provenance)  # type: ignore[arg-type]
 
 
-def compile_dashboards(modules: Sequence[ModuleFile]) -> list[CompiledDashboard]:
+def compile_dashboards(modules: Sequence[ModuleFile], settings: ProjectSettings = DEFAULTS) -> list[CompiledDashboard]:
     """Return every module dashboard and the overview, compiled, with provenance for error messages."""
     compiled = []
     for module in modules:
         try:
-            spec = module_spec(module)
+            spec = module_spec(module, settings)
         except (ValueError, TypeError) as error:
             raise BuildError(module.path, str(error)) from error
         compiled.append(_compile(spec, module.path, known_series=module.contract.series_names()))
@@ -102,7 +105,7 @@ def compile_dashboards(modules: Sequence[ModuleFile]) -> list[CompiledDashboard]
         for panel in section.panels if section else ():
             overview_sources[panel.title] = module.path
     try:
-        overview = build_overview([(m.contract, m.dashboard) for m in modules])
+        overview = build_overview([(m.contract, m.dashboard) for m in modules], settings)
     except Exception as error:  # overview.py is code we edit too: report any failure as a build error
         raise BuildError(OVERVIEW_SOURCE, f"cannot assemble the overview: {type(error).__name__}: {error}") from error
     every_series = frozenset().union(recorded_series(), *(m.contract.series_names() for m in modules))
@@ -117,12 +120,16 @@ def dashboard_path(dashboard: CompiledDashboard) -> str:
 
 def compile_checked(root: Path) -> tuple[list[ModuleFile], list[CompiledDashboard]]:
     """Return the registry and its compiled, schema-checked dashboards; raise BuildFailed on any error."""
+    try:
+        settings = load_settings(root)
+    except BuildError as error:
+        raise BuildFailed([error]) from error
     modules = discover(root)
     errors = check_registry(modules)
     if errors:
         raise BuildFailed(errors)
     try:
-        dashboards = compile_dashboards(modules)
+        dashboards = compile_dashboards(modules, settings)
     except BuildError as error:
         raise BuildFailed([error]) from error
     errors = run_checks(dashboards)

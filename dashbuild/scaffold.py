@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from contract.model import MODULE_NAME_RE
-from dashboards.overview import OVERVIEW_TITLE, OVERVIEW_UID
+from dashboards.overview import OVERVIEW_UID
 from dashbuild.checks import slugify
 from dashbuild.discover import RESERVED, discover
 from dashbuild.errors import BuildError, BuildFailed
 from dashbuild.files import write_atomic
+from dashbuild.settings import load_settings
 from panels.spec import UID_RE
 
 TEMPLATE = '''"""{title} (:{port}): scaffolded by `python build.py new-module`; edit freely."""
@@ -98,7 +99,9 @@ def scaffold_module(root: Path, name: str, port: int, title: str | None = None) 
             raise BuildError(display, f"port {port} is already used by {module.path}")
         if slugify(module.contract.title) == slugify(title):
             raise BuildError(display, f"title {title!r} clashes with {module.path} ({module.contract.title!r})")
-    if slugify(title) == slugify(OVERVIEW_TITLE) or name.replace("_", "-") == OVERVIEW_UID:
+    settings = load_settings(root)
+    clashes = slugify(settings.title_of(name, title)) == slugify(settings.overview_title)
+    if clashes or name.replace("_", "-") == OVERVIEW_UID:
         raise BuildError(display, f"{name!r} / {title!r} clashes with the overview dashboard")
     write_atomic(path, module_source(name, port, title).encode("utf-8"))
     return path

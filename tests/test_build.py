@@ -51,7 +51,8 @@ def test_build_prints_a_summary_and_is_idempotent(repo_copy: Path, build_cli: Bu
     before = snapshot(repo_copy)
     result = build_cli(repo_copy)
     assert result.returncode == 0, result.stderr
-    assert re.search(r"Modules Overview\s+\d+\s+\d+\s+provisioning/dashboards/modules-overview.json", result.stdout)
+    assert re.search(r"Trainer Modules Overview\s+\d+\s+\d+\s+provisioning/dashboards/modules-overview.json",
+                     result.stdout)
     assert "0 written" in result.stdout
     assert snapshot(repo_copy) == before
 
@@ -76,7 +77,7 @@ def test_new_module_file_appears_everywhere(repo_copy: Path, build_cli: BuildRun
     assert "Billing Gateway" in result.stdout
 
     own = load(repo_copy, "billing-gateway")
-    assert own["title"] == "Billing Gateway"
+    assert own["title"] == "Billing Gateway Dashboard"
     assert {p["title"] for p in own["panels"]} >= {"Billing ops/s", "Duration P95", "Cost (time range)"}
 
     overview = load(repo_copy, "modules-overview")
@@ -85,8 +86,8 @@ def test_new_module_file_appears_everywhere(repo_copy: Path, build_cli: BuildRun
     section = rows.index("Billing Gateway")
     assert {"Billing Gateway: Billing ops/s", "Billing Gateway: Cost (time range)"} <= {
         p["title"] for p in flat_panels(overview)}
-    assert {"title": "Billing Gateway", "url": "/d/billing-gateway"}.items() <= next(
-        link for link in overview["links"] if link["title"] == "Billing Gateway").items()
+    assert {"title": "Billing Gateway Dashboard", "url": "/d/billing-gateway"}.items() <= next(
+        link for link in overview["links"] if link["title"] == "Billing Gateway Dashboard").items()
     assert section > 0
     # The Prometheus side follows from the same file: a scrape job, recording rules and alerts.
     config = yaml.safe_load((repo_copy / "prometheus" / "prometheus.yml").read_text())

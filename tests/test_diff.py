@@ -50,7 +50,7 @@ def test_query_unit_and_title_changes_are_reported_per_panel(repo: Path, build_c
     result = build_cli(repo, "diff")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "~ dashboard llm-provider.json 'LLM Provider'" in out
+    assert "~ dashboard llm-provider.json 'LLM Provider Dashboard'" in out
     assert "  ~ panel 'Requests/s by provider'\n      fieldConfig.defaults.unit: \"reqps\" -> \"ops\"" in out
     assert ("      query A:\n        - sum by (type) (rate(llm_provider_tokens_total[$__rate_interval]))\n"
             "        + sum by (type, provider) (rate(llm_provider_tokens_total[$__rate_interval]))") in out
@@ -62,7 +62,7 @@ def test_new_module_is_an_added_dashboard_in_markdown(repo: Path, build_cli: Bui
     assert build_cli(repo, "new-module", "billing", "--port", "8050").returncode == 0
     result = build_cli(repo, "diff", "--format", "markdown")
     assert result.returncode == 0, result.stderr
-    assert "### Added: `billing.json` (Billing)" in result.stdout
+    assert "### Added: `billing.json` (Billing Dashboard)" in result.stdout
     assert "- panel **Operations/s**" in result.stdout
     assert "- added panel **Billing: Operations/s**" in result.stdout
 

@@ -36,7 +36,7 @@ def test_title_option_is_used(repo_copy: Path, build_cli: BuildRunner) -> None:
     assert result.returncode == 0, result.stderr
     assert build_cli(repo_copy).returncode == 0
     own = json.loads((repo_copy / "provisioning" / "dashboards" / "kb.json").read_text())
-    assert own["title"] == 'Knowledge "Base"'
+    assert own["title"] == 'Knowledge "Base" Dashboard'
 
 
 @pytest.mark.parametrize(("args", "message"), [

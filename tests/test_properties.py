@@ -9,7 +9,6 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from contract import COUNTER, HISTOGRAM, Metric, ModuleContract, ScrapeTarget, standard_metrics
-from dashboards.overview import OVERVIEW_TITLE
 from dashbuild.checks import run_checks, slugify
 from dashbuild.discover import ModuleFile
 from dashbuild.lint import lint
@@ -19,6 +18,7 @@ from dashbuild.queries import GRAFANA_VARIABLES, parse, substitute_variables
 from panels import ModuleDashboard, Panel, Row
 from panels import helpers as h
 from panels.promql import eq, variable
+from panels.settings import DEFAULT_OVERVIEW_TITLE as OVERVIEW_TITLE
 
 LABELS = ("tenant", "region", "model", "result", "queue")
 names = st.from_regex(r"[a-z][a-z0-9]{1,8}(_[a-z0-9]{1,6}){0,2}", fullmatch=True).filter(
