@@ -12,6 +12,8 @@ from panels.rules import alert_rules, recording_rules
 
 CONFIG_FILE = "prometheus/prometheus.yml"
 RULES_DIR = "prometheus/rules"
+# Where Prometheus scrapes itself: inside the compose container it listens on 9090.
+SELF_ADDRESS = "localhost:9090"
 RECORDING_FILE = f"{RULES_DIR}/modules.recording.yml"
 
 
@@ -37,14 +39,14 @@ def scrape_job(contract: ModuleContract) -> dict[str, Any]:
     return job
 
 
-def prometheus_config(contracts: Sequence[ModuleContract]) -> dict[str, Any]:
+def prometheus_config(contracts: Sequence[ModuleContract], self_address: str = SELF_ADDRESS) -> dict[str, Any]:
     """Return prometheus.yml: global intervals, the generated rule files, Prometheus itself and each module."""
     return {
         "global": {"scrape_interval": SCRAPE_INTERVAL, "evaluation_interval": SCRAPE_INTERVAL},
         # Relative to this file, so it works in the container (/etc/prometheus) and from the repository.
         "rule_files": ["rules/*.yml"],
         "scrape_configs": [
-            {"job_name": "prometheus", "static_configs": [{"targets": ["localhost:9090"]}]},
+            {"job_name": "prometheus", "static_configs": [{"targets": [self_address]}]},
             *(scrape_job(contract) for contract in contracts),
         ],
     }
@@ -78,9 +80,9 @@ def alert_rules_path(contract: ModuleContract) -> str:
     return f"{RULES_DIR}/{contract.slug}.alerts.yml"
 
 
-def prometheus_files(contracts: Sequence[ModuleContract]) -> dict[str, bytes]:
+def prometheus_files(contracts: Sequence[ModuleContract], self_address: str = SELF_ADDRESS) -> dict[str, bytes]:
     """Return every Prometheus file by repository-relative path."""
-    files = {CONFIG_FILE: dump_yaml(prometheus_config(contracts)),
+    files = {CONFIG_FILE: dump_yaml(prometheus_config(contracts, self_address)),
              RECORDING_FILE: dump_yaml(recording_rules_file(contracts))}
     for contract in contracts:
         files[alert_rules_path(contract)] = dump_yaml(alert_rules_file(contract))

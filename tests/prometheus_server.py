@@ -15,12 +15,12 @@ from tests.conftest import free_port
 
 
 @contextmanager
-def running_prometheus(config_dir: Path, timeout: float = 30.0) -> Iterator[str]:
-    """Run Prometheus on `config_dir/prometheus.yml`; yield its base URL; stop it afterwards."""
+def running_prometheus(config_dir: Path, timeout: float = 30.0, port: int | None = None) -> Iterator[str]:
+    """Run Prometheus on `config_dir/prometheus.yml` (on `port`, default a free one); yield its URL; stop it."""
     binary = shutil.which("prometheus")
     if binary is None:
         raise RuntimeError("prometheus not found: apt-get install -y --no-install-recommends prometheus")
-    port = free_port()
+    port = port or free_port()
     data = config_dir / "data"
     log = (config_dir / "prometheus.log").open("w")
     process = subprocess.Popen(
