@@ -90,7 +90,7 @@ def read_manifest(root: Path) -> Manifest:
     except FileNotFoundError:
         return Manifest()
     except OSError as error:
-        raise ManifestError(f"cannot be read ({error.strerror or error})") from None
+        raise ManifestError(f"cannot be read ({(error.strerror or str(error)).lower()})") from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -330,7 +330,12 @@ def recover(root: Path) -> int:
 
 def discard_journal(root: Path) -> None:
     """Remove a journal that cannot be completed (`--repair`), with the temp files it names."""
-    (root / JOURNAL).unlink(missing_ok=True)
+    if (root / JOURNAL).is_dir():
+        raise ApplyError(JOURNAL, "is a folder, not the build's journal: move it away")
+    try:
+        (root / JOURNAL).unlink(missing_ok=True)
+    except OSError as error:
+        raise ApplyError(JOURNAL, describe(error)) from None
     sweep_temps(root)
 
 

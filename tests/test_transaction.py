@@ -342,3 +342,30 @@ def test_root_must_be_an_existing_project(tmp_path: Path, root: str) -> None:
         assert result.stderr.startswith(f"error: --root {tmp_path / root}"), result.stderr
     assert not (tmp_path / "no-such-checkout").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "empty-folder"]
+
+
+@pytest.mark.parametrize(("obstacle", "args", "fragment"), [
+    (JOURNAL, (), f"{JOURNAL}: is damaged"),
+    (JOURNAL, ("--repair",), f"{JOURNAL}: is a folder"),
+    (MANIFEST, (), f"{MANIFEST}: cannot be read (is a directory)"),
+    (MANIFEST, ("--repair",), f"{MANIFEST}: is a folder"),
+    ("provisioning/dashboards/prompt-manager.json", (), "prompt-manager.json: is a folder"),
+    ("prometheus/rules", (), "prometheus/rules/llm-provider.alerts.yml: not a directory"),
+], ids=["journal-folder", "journal-folder-repair", "manifest-folder", "manifest-folder-repair", "output-folder",
+        "rules-is-a-file"])
+def test_something_in_the_way_is_one_clear_error(repo_copy: Path, build_cli: BuildRunner, obstacle: str,
+                                                 args: tuple[str, ...], fragment: str) -> None:
+    if "--repair" not in args:  # --repair could not prove a changed file ours without the manifest
+        retitle(repo_copy)
+    path = repo_copy / obstacle
+    if path.is_dir():
+        shutil.rmtree(path)
+        path.write_text("a file where a folder belongs\n")
+    else:
+        path.unlink(missing_ok=True)
+        path.mkdir()
+        (path / "keep").write_text("x")
+    before = snapshot(repo_copy)
+    result = build_cli(repo_copy, *args)
+    assert_clean_failure(result, fragment)
+    assert snapshot(repo_copy) == before
