@@ -22,14 +22,18 @@ from dashbuild.manifest import MANIFEST  # noqa: E402
 from dashbuild.pipeline import BuildResult, build  # noqa: E402
 
 
+def _fail(failure: BuildFailed) -> NoReturn:
+    for error in failure.errors:
+        click.echo(f"error: {error}", err=True)
+    click.echo(f"build failed with {len(failure.errors)} error(s); no file was changed", err=True)
+    sys.exit(1)
+
+
 def _build_or_exit(root: Path) -> BuildResult:
     try:
         result = build(root)
     except BuildFailed as failure:
-        for error in failure.errors:
-            click.echo(f"error: {error}", err=True)
-        click.echo(f"build failed with {len(failure.errors)} error(s); no file was changed", err=True)
-        sys.exit(1)
+        _fail(failure)
     except ModuleLoadInterrupted as interrupted:  # before KeyboardInterrupt, its base class
         click.echo(f"error: {interrupted}; no file was changed", err=True)
         sys.exit(130)
@@ -136,19 +140,12 @@ def _build_and_apply(root: Path, repair: bool, lock_timeout: float) -> None:
     except LockBusy as busy:
         click.echo(f"error: {busy}", err=True)
         sys.exit(1)
-    except ManifestError as error:
+    except (ManifestError, ApplyError) as error:
         click.echo(f"error: {error}", err=True)
         click.echo("no file was changed", err=True)
         sys.exit(1)
     except BuildFailed as failure:
-        for build_error in failure.errors:
-            click.echo(f"error: {build_error}", err=True)
-        click.echo(f"build failed with {len(failure.errors)} error(s); no file was changed", err=True)
-        sys.exit(1)
-    except ApplyError as error:
-        click.echo(f"error: {error}", err=True)
-        click.echo("no file was changed", err=True)
-        sys.exit(1)
+        _fail(failure)
     if applied.recovered:
         click.echo(f"completed an interrupted build first ({applied.recovered} steps)")
     for warning in applied.warnings:
@@ -366,51 +363,70 @@ def demo(ctx: click.Context, port_offset: int, overrides: tuple[str, ...], bind:
 
 @cli.command("verify")
 @click.option("--prometheus", "prometheus_url", required=True, help="Base URL, e.g. http://127.0.0.1:9090")
-@click.option("--strict", is_flag=True, help="Also exit 1 when a panel has no data.")
-@click.option("--range", "range_", default="15m", show_default=True, help="Time range to query, ending now.")
+@click.option("--strict", is_flag=True, help="Also exit 1 when a target is stale, has no series or only NaN/Inf.")
+@click.option("--range", "range_", default=None, metavar="DURATION",
+              help="Look back instead: a target is ok when it has data in this range ending now (e.g. 15m). "
+                   "Default: judge now, over each dashboard's own time range.")
+@click.option("--stale-after", "stale_after", default=None, metavar="DURATION",
+              help="A series whose newest sample is older is stale [default: 3 scrape intervals, 15s].")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--timeout", type=float, callback=_seconds(), default=10.0, show_default=True,
               help="Seconds allowed for each whole request to Prometheus.")
 @click.pass_context
-def verify_command(ctx: click.Context, prometheus_url: str, strict: bool, range_: str, timeout: float) -> None:
-    """Run every target of every generated dashboard against Prometheus; print ok / no data / error.
+def verify_command(ctx: click.Context, prometheus_url: str, strict: bool, range_: str | None, stale_after: str | None,
+                   fmt: str, timeout: float) -> None:
+    """Check target health, then every panel target of every generated dashboard against Prometheus.
 
-    Exit 1 when a panel fails (or, with --strict, has no data); exit 2 when Prometheus cannot be queried at
-    all or a dashboard file cannot be read, with one `error:` line on stderr.
+    Prints the modules Prometheus cannot scrape (with its error), then per dashboard one line per panel
+    target: ok, stale, no series (with the cause), NaN/Inf or query error.
+
+    \b
+    Exit codes:
+      0  otherwise: all ok, or (without --strict) only stale, no series or NaN/Inf
+      1  a query error, or a module target down (or a module without a target);
+         with --strict also any target stale, with no series or only NaN/Inf
+      2  Prometheus cannot be queried at all, or a dashboard file cannot be read
+         (one `error:` line on stderr)
     """
+    import json
     import time
 
     from dashbuild.provisioning import DASHBOARDS_DIR
     from dashbuild.verify import (
+        STALE_AFTER_SECONDS,
         DashboardFileError,
         PrometheusClient,
         PrometheusUnavailable,
+        exit_code,
         load_dashboards,
         parse_duration,
+        text_lines,
+        to_json,
         verify,
     )
 
     root: Path = ctx.parent.params["root"] if ctx.parent else ROOT
-    try:
-        range_seconds = parse_duration(range_)
-    except ValueError as error:
-        raise click.BadParameter(str(error), param_hint="--range") from None
+    durations: dict[str, float | None] = {}
+    for option, text in (("--range", range_), ("--stale-after", stale_after)):
+        try:
+            durations[option] = parse_duration(text) if text is not None else None
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint=option) from None
+        if durations[option] == 0:
+            raise click.BadParameter(f"{text!r} must be more than 0", param_hint=option)
     try:
         client = PrometheusClient(prometheus_url, timeout)
         dashboards = load_dashboards(root, DASHBOARDS_DIR)
-        results = verify(client, dashboards, time.time(), range_seconds)
+        report = verify(client, dashboards, time.time(), durations["--range"],
+                        durations["--stale-after"] or STALE_AFTER_SECONDS)
     except (PrometheusUnavailable, DashboardFileError) as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(2)
-    current = None
-    for result in results:
-        if result.dashboard != current:
-            current = result.dashboard
-            click.echo(current)
-        click.echo(f"  {result.status:<8} {result.panel}" + (f"  ({result.detail})" if result.detail else ""))
-    counts = {status: sum(r.status == status for r in results) for status in ("ok", "no data", "error")}
-    click.echo(f"{len(dashboards)} dashboards, {len(results)} panels: {counts['ok']} ok, {counts['no data']} no data, "
-               f"{counts['error']} error")
-    sys.exit(1 if counts["error"] or (strict and counts["no data"]) else 0)
+    if fmt == "json":
+        click.echo(json.dumps(to_json(report, strict), indent=2, sort_keys=True, allow_nan=False))
+    else:
+        click.echo("\n".join(text_lines(report)))
+    sys.exit(exit_code(report, strict))
 
 
 def _exit(code: int) -> NoReturn:

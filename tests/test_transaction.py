@@ -179,8 +179,8 @@ def test_identical_file_missing_from_the_manifest_is_adopted(repo_copy: Path, bu
 
 @pytest.mark.parametrize(("hand_made", "fragment"), [
     ({"uid": "prompt-manager", "title": "My own"}, "uid 'prompt-manager'"),
-    ({"uid": "mine", "title": "prompt manager"}, "same slug"),
-    ({"uid": "mine", "title": "Modules  Overview!"}, "same slug"),
+    ({"uid": "mine", "title": "prompt manager  dashboard"}, "same slug"),
+    ({"uid": "mine", "title": "Trainer Modules  Overview!"}, "same slug"),
 ], ids=["uid", "title-slug", "overview-slug"])
 @pytest.mark.parametrize("where", ["hand.json", "team/nested/hand.json"])
 def test_hand_made_dashboard_clashing_with_a_generated_one(repo_copy: Path, build_cli: BuildRunner,
