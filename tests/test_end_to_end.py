@@ -17,7 +17,8 @@ import pytest
 import yaml
 
 from dashbuild.discover import discover
-from dashbuild.verify import PrometheusClient, verify
+from dashbuild.provisioning import DASHBOARDS_DIR
+from dashbuild.verify import PrometheusClient, flat_panels, load_dashboards, verify
 from instrumentation.demo import Demo, start_demo
 from tests.conftest import REPO, BuildRunner, free_port
 from tests.prometheus_server import running_prometheus
@@ -71,10 +72,17 @@ def test_every_panel_of_every_dashboard_has_data(prometheus: str, build_cli: Bui
             break
         time.sleep(3)
     assert result.returncode == 0, result.stdout + result.stderr
+    dashboards = load_dashboards(REPO, DASHBOARDS_DIR)
+    targets = [t for d in dashboards for p in flat_panels(d) for t in p.get("targets", [])]
     summary = result.stdout.strip().splitlines()[-1]
-    panels = sum(1 for line in result.stdout.splitlines() if line.startswith("  "))
-    assert summary == f"4 dashboards, {panels} panels: {panels} ok, 0 no data, 0 error"
-    assert "  ok       Cost by module" in result.stdout  # a recording-rule panel of the overview
+    assert summary == (f"{len(dashboards)} dashboards, {len(targets)} targets: {len(targets)} ok, 0 stale, "
+                       "0 no series, 0 NaN/Inf, 0 query error; 0 module targets down")
+    assert result.stdout.splitlines()[0] == "targets: 3 module targets, 3 up, 0 down"
+    now = build_cli(REPO, "verify", "--prometheus", prometheus, "--strict", "--format", "json")
+    assert now.returncode == 0, now.stdout + now.stderr
+    recorded = [t for d in json.loads(now.stdout)["dashboards"] for p in d["panels"] for t in p["targets"]
+                if ":" in t["expr"]]
+    assert recorded and all(t["status"] == "ok" for t in recorded)  # the overview's recording-rule panels
 
     targets = api(f"{prometheus}/api/v1/targets")["data"]["activeTargets"]
     assert {t["labels"]["job"]: t["health"] for t in targets} == {
@@ -92,9 +100,10 @@ def test_verify_reports_errors_and_missing_data(prometheus: str) -> None:
         {"type": "timeseries", "title": "Empty", "targets": [{"refId": "A", "expr": "no_such_metric_total"}]},
         {"type": "stat", "title": "Fine", "targets": [{"refId": "A", "expr": "vector(1)", "instant": True}]},
     ]}
-    broken, empty, fine = verify(PrometheusClient(prometheus), [dashboard], time.time(), 300)
-    assert broken.status == "error" and "bad_data" in broken.detail and "A:" in broken.detail
-    assert empty.status == "no data" and empty.detail == "no series for A"
+    broken, empty, fine = verify(PrometheusClient(prometheus), [dashboard], time.time(), 300).results
+    assert broken.status == "query error" and "bad_data" in broken.detail and broken.ref_id == "A"
+    assert empty.status == "no series" and empty.cause == "metric-missing"
+    assert empty.detail == "metric no_such_metric_total does not exist in Prometheus (no series in the last 5m)"
     assert fine.status == "ok"
 
 
@@ -106,11 +115,12 @@ def test_verify_exit_codes(prometheus: str, repo_copy: Path, build_cli: BuildRun
     lenient = build_cli(repo_copy, "verify", "--prometheus", prometheus, "--range", "5m")
     strict = build_cli(repo_copy, "verify", "--prometheus", prometheus, "--range", "5m", "--strict")
     assert lenient.returncode == 0 and strict.returncode == 1
-    assert f"  no data  {dashboard['panels'][1]['title']}  (no series for A)" in strict.stdout
+    assert (f"  no series    {dashboard['panels'][1]['title']}  A: metric prompt_manager_no_such_total does not exist"
+            in strict.stdout)
     dashboard["panels"][1]["targets"][0]["expr"] = "rate(up[5m]"
     path.write_text(json.dumps(dashboard))
     broken = build_cli(repo_copy, "verify", "--prometheus", prometheus, "--range", "5m")
-    assert broken.returncode == 1 and "  error    " in broken.stdout
+    assert broken.returncode == 1 and "  query error  " in broken.stdout
 
 
 def test_demo_command_stops_cleanly_on_ctrl_c() -> None:

@@ -203,14 +203,14 @@ def test_verify_prometheus_error_body_stays_a_panel_error(build_cli: BuildRunner
     with serving(fixed(body, status=422)) as url:
         result = verify_cli(build_cli, url)
     assert result.returncode == 1 and result.stderr == "", result.stderr
-    assert "  error    " in result.stdout and "A: execution: query processing would load" in result.stdout
+    assert "  query error  " in result.stdout and "A: execution: query processing would load" in result.stdout
 
 
 def test_verify_empty_answers_are_no_data(build_cli: BuildRunner) -> None:
     with serving(fixed(PROMETHEUS_EMPTY)) as url:
         strict = verify_cli(build_cli, url, "--strict")
     assert strict.returncode == 1 and not strict.stderr
-    assert "  no data  " in strict.stdout and " 0 ok, " in strict.stdout
+    assert "  no series  " in strict.stdout and " 0 ok, " in strict.stdout
 
 
 @pytest.mark.parametrize(("url", "reason"), [
