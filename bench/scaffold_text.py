@@ -37,8 +37,8 @@ def scaffold_text(name: str) -> ScaffoldText:
         ops_help=f"{ops} (Operations handled, by operation and status.)",
         dur_help=f"{dur} (Operation duration in seconds.)",
         by_op=by_op,
-        ratio_desc=(f"Share of operations that failed: rate of {errs} divided by rate of {ops}. "
-                    "Yellow above 1%, red above 5%."),
+        ratio_desc=(f"Share of operations that failed: rate of {errs} divided by rate of {ops}; 0 when none "
+                    "failed, empty when there is no traffic. Yellow above 1%, red above 5%."),
         rate=rate,
         quantile=f"sum by (le, operation) (rate({dur}_bucket{{{by_op}}}{rate}))",
     )

@@ -60,11 +60,14 @@ def module_dashboard(name: str, title: str) -> bytes:
                     _targets(("A", f"sum by (operation) (rate({ops}{rate}))", "{{operation}}")),
                     _steps(("green", None))),
         _timeseries(3, "Operation duration P95", f"P95 of {dur_help}, estimated by histogram_quantile over "
-                    "per-second bucket rates. The red threshold marks the 1 s objective.", "s", (6, 1, 6, 8),
-                    _targets(("A", f"histogram_quantile(0.95, sum by (le, operation) (rate({dur}_bucket{rate})))",
+                    "per-second bucket rates; empty when nothing was observed. The red threshold marks the 1 s "
+                    "objective.", "s", (6, 1, 6, 8),
+                    _targets(("A", f"histogram_quantile(0.95, sum by (le, operation) (rate({dur}_bucket{rate}))) "
+                                   ">= 0",
                               "P95 {{operation}}")), _steps(("green", None), ("red", 1.0))),
         _timeseries(4, "Error rate", ratio_desc, "percentunit", (12, 1, 6, 8),
-                    _targets(("A", f"(sum(rate({errs}{rate}))) / (sum(rate({ops}{rate})))", "error ratio")),
+                    _targets(("A", f"(sum(rate({errs}{rate})) or sum(rate({ops}{rate})) * 0) / "
+                                   f"(sum(rate({ops}{rate})) > 0)", "error ratio")),
                     _steps(*RATIO_STEPS), max_value=1),
         _stat(5, "Cost", f"US dollars accumulated by {cost} over the dashboard time range.", "currencyUSD",
               (18, 1, 6, 8), _targets(("A", f"sum(increase({cost}[$__range]))", "cost"), instant=True),
@@ -75,13 +78,15 @@ def module_dashboard(name: str, title: str) -> bytes:
                     _targets(("A", f"sum by (operation, status) (rate({ops}{{{by_op}}}{rate}))",
                               "{{operation}} {{status}}")), _steps(("green", None))),
         _timeseries(8, "Operation duration P50/P95/P99", f"P50/P95/P99 of {dur_help}, estimated by "
-                    f"histogram_quantile over per-second bucket rates. Filtered by {by_op}.", "s", (8, 10, 8, 8),
-                    _targets(*((ref, f"histogram_quantile({q}, {quantile})", f"P{p} {{{{operation}}}}")
+                    f"histogram_quantile over per-second bucket rates; empty when nothing was observed. Filtered "
+                    f"by {by_op}.", "s", (8, 10, 8, 8),
+                    _targets(*((ref, f"histogram_quantile({q}, {quantile}) >= 0", f"P{p} {{{{operation}}}}")
                                for ref, q, p in (("A", "0.5", "50"), ("B", "0.95", "95"), ("C", "0.99", "99")))),
                     _steps(("green", None))),
         _timeseries(9, "Error rate by operation", f"{ratio_desc} Filtered by {by_op}.", "percentunit",
-                    (16, 10, 8, 8), _targets(("A", f"(sum by (operation) (rate({errs}{{{by_op}}}{rate}))) / "
-                                                   f"(sum by (operation) (rate({ops}{{{by_op}}}{rate})))",
+                    (16, 10, 8, 8), _targets(("A", f"(sum by (operation) (rate({errs}{{{by_op}}}{rate})) or "
+                                                   f"sum by (operation) (rate({ops}{{{by_op}}}{rate})) * 0) / "
+                                                   f"(sum by (operation) (rate({ops}{{{by_op}}}{rate})) > 0)",
                                               "{{operation}}")), _steps(*RATIO_STEPS), max_value=1),
         _row(10, "Tokens, cost and cache", 18),
         _timeseries(11, "Token usage", f"Tokens per second from {tokens} (Tokens processed, by type "
@@ -92,9 +97,11 @@ def module_dashboard(name: str, title: str) -> bytes:
                     (8, 19, 8, 8), _targets(("A", f"(sum(rate({cost}{rate}))) * 3600", "USD/h")),
                     _steps(("green", None)), axis_label="USD per hour"),
         _stat(13, "Cache hit ratio", f"Cache hits divided by lookups ({hits} / ({hits} + {misses})) over the "
-              "dashboard time range. Red below 50 %, yellow below 80 %.", "percentunit", (16, 19, 8, 8),
-              _targets(("A", f"(sum(increase({hits}[$__range]))) / (sum(increase({hits}[$__range])) + "
-                             f"sum(increase({misses}[$__range])))", "hit ratio"), instant=True),
+              "dashboard time range; empty when there is no traffic (no lookup). Red below 50 %, yellow below 80 %.",
+              "percentunit", (16, 19, 8, 8),
+              _targets(("A", f"(sum(increase({hits}[$__range])) or vector(0)) / (((sum(increase({hits}[$__range])) "
+                             f"or vector(0)) + (sum(increase({misses}[$__range])) or vector(0))) > 0)", "hit ratio"),
+                       instant=True),
               _steps(("red", None), ("yellow", 0.5), ("green", 0.8)), 1),
     ]
     dashboard = g.Dashboard(

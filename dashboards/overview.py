@@ -17,7 +17,6 @@ from panels.settings import ProjectSettings
 OVERVIEW_UID = "modules-overview"
 Module = tuple[ModuleContract, ModuleDashboard]
 DEFAULTS = ProjectSettings()
-RANGE_SECONDS = "$__range_s"
 BY_MODULE = "{{module}}"
 # Time series show the TOP modules (by average over the range), not all: readable at 30 modules, a nearly
 # constant amount of data to read and load, and at 1-minute steps, the resolution of the recorded rates.
@@ -25,8 +24,9 @@ TOP = 5
 
 
 def _over_range(series: str, by: Sequence[str] = ()) -> str:
-    """Return the total over the dashboard range of a recorded per-second rate (average rate times seconds)."""
-    return f"{promql.sum_by(promql.over_time('avg', promql.selector(series)), by)} * {RANGE_SECONDS}"
+    """Return the total over the dashboard range of a recorded per-second rate (see rules.total_over_range)."""
+    # prometheus.yml evaluates the rules every SCRAPE_INTERVAL, so the recorded samples are that far apart.
+    return recorded.total_over_range(series, recorded.SCRAPE_INTERVAL, by)
 
 
 def total_operations() -> Panel:
@@ -34,8 +34,9 @@ def total_operations() -> Panel:
     return Panel(
         kind="stat",
         title="Total operations",
-        description="Operations handled by all modules over the dashboard time range: the average of the "
-                    f"recorded {recorded.TOTAL_OPERATIONS_RATE} times the range in seconds.",
+        description="Operations handled by all modules over the dashboard time range, integrated from the "
+                    f"recorded {recorded.TOTAL_OPERATIONS_RATE} over the time it was recorded (a range longer "
+                    "than Prometheus' history counts what is stored).",
         unit="short",
         targets=(Target(_over_range(recorded.TOTAL_OPERATIONS_RATE), "operations", instant=True),),
         decimals=0,
@@ -85,8 +86,9 @@ def cost_by_module() -> Panel:
     return Panel(
         kind="piechart",
         title="Cost by module",
-        description="US dollars spent by each module over the dashboard time range, from the recorded "
-                    f"{recorded.COST_RATE}.",
+        description="US dollars spent by each module over the dashboard time range, integrated from the "
+                    f"recorded {recorded.COST_RATE} over the time each module was running (a module added or "
+                    "stopped during the range counts only what it spent).",
         unit="currencyUSD",
         targets=(Target(_over_range(recorded.COST_RATE, ("module",)), BY_MODULE, instant=True),),
         decimals=2,
@@ -104,7 +106,8 @@ def error_ratio_by_module() -> Panel:
         kind="timeseries",
         title=f"Error rate (worst {TOP} modules)",
         description=f"Errors divided by operations ({recorded.ERROR_RATIO}) of the {TOP} modules with the highest "
-                    "average ratio over the time range. Yellow above 1 %, red above 5 %.",
+                    "average ratio over the time range; 0 for a module that never failed, empty when there is "
+                    "no traffic. Yellow above 1 %, red above 5 %.",
         unit="percentunit",
         targets=(Target(_top("failing"), BY_MODULE),),
         thresholds=(Step("green"), Step("yellow", 0.01), Step("red", 0.05)),
@@ -120,7 +123,7 @@ def p95_by_module() -> Panel:
         kind="timeseries",
         title=f"Operation duration P95 (slowest {TOP} modules)",
         description=f"95th percentile operation duration ({recorded.P95_DURATION}) of the {TOP} modules slowest "
-                    "on average over the time range.",
+                    "on average over the time range; empty while a module completes no operation.",
         unit="s",
         targets=(Target(_top("slowest"), BY_MODULE),),
         min=0,

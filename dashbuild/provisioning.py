@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dashbuild.files import dump_yaml
 from dashbuild.render import DATASOURCE_NAME, DATASOURCE_UID
+from panels.rules import SCRAPE_INTERVAL
 
 DASHBOARDS_DIR = "provisioning/dashboards"
 DATASOURCE_FILE = "provisioning/datasources/prometheus.yaml"
@@ -11,7 +12,6 @@ PROVIDER_FILE = f"{DASHBOARDS_DIR}/dashboards.yaml"
 # Where docker-compose mounts the repository's provisioning/ folder inside the Grafana container.
 GRAFANA_PROVISIONING = "/etc/grafana/provisioning"
 PROMETHEUS_URL = "http://prometheus:9090"
-SCRAPE_INTERVAL = "5s"
 
 
 def datasource_yaml() -> bytes:

@@ -76,7 +76,7 @@ def duration_quantiles(histogram: Metric, quantiles: Sequence[float] = (0.5, 0.9
     matchers = _matchers(histogram, where)
     names = "/".join(f"P{q * 100:g}" for q in quantiles)
     targets = tuple(
-        Target(promql.histogram_quantile(q, f"{histogram.name}_bucket", matchers, by),
+        Target(promql.non_negative(promql.histogram_quantile(q, f"{histogram.name}_bucket", matchers, by)),
                f"P{q * 100:g}" + (" " + _legend(by, "") if by else ""))
         for q in quantiles
     )
@@ -89,7 +89,8 @@ def duration_quantiles(histogram: Metric, quantiles: Sequence[float] = (0.5, 0.9
         kind="timeseries",
         title=title or f"Duration {names}",
         description=(f"{names} of {histogram.name} ({histogram.help}), estimated by histogram_quantile "
-                     f"over per-second bucket rates.{_filter_note(where)}{objective}"),
+                     f"over per-second bucket rates; empty when nothing was observed.{_filter_note(where)}"
+                     f"{objective}"),
         unit="s",
         targets=targets,
         thresholds=steps,
@@ -114,10 +115,12 @@ def error_ratio(errors: Metric, total: Metric, *, by: Sequence[str] = (), where:
     return Panel(
         kind="timeseries",
         title=title,
-        description=(f"Share of operations that failed: rate of {errors.name} divided by rate of {total.name}. "
+        description=(f"Share of operations that failed: rate of {errors.name} divided by rate of {total.name}; "
+                     "0 when none failed, empty when there is no traffic. "
                      f"Yellow above {warning:.0%}, red above {critical:.0%}.{_filter_note(where)}"),
         unit="percentunit",
-        targets=(Target(promql.ratio(numerator, denominator), _legend(by, "error ratio")),),
+        targets=(Target(promql.ratio(promql.or_zero_like(numerator, denominator), denominator),
+                        _legend(by, "error ratio")),),
         thresholds=(Step(GREEN), Step(YELLOW, warning), Step(RED, critical)),
         min=0,
         max=1,
@@ -132,10 +135,11 @@ def success_ratio(metric: Metric, success: Matcher, *, where: Sequence[Matcher] 
     return Panel(
         kind="stat",
         title=title,
-        description=(f"Share of {metric.name} events with {success.render()} over the dashboard time range. "
-                     "Red below 90 %, yellow below 99 %."),
+        description=(f"Share of {metric.name} events with {success.render()} over the dashboard time range; "
+                     "empty when there is no traffic. Red below 90 %, yellow below 99 %."),
         unit="percentunit",
-        targets=(Target(promql.ratio(numerator, denominator), "success", instant=True),),
+        targets=(Target(promql.ratio(promql.or_zero_like(numerator, denominator), denominator), "success",
+                        instant=True),),
         thresholds=(Step(RED), Step(YELLOW, 0.9), Step(GREEN, 0.99)),
         min=0,
         max=1,
@@ -145,15 +149,17 @@ def success_ratio(metric: Metric, success: Matcher, *, where: Sequence[Matcher] 
 
 def cache_hit_ratio(hits: Metric, misses: Metric, *, title: str = "Cache hit ratio") -> Panel:
     """Return a stat of hits / (hits + misses) over the dashboard range; red below 50 %, yellow below 80 %."""
-    hit_count = _counter_increase(hits, (), ())
-    miss_count = _counter_increase(misses, (), ())
+    # Each count is 0, not missing, before its counter's first event: never missing is 100 %, not nothing.
+    hit_count = promql.or_zero(_counter_increase(hits, (), ()))
+    miss_count = promql.or_zero(_counter_increase(misses, (), ()))
     return Panel(
         kind="stat",
         title=title,
         description=(f"Cache hits divided by lookups ({hits.name} / ({hits.name} + {misses.name})) over the "
-                     "dashboard time range. Red below 50 %, yellow below 80 %."),
+                     "dashboard time range; empty when there is no traffic (no lookup). Red below 50 %, yellow "
+                     "below 80 %."),
         unit="percentunit",
-        targets=(Target(promql.ratio(hit_count, f"{hit_count} + {miss_count}"), "hit ratio", instant=True),),
+        targets=(Target(promql.ratio(hit_count, promql.add((hit_count, miss_count))), "hit ratio", instant=True),),
         thresholds=(Step(RED), Step(YELLOW, 0.5), Step(GREEN, 0.8)),
         min=0,
         max=1,
@@ -213,9 +219,11 @@ def count_over_range(metric: Metric, *, where: Sequence[Matcher] = (), title: st
     return Panel(
         kind="stat",
         title=title or metric.help.rstrip("."),
-        description=f"{metric.help} Count over the dashboard time range ({metric.name}).{_filter_note(where)}",
+        description=(f"{metric.help} Count over the dashboard time range ({metric.name}); 0 when none was "
+                     f"recorded.{_filter_note(where)}"),
         unit="short",
-        targets=(Target(_counter_increase(metric, (), where), "count", instant=True),),
+        # A labelled counter has no series before its first event: none recorded is 0, not "No data".
+        targets=(Target(promql.or_zero(_counter_increase(metric, (), where)), "count", instant=True),),
         thresholds=steps,
         decimals=0,
     )
@@ -253,10 +261,12 @@ def event_timeline(metric: Metric, *, by: Sequence[str] = (), where: Sequence[Ma
     )
 
 
+# Grafana shows the first mapping that matches, so the range after the two exact values covers exactly
+# 0 < x < 1 (one target of 1,000 down included), where a range of 0.001..0.999 left gaps showing a number.
 HEALTH_MAPPINGS = (
     ValueText("UP", GREEN, value=1),
     ValueText("DOWN", RED, value=0),
-    ValueText("DEGRADED", ORANGE, low=0.001, high=0.999),
+    ValueText("DEGRADED", ORANGE, low=0, high=1),
 )
 
 
@@ -272,7 +282,8 @@ def health_status(targets: Sequence[Target], *, title: str = "Module health") ->
         kind="stat",
         title=title,
         description=("Share of scrape targets that are up (Prometheus `up`): UP when all are, DEGRADED when "
-                     "some are, DOWN when none is. No data means Prometheus has no such scrape job."),
+                     "some are (one of several down), DOWN when none is. No data means Prometheus has no such "
+                     "scrape job."),
         unit="none",
         targets=targets,
         thresholds=(Step(RED), Step(ORANGE, 0.001), Step(GREEN, 1)),

@@ -147,14 +147,86 @@ def topk(k: int, expr: str) -> str:
     return f"topk({k}, {expr})"
 
 
+_CALL_RE = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*(?: by \([^()\"]*\))? ?\(")
+
+
+def _closing_paren(expr: str, opening: int) -> int:
+    """Return the index of the parenthesis closing the one at `opening` (quoted label values skipped)."""
+    depth, quote, index = 0, "", opening
+    while index < len(expr):
+        char = expr[index]
+        if quote:
+            if char == "\\":
+                index += 1
+            elif char == quote:
+                quote = ""
+        elif char in "\"'`":
+            quote = char
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                return index
+        index += 1
+    return -1
+
+
+def _group(expr: str) -> str:
+    """Return `expr` if it is one call or parenthesised whole (e.g. `sum(x)`), else `(expr)`."""
+    call = _CALL_RE.match(expr)
+    opening = call.end() - 1 if call else 0
+    if (call or expr.startswith("(")) and _closing_paren(expr, opening) == len(expr) - 1:
+        return expr
+    return f"({expr})"
+
+
 def ratio(numerator: str, denominator: str) -> str:
-    """Return `(numerator) / (denominator)`: a ratio that is empty, not infinite, when nothing happened."""
-    return f"({numerator}) / ({denominator})"
+    """Return `numerator / (denominator > 0)`: empty, not NaN or infinite, where the denominator is 0.
+
+    A plain division gives NaN for 0/0 (no traffic) and +Inf for x/0; the filter keeps only positive
+    denominators, so "nothing happened" shows as no value.
+    """
+    return f"{_group(numerator)} / ({_group(denominator)} > 0)"
 
 
 def or_zero(expr: str) -> str:
-    """Return `(expr) or vector(0)`, so a sum of terms survives a missing term."""
-    return f"({expr}) or vector(0)"
+    """Return `expr or vector(0)`, so a sum of terms survives a missing term."""
+    return f"{_group(expr)} or vector(0)"
+
+
+def or_zero_like(expr: str, like: str) -> str:
+    """Return `expr or like * 0`: `expr`, plus a 0 for every series of `like` that `expr` lacks.
+
+    A labelled counter has no series until it is first incremented (`errors_total` before the first
+    error), so `errors / operations` would drop what never failed; this keeps it, at 0.
+    """
+    return f"{_group(expr)} or {_group(like)} * 0"
+
+
+def non_negative(expr: str) -> str:
+    """Return `expr >= 0`: drops NaN, which fails every comparison, and keeps every value >= 0.
+
+    histogram_quantile() is NaN when no observation fell in the window; durations are never negative.
+    """
+    return f"{_group(expr)} >= 0"
+
+
+def offset(vector_selector: str, by: str) -> str:
+    """Return `selector offset by`: the selector's value `by` earlier (e.g. at the start of `$__range`)."""
+    return f"{vector_selector} offset {by}"
+
+
+_DURATION_RE = re.compile(r"(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?")
+
+
+def seconds(duration: str) -> float:
+    """Return a Prometheus duration written in h, m, s and ms (`5s`, `1m`, `1h30m`) in seconds."""
+    match = _DURATION_RE.fullmatch(duration)
+    if not duration or match is None:
+        raise ValueError(f"{duration!r} is not a duration such as 5s, 1m or 1h30m")
+    hours, minutes, secs, millis = (int(group or 0) for group in match.groups())
+    return hours * 3600 + minutes * 60 + secs + millis / 1000
 
 
 def add(terms: Iterable[str]) -> str:

@@ -129,3 +129,29 @@ def test_layout_has_no_overlap_and_fits_the_grid(path: Path) -> None:
         area = {(x, y) for x in range(pos["x"], pos["x"] + pos["w"]) for y in range(pos["y"], pos["y"] + pos["h"])}
         assert not cells & area, panel["title"]
         cells |= area
+
+
+@pytest.mark.parametrize("path", DASHBOARDS, ids=lambda p: p.stem)
+def test_ratios_and_quantiles_are_empty_without_data_not_nan(path: Path) -> None:
+    # tests/test_edges.py shows each on Prometheus; this keeps every generated panel on that pattern.
+    for panel in flat_panels(load(path)):
+        for target in panel["targets"]:
+            expr = target["expr"]
+            if "histogram_quantile" in expr:
+                assert expr.endswith(") >= 0"), (panel["title"], expr)
+            if panel["fieldConfig"]["defaults"]["unit"] == "percentunit" and " / " in expr:
+                assert expr.endswith(" > 0)"), (panel["title"], expr)
+                assert "empty when there is no traffic" in panel["description"], panel["title"]
+
+
+def test_health_panels_map_every_share_of_targets_up() -> None:
+    # Grafana shows the first mapping that matches: exact 1 and 0 first, then everything in between.
+    for path in DASHBOARDS:
+        for panel in flat_panels(load(path)):
+            mappings = panel["fieldConfig"]["defaults"].get("mappings")
+            if not mappings or "DEGRADED" not in json.dumps(mappings):
+                continue
+            assert [m["type"] for m in mappings] == ["value", "value", "range"], panel["title"]
+            assert mappings[0]["options"]["1"]["text"] == "UP" and mappings[1]["options"]["0"]["text"] == "DOWN"
+            assert (mappings[2]["options"]["from"], mappings[2]["options"]["to"]) == (0, 1)
+            assert mappings[2]["options"]["result"]["text"] == "DEGRADED"

@@ -11,6 +11,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dashbuild.discover import module_paths
 from dashbuild.files import dump_json, dump_yaml, write_atomic
 from tests.conftest import REPO
 
@@ -44,9 +45,7 @@ def test_json_is_sorted_indented_and_newline_terminated() -> None:
 
 def test_overview_code_names_no_module() -> None:
     source = (REPO / "dashboards" / "overview.py").read_text()
-    for module in sorted((REPO / "dashboards").glob("*.py")):
-        if module.stem in {"__init__", "overview"}:
-            continue
+    for module in module_paths(REPO / "dashboards"):
         name = module.stem
         title_match = re.search(r'title="([^"]+)"', module.read_text())
         assert title_match is not None

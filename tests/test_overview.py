@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from contract import ModuleContract, ScrapeTarget, standard_metrics
 from dashboards.overview import build_overview
+from dashbuild.queries import GRAFANA_VARIABLES, selected_series, substitute_variables
 from dashbuild.render import render_dashboard
 from panels import ModuleDashboard, Row
 from panels import helpers as h
+from panels.rules import recorded_series
 
 
 def synthetic(count: int) -> list[tuple[ModuleContract, ModuleDashboard]]:
@@ -39,3 +41,15 @@ def test_every_module_still_has_its_section_and_link() -> None:
     sections = [p for p in dashboard["panels"] if p["type"] == "row" and p["title"].startswith("Module ")]
     assert len(sections) == 30 and all(len(s["panels"]) == 2 and s["collapsed"] for s in sections)
     assert len(dashboard["links"]) == 30
+
+
+def test_overview_totals_read_only_recorded_series() -> None:
+    # Totals over the range integrate the recorded rates (panels/rules.py: total_over_range), so they cost
+    # the same for 3 or 30 modules and never read raw counters.
+    dashboard = render_dashboard(build_overview(synthetic(30)))
+    totals = [p for p in dashboard["panels"] if p.get("title") in ("Total operations", "Cost by module")]
+    assert len(totals) == 2
+    for panel in totals:
+        (target,) = panel["targets"]
+        assert selected_series(substitute_variables(target["expr"], GRAFANA_VARIABLES)) <= recorded_series()
+        assert "sum_over_time(" in target["expr"] and "$__range_s" not in target["expr"]

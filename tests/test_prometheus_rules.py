@@ -93,6 +93,15 @@ def test_error_ratio_silent_below_objective(tmp_path: Path, promtool: str) -> No
     run_alert_test(tmp_path, promtool, ops_and_errors(1), "15m", "PromptManagerHighErrorRatio", [])
 
 
+def test_error_ratio_silent_without_traffic_and_when_nothing_ever_failed(tmp_path: Path, promtool: str) -> None:
+    # No traffic: the ratio is empty (the denominator must be > 0), never 0/0; never failed: no error series.
+    idle = {name: "7x30" for name in ops_and_errors(0)}
+    run_alert_test(tmp_path, promtool, idle, "15m", "PromptManagerHighErrorRatio", [])
+    healthy = {name: values for name, values in ops_and_errors(0).items() if "errors" not in name}
+    run_alert_test(tmp_path, promtool, healthy, "15m", "PromptManagerHighErrorRatio", [])
+    assert "> 0) > 0.05" in ALERTS.read_text()
+
+
 def latency(slow: bool) -> dict[str, str]:
     """Return buckets whose P95 is 1.9 s (slow) or 0.19 s (fast)."""
     edges = ("1", "2") if slow else ("0.1", "0.2")

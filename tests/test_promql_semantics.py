@@ -2,6 +2,8 @@
 
 Each test takes the query a helper emits, substitutes Grafana's variables as Grafana would, and lets
 promtool evaluate it against known series. The expected numbers are worked out by hand in comments.
+Recording rules are evaluated every SCRAPE_INTERVAL, as prometheus.yml has them; tests of the recorded
+path scrape at that interval too (`counter()`), and query between two evaluations, as Grafana's "now" is.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dashboards.overview import build_overview
 from dashbuild.prometheus import recording_rules_file
 from dashbuild.queries import substitute_variables
 from panels import Panel, helpers, promql
+from panels.rules import SCRAPE_INTERVAL
 
 DEMO = ModuleContract(
     name="demo",
@@ -33,6 +36,17 @@ OTHER = ModuleContract(name="other", title="Other", target=ScrapeTarget(port=999
                        metrics=standard_metrics("other"))
 GRAFANA = {"__rate_interval": "5m", "__range": "10m", "__interval": "1m", "operation": ".*", "busiest": ".*",
            "failing": ".*", "slowest": ".*"}
+STEP = promql.seconds(SCRAPE_INTERVAL)  # seconds between two scrapes, and between two rule evaluations
+
+
+def counter(per_second: float, seconds: float, start: float = 0) -> str:
+    """Return promtool input values: a counter from `start` growing `per_second` for `seconds`, every scrape."""
+    return f"{start:g}+{per_second * STEP:g}x{round(seconds / STEP)}"
+
+
+def absent(seconds: float) -> str:
+    """Return promtool input values for `seconds` without samples (before a series starts)."""
+    return f"_x{round(seconds / STEP)}"
 
 
 def query(panel: Panel, index: int = 0, **overrides: str) -> str:
@@ -47,7 +61,7 @@ def promtool_test(tmp_path: Path, promtool: str, series: dict[str, str], expr: s
     (tmp_path / "rules.yml").write_text(yaml.safe_dump(rules or {"groups": []}))
     test = {
         "rule_files": ["rules.yml"],
-        "evaluation_interval": "1m",
+        "evaluation_interval": SCRAPE_INTERVAL,
         "tests": [{
             "interval": interval,
             "input_series": [{"series": name, "values": values} for name, values in series.items()],
@@ -201,17 +215,22 @@ def test_health_is_share_of_targets_up(tmp_path: Path, promtool: str) -> None:
     assert degraded.low is not None and degraded.high is not None and degraded.low < 0.5 < degraded.high
 
 
-# Two modules scraped with their `module` label; "other" is down and has no traffic yet.
+# Two modules scraped every SCRAPE_INTERVAL with their `module` label for 20 minutes; "other" is down
+# and has no traffic yet. demo: 0.95 + 0.05 operations a second, 0.05 errors a second, 0.01 USD a second;
+# other: 0.005 USD a second.
 MODULE_SERIES = {
-    'demo_operations_total{module="demo", operation="render", status="ok"}': "0+57x30",
-    'demo_operations_total{module="demo", operation="render", status="error"}': "0+3x30",
-    'demo_errors_total{module="demo", operation="render", error_type="timeout"}': "0+3x30",
-    'demo_cost_total{module="demo"}': "0+0.5x30",
-    'other_cost_total{module="other"}': "0+0.25x30",
-    'up{job="demo", module="demo", instance="a:1"}': "1x30",
-    'up{job="other", module="other", instance="b:1"}': "0x30",
+    'demo_operations_total{module="demo", operation="render", status="ok"}': counter(0.95, 1200),
+    'demo_operations_total{module="demo", operation="render", status="error"}': counter(0.05, 1200),
+    'demo_errors_total{module="demo", operation="render", error_type="timeout"}': counter(0.05, 1200),
+    'demo_cost_total{module="demo"}': counter(0.01, 1200),
+    'other_cost_total{module="other"}': counter(0.005, 1200),
+    'up{job="demo", module="demo", instance="a:1"}': f"1x{round(1200 / STEP)}",
+    'up{job="other", module="other", instance="b:1"}': f"0x{round(1200 / STEP)}",
 }
 RECORDING = recording_rules_file([DEMO, OTHER])
+# Between two rule evaluations, as Grafana's "now" is: the 10-minute range then holds 10 minutes of
+# evaluations. (Exactly on one, Prometheus 2's closed range would hold one more, 0.8 % of 10 minutes.)
+NOW = "20m2s"
 
 
 def overview_panel(title: str) -> Panel:
@@ -221,42 +240,42 @@ def overview_panel(title: str) -> Panel:
 
 
 def test_overview_total_operations_from_recording_rules(tmp_path: Path, promtool: str) -> None:
-    # 60 operations a minute for the 10-minute range: 600, whatever the number of modules.
+    # 1 operation a second for the 10-minute range: 600, whatever the number of modules.
     panel = overview_panel("Total operations")
-    assert_evaluates(tmp_path, promtool, MODULE_SERIES, query(panel, __range_s="600"), "20m",
-                     [{"labels": "{}", "value": 600}], rules=RECORDING)
+    assert_evaluates(tmp_path, promtool, MODULE_SERIES, query(panel), NOW, [{"labels": "{}", "value": 600}],
+                     rules=RECORDING, interval=SCRAPE_INTERVAL)
 
 
 def test_overview_cost_by_module(tmp_path: Path, promtool: str) -> None:
-    # 0.5 and 0.25 USD a minute over 10 minutes: 5 and 2.5 USD.
+    # 0.01 and 0.005 USD a second over 10 minutes: 6 and 3 USD.
     panel = overview_panel("Cost by module")
-    assert_evaluates(tmp_path, promtool, MODULE_SERIES, query(panel, __range_s="600"), "20m", [
-        {"labels": '{module="demo"}', "value": 5},
-        {"labels": '{module="other"}', "value": 2.5},
-    ], rules=RECORDING)
+    assert_evaluates(tmp_path, promtool, MODULE_SERIES, query(panel), NOW, [
+        {"labels": '{module="demo"}', "value": 6},
+        {"labels": '{module="other"}', "value": 3},
+    ], rules=RECORDING, interval=SCRAPE_INTERVAL)
 
 
 def test_overview_error_ratio_health_and_rate(tmp_path: Path, promtool: str) -> None:
-    # demo: 3 errors in 60 operations a minute = 0.05, 1 operation a second; other: down.
-    assert_evaluates(tmp_path, promtool, MODULE_SERIES, query(overview_panel("Error rate (worst 5 modules)")), "20m",
+    # demo: 0.05 errors in 1 operation a second = 0.05, 1 operation a second; other: down.
+    assert_evaluates(tmp_path, promtool, MODULE_SERIES, query(overview_panel("Error rate (worst 5 modules)")), NOW,
                      [{"labels": '{module="demo"}', "value": 0.05}],
-                     rules=RECORDING)
+                     rules=RECORDING, interval=SCRAPE_INTERVAL)
     operations = overview_panel("Operations/s (all, busiest 5)")
-    assert_evaluates(tmp_path, promtool, MODULE_SERIES, query(operations, 0), "20m",
-                     [{"labels": "{}", "value": 1}], rules=RECORDING)
-    assert_evaluates(tmp_path, promtool, MODULE_SERIES, query(operations, 1), "20m",
-                     [{"labels": '{module="demo"}', "value": 1}], rules=RECORDING)
-    assert_evaluates(tmp_path, promtool, MODULE_SERIES, query(overview_panel("Module health")), "20m", [
+    assert_evaluates(tmp_path, promtool, MODULE_SERIES, query(operations, 0), NOW,
+                     [{"labels": "{}", "value": 1}], rules=RECORDING, interval=SCRAPE_INTERVAL)
+    assert_evaluates(tmp_path, promtool, MODULE_SERIES, query(operations, 1), NOW,
+                     [{"labels": '{module="demo"}', "value": 1}], rules=RECORDING, interval=SCRAPE_INTERVAL)
+    assert_evaluates(tmp_path, promtool, MODULE_SERIES, query(overview_panel("Module health")), NOW, [
         {"labels": '{module="demo"}', "value": 1},
         {"labels": '{module="other"}', "value": 0},
-    ], rules=RECORDING)
+    ], rules=RECORDING, interval=SCRAPE_INTERVAL)
 
 
 def test_error_ratio_is_zero_for_a_module_without_errors(tmp_path: Path, promtool: str) -> None:
-    series = {'other_operations_total{module="other", operation="x", status="ok"}': "0+60x30"}
-    assert_evaluates(tmp_path, promtool, series, "module:error_ratio:rate1m", "20m",
+    series = {'other_operations_total{module="other", operation="x", status="ok"}': counter(1, 1200)}
+    assert_evaluates(tmp_path, promtool, series, "module:error_ratio:rate1m", NOW,
                      [{"labels": '{module="other"}', "value": 0}],
-                     rules=RECORDING)
+                     rules=RECORDING, interval=SCRAPE_INTERVAL)
 
 
 def test_harness_rejects_a_wrong_expectation(tmp_path: Path, promtool: str) -> None:
@@ -283,16 +302,18 @@ def test_overview_shows_the_busiest_five_of_six_modules(tmp_path: Path, promtool
     # five, and the total is 21.
     contracts = [ModuleContract(f"m{i}", f"M{i}", ScrapeTarget(9100 + i), standard_metrics(f"m{i}"))
                  for i in range(1, 7)]
-    series = {f'm{i}_operations_total{{module="m{i}", operation="x", status="ok"}}': f"0+{60 * i}x30"
+    series = {f'm{i}_operations_total{{module="m{i}", operation="x", status="ok"}}': counter(i, 1200)
               for i in range(1, 7)}
     rules = recording_rules_file(contracts)
     (variable,) = [v for v in build_overview([]).variables if v.name == "busiest"]
     chooses = variable.query.removeprefix("query_result(").removesuffix(")").replace("${__range}", "10m")
-    assert_evaluates(tmp_path, promtool, series, f"count({chooses})", "20m", [{"labels": "{}", "value": 5}],
-                     rules=rules)
-    assert_evaluates(tmp_path, promtool, series, f"min({chooses})", "20m", [{"labels": "{}", "value": 2}],
-                     rules=rules)
+    assert_evaluates(tmp_path, promtool, series, f"count({chooses})", NOW, [{"labels": "{}", "value": 5}],
+                     rules=rules, interval=SCRAPE_INTERVAL)
+    assert_evaluates(tmp_path, promtool, series, f"min({chooses})", NOW, [{"labels": "{}", "value": 2}],
+                     rules=rules, interval=SCRAPE_INTERVAL)
     panel = overview_panel("Operations/s (all, busiest 5)")
-    assert_evaluates(tmp_path, promtool, series, query(panel, 0), "20m", [{"labels": "{}", "value": 21}], rules=rules)
-    assert_evaluates(tmp_path, promtool, series, query(panel, 1, busiest="(m2|m3|m4|m5|m6)"), "20m",
-                     [{"labels": f'{{module="m{i}"}}', "value": i} for i in range(2, 7)], rules=rules)
+    assert_evaluates(tmp_path, promtool, series, query(panel, 0), NOW, [{"labels": "{}", "value": 21}], rules=rules,
+                     interval=SCRAPE_INTERVAL)
+    assert_evaluates(tmp_path, promtool, series, query(panel, 1, busiest="(m2|m3|m4|m5|m6)"), NOW,
+                     [{"labels": f'{{module="m{i}"}}', "value": i} for i in range(2, 7)], rules=rules,
+                     interval=SCRAPE_INTERVAL)
