@@ -3,7 +3,8 @@
 The generated `prometheus/prometheus.yml` points every module at `host.docker.internal`, which only the
 compose container resolves. This writes the same config and rules to another folder with the module
 targets on a host of your choice (e.g. `127.0.0.1`, where `python build.py demo` listens), optionally with
-the demo's port offset or per-module ports, and Prometheus' own scrape job at the address it listens on.
+the demo's port offset or per-module ports, Prometheus' own scrape job at the address it listens on, and
+its alerts sent to an Alertmanager on the host (`127.0.0.1:9093` by default).
 """
 
 from __future__ import annotations
@@ -16,10 +17,13 @@ import attrs
 
 from contract import ModuleContract, ScrapeTarget
 from dashbuild.errors import BuildError
-from dashbuild.files import YAML_HEADER, write_atomic
-from dashbuild.prometheus import CONFIG_FILE, prometheus_files
+from dashbuild.files import YAML_HEADER, dump_yaml, write_atomic
+from dashbuild.prometheus import CONFIG_FILE, RULES_DIR, prometheus_config
 
 PREFIX = CONFIG_FILE.rpartition("/")[0] + "/"  # "prometheus/"
+RULES_PREFIX = RULES_DIR + "/"
+# Where `prometheus-alertmanager` listens when it runs on the same host.
+DEFAULT_ALERTMANAGER_ADDRESS = "127.0.0.1:9093"
 
 
 def retarget(contracts: Sequence[ModuleContract], host: str | None, port_offset: int = 0,
@@ -43,11 +47,38 @@ def retarget(contracts: Sequence[ModuleContract], host: str | None, port_offset:
     return moved
 
 
-def host_files(contracts: Sequence[ModuleContract], host: str | None, port_offset: int = 0,
-               ports: Mapping[str, int] | None = None, self_address: str = "127.0.0.1:9090") -> dict[str, bytes]:
-    """Return `prometheus.yml` and `rules/*.yml` (paths relative to the output folder) for a host Prometheus."""
-    files = prometheus_files(retarget(contracts, host, port_offset, ports), self_address)
-    return {path.removeprefix(PREFIX): content for path, content in files.items()}
+def check_address(option: str, address: str) -> str:
+    """Return `address` if it is HOST:PORT (host name, IPv4 or [IPv6]; port 1-65535); else raise BuildError."""
+    host, colon, port = address.rpartition(":")
+    bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    problem = None
+    if not (colon and port.isdigit() and 1 <= int(port) <= 65535):
+        problem = "expected HOST:PORT, e.g. 127.0.0.1:9093"
+    else:
+        try:
+            ScrapeTarget(port=int(port), host=bare)
+        except ValueError:
+            problem = "expected HOST:PORT with a bare host name, an IPv4 address or [IPv6], e.g. 127.0.0.1:9093"
+    if problem is None and ":" in bare and not host.startswith("["):
+        problem = "write an IPv6 host in brackets, e.g. [::1]:9093"
+    if problem:
+        raise BuildError(f"{option} {address!r}", problem)
+    return address
+
+
+def host_files(contracts: Sequence[ModuleContract], built: Mapping[str, bytes], host: str | None,
+               port_offset: int = 0, ports: Mapping[str, int] | None = None, self_address: str = "127.0.0.1:9090",
+               alertmanager_address: str = DEFAULT_ALERTMANAGER_ADDRESS) -> dict[str, bytes]:
+    """Return `prometheus.yml` and `rules/*.yml` (paths relative to the output folder) for a host Prometheus.
+
+    The rule files are the build's own (`built`, by repository path); only prometheus.yml differs: module
+    targets on `host`, Prometheus' own job at `self_address`, alerts to the Alertmanager at
+    `alertmanager_address` (HOST:PORT; raise BuildError otherwise).
+    """
+    check_address("--alertmanager-address", alertmanager_address)
+    config = prometheus_config(retarget(contracts, host, port_offset, ports), self_address, alertmanager_address)
+    rules = {path.removeprefix(PREFIX): content for path, content in built.items() if path.startswith(RULES_PREFIX)}
+    return {CONFIG_FILE.removeprefix(PREFIX): dump_yaml(config), **rules}
 
 
 def _ours(path: Path) -> bool:

@@ -149,18 +149,22 @@ def check_prometheus_tree(root: Path, files: Mapping[str, bytes], sources: Mappi
         return PromtoolOutcome(errors=tuple(errors))
     tree = {path: content for path, content in files.items() if path == CONFIG_FILE or _is_rule_file(path)}
     tree.update(hand_made)
-    with tempfile.TemporaryDirectory(prefix="dashbuild-promtool-") as folder:
-        for relative, content in tree.items():
-            target = Path(folder, relative)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(content)
-        try:
-            code, output = _run(executable, folder, timeout)
-        except subprocess.TimeoutExpired:
-            return _failed(f"promtool check config did not finish within {timeout:g} s")
-        except OSError as error:
-            return _failed(f"cannot run {executable}: {error.strerror or error}")
-        output = output.replace(f"{Path(folder).resolve()}/", "").replace(f"{folder}/", "")
+    try:
+        with tempfile.TemporaryDirectory(prefix="dashbuild-promtool-") as folder:
+            for relative, content in tree.items():
+                target = Path(folder, relative)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(content)
+            try:
+                code, output = _run(executable, folder, timeout)
+            except subprocess.TimeoutExpired:
+                return _failed(f"promtool check config did not finish within {timeout:g} s")
+            except OSError as error:
+                return _failed(f"cannot run {executable}: {error.strerror or error}")
+            output = output.replace(f"{Path(folder).resolve()}/", "").replace(f"{folder}/", "")
+    except OSError as error:  # the temp folder: a full or read-only TMPDIR
+        return _failed(f"cannot be checked by promtool: temp folder: {(error.strerror or str(error)).lower()} "
+                       "(set TMPDIR to a writable folder with free space)")
     findings, stray = parse_findings(output)
     if code == 0 and not findings:
         return PromtoolOutcome()

@@ -36,7 +36,7 @@ from dashbuild.manifest import MANIFEST, Manifest, is_safe_path, manifest_bytes,
 JOURNAL = ".build-journal.json"
 _TEMP_NAME = re.compile(r"^\..+\.dashbuild-[0-9a-f]{12}\.(tmp|bak)$")
 # Folders generated files live in; leftover temp files are swept there (and in the repository root).
-OUTPUT_AREAS = ("provisioning", "prometheus")
+OUTPUT_AREAS = ("provisioning", "prometheus", "alertmanager")
 _DEFERRED_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
 
 

@@ -13,8 +13,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 COPIED = ("build.py", "pyproject.toml", "build-manifest.json", "contract", "panels", "dashboards", "dashbuild",
-          "instrumentation", "provisioning", "prometheus")
-GENERATED_DIRS = ("provisioning", "prometheus")
+          "instrumentation", "provisioning", "prometheus", "alertmanager")
+GENERATED_DIRS = ("provisioning", "prometheus", "alertmanager")
 
 BuildRunner = Callable[..., subprocess.CompletedProcess[str]]
 

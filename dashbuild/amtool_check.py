@@ -1,0 +1,112 @@
+"""`amtool check-config` over the generated Alertmanager config, in a temp folder, before anything is written.
+
+Like the promtool stage: without amtool on PATH the build prints one note and goes on. An amtool older
+than the Alertmanager the config needs (a webhook `url_file` needs 0.26) cannot judge it; that is a note
+too, not an error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+from pathlib import Path
+
+import attrs
+
+from dashbuild.alertmanager import CONFIG_FILE
+from dashbuild.errors import BuildError
+from dashbuild.settings import SETTINGS_FILE
+
+TIMEOUT_SECONDS = 30.0
+NOT_FOUND_NOTE = "amtool not found: the generated Alertmanager config was not checked by amtool"
+_VERSION = re.compile(r"version (\d+)\.(\d+)\.(\d+)")
+_MAX_MESSAGE = 600
+
+
+@attrs.frozen
+class AmtoolOutcome:
+    """What the amtool stage found: errors fail the build, notes are printed once."""
+
+    errors: tuple[BuildError, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+def _run(args: list[str], cwd: str | None, timeout: float) -> tuple[int, str]:
+    """Run amtool; return its exit code and merged output. Raise subprocess.TimeoutExpired on timeout."""
+    with subprocess.Popen(args, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, start_new_session=True) as process:
+        try:
+            output, _ = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            # Its own session: the kill reaches any child holding the pipe open, so communicate() returns.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            raise
+    return process.returncode, output.decode("utf-8", "replace")
+
+
+def amtool_version(amtool: str, timeout: float = TIMEOUT_SECONDS) -> tuple[int, int, int] | None:
+    """Return amtool's version (major, minor, patch), or None when it cannot tell."""
+    try:
+        _code, output = _run([amtool, "--version"], None, timeout)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    match = _VERSION.search(output)
+    return (int(match[1]), int(match[2]), int(match[3])) if match else None
+
+
+def failure_message(output: str) -> str:
+    """Return amtool check-config's finding as one line, without its `Checking` preamble and exit summary."""
+    lines = [line.strip() for line in output.splitlines()
+             if line.strip() and not line.startswith("amtool: error: failed to validate")]
+    text = " ".join(lines)
+    text = text.split("FAILED:", 1)[1] if "FAILED:" in text else text
+    text = re.sub(r"\s+", " ", text).strip()
+    return text if len(text) <= _MAX_MESSAGE else text[:_MAX_MESSAGE - 1] + "…"
+
+
+def check_alertmanager_config(content: bytes, *, requires: tuple[int, int] = (0, 25), amtool: str | None = None,
+                              timeout: float = TIMEOUT_SECONDS) -> AmtoolOutcome:
+    """Run `amtool check-config` on the generated alertmanager.yml; errors name the file and the settings file.
+
+    `requires` is the oldest Alertmanager (major, minor) that reads the config; `amtool` defaults to the one
+    on PATH.
+    """
+    executable = amtool or shutil.which("amtool")
+    if executable is None:
+        return AmtoolOutcome(notes=(NOT_FOUND_NOTE,))
+    if requires > (0, 25):
+        version = amtool_version(executable, timeout)
+        if version is None or version[:2] < requires:
+            found = ".".join(map(str, version)) if version else "of unknown version"
+            needed = ".".join(map(str, requires))
+            return AmtoolOutcome(notes=(f"amtool {found} predates Alertmanager {needed}, which {CONFIG_FILE} "
+                                        "needs (webhook url_file): the config was not checked by amtool",))
+    try:
+        with tempfile.TemporaryDirectory(prefix="dashbuild-amtool-") as folder:
+            target = Path(folder, CONFIG_FILE)
+            target.parent.mkdir(parents=True)
+            target.write_bytes(content)
+            try:
+                code, output = _run([executable, "check-config", CONFIG_FILE], folder, timeout)
+            except subprocess.TimeoutExpired:
+                return _failed(f"amtool check-config did not finish within {timeout:g} s")
+            except OSError as error:
+                return _failed(f"cannot run {executable}: {error.strerror or error}")
+    except OSError as error:  # the temp folder: a full or read-only TMPDIR
+        return _failed(f"cannot be checked by amtool: temp folder: {(error.strerror or str(error)).lower()} "
+                       "(set TMPDIR to a writable folder with free space)")
+    if code == 0:
+        return AmtoolOutcome()
+    how = f"crashed (killed by signal {-code})" if code < 0 else "failed"
+    return _failed(f"amtool check-config {how}: {failure_message(output) or 'no output'}")
+
+
+def _failed(message: str) -> AmtoolOutcome:
+    return AmtoolOutcome(errors=(BuildError(SETTINGS_FILE, f"{CONFIG_FILE}: {message}"),))
