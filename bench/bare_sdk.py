@@ -16,7 +16,7 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
 
-from bench.scaffold_text import RATIO_STEPS, scaffold_text
+from bench.scaffold_text import RATIO_STEPS, SLO_ROW, SloPanel, scaffold_text, slo_panels
 from panels.settings import DEFAULT_MODULE_TITLE, DEFAULT_OVERVIEW_TITLE
 
 DS = dm.DataSourceRef(type_val="prometheus", uid="${datasource}")
@@ -71,6 +71,22 @@ def _stat(pid: int, title: str, description: str, unit: str, pos: tuple[int, int
     if bounds is not None:
         panel = panel.min(bounds[0]).max(bounds[1])
     return panel.decimals(decimals)
+
+
+def _slo_stat(pid: int, panel: SloPanel, pos: tuple[int, int, int, int]) -> stat.Panel:
+    x, y, w, h = pos
+    builder = (
+        stat.Panel()
+        .reduce_options(cb.ReduceDataOptions().values(False).calcs(["lastNotNull"]))
+        .color_mode(cm.BigValueColorMode.VALUE).graph_mode(cm.BigValueGraphMode.NONE)
+        .text_mode(cm.BigValueTextMode.VALUE_AND_NAME if len(panel.queries) > 1 else cm.BigValueTextMode.AUTO)
+        .justify_mode(cm.BigValueJustifyMode.AUTO).orientation(cm.VizOrientation.AUTO)
+        .id(pid).title(panel.title).description(panel.description).datasource(DS).unit(panel.unit)
+        .thresholds(_steps(*panel.steps)).grid_pos(dm.GridPos(h=h, w=w, x=x, y=y))
+    )
+    for ref, (expr, legend) in zip("ABCDEFGH", panel.queries, strict=False):
+        builder = builder.with_target(_query(ref, expr, legend, instant=True))
+    return builder.decimals(panel.decimals)
 
 
 def _row(pid: int, title: str, y: int) -> dm.RowPanel:
@@ -147,5 +163,8 @@ def module_dashboard(name: str, title: str) -> bytes:
                           f"or vector(0)) + (sum(increase({misses}[$__range])) or vector(0))) > 0)", "hit ratio",
                      instant=True),
               _steps(("red", None), ("yellow", 0.5), ("green", 0.8)), 1, bounds=(0, 1)).build(),
+        _row(14, SLO_ROW, 27),
+        *(_slo_stat(15 + index, panel, (index % 3 * 8, 28 + index // 3 * 5, 8, 5)).build()
+          for index, panel in enumerate(slo_panels(name))),
     ]
     return (json.dumps(model, cls=JSONEncoder, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode()

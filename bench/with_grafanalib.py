@@ -12,7 +12,7 @@ import json
 from grafanalib import core as g
 from grafanalib._gen import DashboardEncoder
 
-from bench.scaffold_text import RATIO_STEPS, scaffold_text
+from bench.scaffold_text import RATIO_STEPS, SLO_ROW, SloPanel, scaffold_text, slo_panels
 from panels.settings import DEFAULT_MODULE_TITLE, DEFAULT_OVERVIEW_TITLE
 
 DS = {"type": "prometheus", "uid": "${datasource}"}
@@ -44,6 +44,16 @@ def _stat(pid: int, title: str, description: str, unit: str, pos: tuple[int, int
     return g.Stat(id=pid, title=title, description=description, dataSource=DS, targets=targets, format=unit,
                   gridPos=g.GridPos(h=h, w=w, x=x, y=y), thresholds=steps, decimals=decimals, graphMode="none",
                   reduceCalc="lastNotNull")
+
+
+def _slo_stat(pid: int, panel: SloPanel, pos: tuple[int, int, int, int]) -> g.Stat:
+    x, y, w, h = pos
+    targets = _targets(*((ref, expr, legend) for ref, (expr, legend) in zip("ABCDEFGH", panel.queries, strict=False)),
+                       instant=True)
+    return g.Stat(id=pid, title=panel.title, description=panel.description, dataSource=DS, targets=targets,
+                  format=panel.unit, gridPos=g.GridPos(h=h, w=w, x=x, y=y), thresholds=_steps(*panel.steps),
+                  decimals=panel.decimals, graphMode="none", reduceCalc="lastNotNull",
+                  textMode="value_and_name" if len(panel.queries) > 1 else "auto")
 
 
 def _row(pid: int, title: str, y: int) -> g.RowPanel:
@@ -103,6 +113,9 @@ def module_dashboard(name: str, title: str) -> bytes:
                              f"or vector(0)) + (sum(increase({misses}[$__range])) or vector(0))) > 0)", "hit ratio"),
                        instant=True),
               _steps(("red", None), ("yellow", 0.5), ("green", 0.8)), 1),
+        _row(14, SLO_ROW, 27),
+        *(_slo_stat(15 + index, panel, (index % 3 * 8, 28 + index // 3 * 5, 8, 5))
+          for index, panel in enumerate(slo_panels(name))),
     ]
     dashboard = g.Dashboard(
         title=DEFAULT_MODULE_TITLE.format(title=title), uid=slug,

@@ -12,6 +12,8 @@ from urllib.parse import parse_qs, urlsplit
 import attrs
 
 MetricType = Literal["counter", "histogram", "gauge"]
+# prometheus_client's Histogram.DEFAULT_BUCKETS (tests check they agree): a histogram without buckets gets these.
+DEFAULT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, math.inf)
 COUNTER: MetricType = "counter"
 HISTOGRAM: MetricType = "histogram"
 GAUGE: MetricType = "gauge"
@@ -285,13 +287,60 @@ def _positive(_: object, attribute: attrs.Attribute[float], value: float) -> Non
         raise ValueError(f"{attribute.name} must be positive, got {value}")
 
 
+def _share(_: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{attribute.name} must be a number, got {type(value).__name__}: {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"{attribute.name} must be a finite number, got {value}")
+    if value >= 1:
+        # The error budget is 1 - objective: at 100 % it is 0, and every burn rate divides by it.
+        raise ValueError(f"objectives.{attribute.name}={value:g} cannot be measured: a share of {value:.0%} leaves "
+                         "no error budget (no failure allowed), so no burn rate exists; use e.g. 0.999")
+    if value <= 0:
+        raise ValueError(f"objectives.{attribute.name}={value:g} cannot be measured: it is the share of operations "
+                         "that must be good, above 0 and below 1, e.g. 0.999")
+
+
+# A Prometheus duration in the units an SLO window is written in: `30d`, `4w`, `720h`, `1w2d`.
+_WINDOW_RE = re.compile(r"(?:([0-9]+)w)?(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?")
+_WINDOW_UNITS = (7 * 86400, 86400, 3600, 60)
+
+
+def window_seconds(window: str) -> int:
+    """Return an SLO window such as `30d`, `4w` or `720h` in seconds; raise ValueError for anything else."""
+    match = _WINDOW_RE.fullmatch(window) if isinstance(window, str) else None
+    if not window or match is None:
+        raise ValueError(f"objectives.slo_window={window!r} is not a duration in w, d, h and m, e.g. '30d' or '4w'")
+    seconds = sum(int(count or 0) * unit for count, unit in zip(match.groups(), _WINDOW_UNITS, strict=True))
+    if seconds == 0:
+        raise ValueError(f"objectives.slo_window={window!r} is empty: an SLO needs a window, e.g. '30d'")
+    return seconds
+
+
+def _window(value: object) -> str:
+    """Return `value` if it is an SLO window such as '30d' (a converter: it accepts any object, and refuses)."""
+    if not isinstance(value, str):
+        raise TypeError(f"slo_window must be a string such as '30d', got {type(value).__name__}: {value!r}")
+    window_seconds(value)
+    return value
+
+
 @attrs.frozen
 class Objectives:
-    """Alerting thresholds a module declares (finite, positive); the defaults suit an interactive API."""
+    """What a module promises (finite numbers); the defaults suit an interactive API.
+
+    `error_ratio`, `p95_seconds` and `cost_per_hour_usd` are alert thresholds. The SLOs (panels/slo.py) are
+    `availability`, the share of operations that must not fail, and `latency_target`, the share that must
+    complete within `latency_seconds` (a finite bucket bound of the duration histogram), both over `slo_window`.
+    """
 
     error_ratio: float = attrs.field(default=0.05, validator=[_positive, attrs.validators.le(1)])
     p95_seconds: float = attrs.field(default=1.0, validator=_positive)
     cost_per_hour_usd: float = attrs.field(default=10.0, validator=_positive)
+    availability: float = attrs.field(default=0.999, validator=_share)
+    latency_seconds: float = attrs.field(default=1.0, validator=_positive)
+    latency_target: float = attrs.field(default=0.99, validator=_share)
+    slo_window: str = attrs.field(default="30d", converter=_window)
 
 
 def _check_module_name(_: object, attribute: attrs.Attribute[str], value: str) -> None:
@@ -338,6 +387,47 @@ class ModuleContract:
                 raise ValueError(f"label_values names {label!r}, which no metric of {self.name!r} has")
             if not values:
                 raise ValueError(f"label_values[{label!r}] is empty")
+        self._check_latency_objective()
+        self._check_latency_slo()
+
+    def _check_latency_objective(self) -> None:
+        if not self.has_metric("operation_duration_seconds"):
+            return
+        histogram = self.metric("operation_duration_seconds")
+        largest = max(b for b in (histogram.buckets or DEFAULT_BUCKETS) if math.isfinite(b))
+        # histogram_quantile() never returns more than the largest finite bucket bound, so a P95 objective
+        # at or above it can never be breached: the alert would be silent whatever the latency.
+        if self.objectives.p95_seconds >= largest:
+            raise ValueError(f"objectives.p95_seconds={self.objectives.p95_seconds:g} cannot be measured: the "
+                             f"largest finite bucket of {histogram.name} is {largest:g} s, and a P95 above it reads "
+                             f"as {largest:g} s; add larger buckets or lower the objective")
+
+    def _check_latency_slo(self) -> None:
+        if not self.has_metric("operation_duration_seconds"):
+            return
+        histogram = self.metric("operation_duration_seconds")
+        bounds = sorted(b for b in (histogram.buckets or DEFAULT_BUCKETS) if math.isfinite(b))
+        threshold = self.objectives.latency_seconds
+        # The SLI counts the operations in the `le` bucket equal to the threshold; above the largest finite
+        # bound only le="+Inf" is left, which counts every operation: the SLI would always be 100 %.
+        if threshold > bounds[-1]:
+            raise ValueError(f"objectives.latency_seconds={threshold:g} cannot be measured: it is above the largest "
+                             f"finite bucket of {histogram.name} ({bounds[-1]:g} s), where only le=\"+Inf\" counts, "
+                             f"and it counts every operation; add a {threshold:g} s bucket or lower the threshold")
+        if self.latency_bucket() is None:
+            raise ValueError(f"objectives.latency_seconds={threshold:g} cannot be measured: the latency SLI reads the "
+                             f"bucket le={threshold:g} of {histogram.name}, which has none (finite bounds: "
+                             f"{', '.join(f'{b:g}' for b in bounds)}); use one of them or add {threshold:g} to its "
+                             "buckets")
+
+    def latency_bucket(self) -> float | None:
+        """Return the finite bucket bound of the duration histogram equal to `objectives.latency_seconds`, if any."""
+        if not self.has_metric("operation_duration_seconds"):
+            return None
+        histogram = self.metric("operation_duration_seconds")
+        threshold = self.objectives.latency_seconds
+        return next((b for b in (histogram.buckets or DEFAULT_BUCKETS)
+                     if math.isfinite(b) and math.isclose(b, threshold, rel_tol=1e-9)), None)
 
     def known_values(self, label: str) -> tuple[str, ...]:
         """Return the declared values of a label, or () when the contract does not list them."""

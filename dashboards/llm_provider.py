@@ -21,7 +21,8 @@ CONTRACT = ModuleContract(
         Metric("llm_provider_request_duration_seconds", HISTOGRAM, "LLM provider request duration in seconds.",
                ("provider",), "s", buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60)),
     ),
-    objectives=Objectives(error_ratio=0.02, p95_seconds=5, cost_per_hour_usd=50),
+    objectives=Objectives(error_ratio=0.02, p95_seconds=5, cost_per_hour_usd=50,
+                          availability=0.99, latency_seconds=10, latency_target=0.99, slo_window="28d"),
     label_values={"operation": ("complete", "embed", "moderate"), "provider": ("openai", "anthropic", "mistral")},
 )
 

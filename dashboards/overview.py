@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from contract import ModuleContract
-from panels import DashboardSpec, Link, ModuleDashboard, Panel, Row, Step, Target, Variable, helpers, promql
+from contract import ModuleContract, Objectives
+from panels import DashboardSpec, Link, ModuleDashboard, Panel, Row, Step, Target, Variable, helpers, promql, slo
 from panels import rules as recorded
 from panels.settings import ProjectSettings
 
@@ -131,6 +131,43 @@ def p95_by_module() -> Panel:
     )
 
 
+def _slo_column(title: str, series: str, description: str, unit: str, steps: tuple[Step, ...],
+                decimals: int) -> Panel:
+    """Return one column of the SLO table: a recorded SLO series of every module and SLO, one query."""
+    return Panel(
+        kind="stat",
+        title=title,
+        description=f"{description} One value per module and SLO (availability, latency), from the recorded {series}.",
+        unit=unit,
+        targets=(Target(promql.selector(series), f"{BY_MODULE} {{{{slo}}}}", instant=True),),
+        thresholds=steps,
+        decimals=decimals,
+    ).sized(width=6, height=6)
+
+
+def slo_table() -> tuple[Panel, ...]:
+    """Return the SLO table of all modules: SLI, objective, budget left and burn rate, one query per column.
+
+    The columns are stats of one recorded series each, one value per module and SLO, in the summary row.
+    """
+    # Burn-rate colours at the factors of the default SLO window: a module's own dashboard uses its own.
+    window = Objectives().slo_window
+    return (
+        _slo_column("SLOs: SLI over the window", slo.SLI, "Share of good operations over each module's SLO window "
+                    f"({window} unless the module says otherwise); empty without traffic in the window.",
+                    "percentunit", (Step("blue"),), 3),
+        _slo_column("SLOs: objective", slo.OBJECTIVE, "The share of good operations each module promises over its "
+                    "SLO window.", "percentunit", (Step("blue"),), 3),
+        _slo_column("SLOs: error budget remaining", slo.BUDGET_REMAINING, "Share of each SLO's error budget not spent "
+                    "over its window: red when negative (objective missed), yellow below 25 %.", "percentunit",
+                    (Step("red"), Step("yellow", 0), Step("green", 0.25)), 1),
+        _slo_column(f"SLOs: burn rate ({slo.BURN_WINDOW})", slo.BURN_RATE, "Error ratio over the last "
+                    f"{slo.BURN_WINDOW} divided by the error budget: at 1 the budget lasts exactly the SLO window. "
+                    f"Yellow from the ticket's factor, orange and red from the pages' (for a {window} window).",
+                    "none", slo.burn_steps(slo.burn_alerts(window)), 2),
+    )
+
+
 def module_section(contract: ModuleContract, dashboard: ModuleDashboard) -> Row | None:
     """Return the row of panels a module marks for the overview, or None when it marks none."""
     panels = dashboard.overview_panels()
@@ -150,6 +187,7 @@ def build_overview(modules: Sequence[Module], settings: ProjectSettings = DEFAUL
         operations_by_module(),
         error_ratio_by_module(),
         p95_by_module(),
+        *slo_table(),
     ))
     sections = [row for contract, dashboard in modules if (row := module_section(contract, dashboard))]
     return DashboardSpec(

@@ -16,7 +16,8 @@ CONTRACT = ModuleContract(
         Metric("prompt_manager_rate_limit_hits_total", COUNTER,
                "Requests rejected by the rate limiter, by operation.", ("operation",)),
     ),
-    objectives=Objectives(error_ratio=0.05, p95_seconds=0.5, cost_per_hour_usd=5),
+    objectives=Objectives(error_ratio=0.05, p95_seconds=0.5, cost_per_hour_usd=5,
+                          availability=0.995, latency_seconds=1.0, latency_target=0.99),
     label_values={"operation": ("create", "render", "search", "update"), "result": ("passed", "failed")},
 )
 

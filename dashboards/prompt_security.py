@@ -20,7 +20,8 @@ CONTRACT = ModuleContract(
         Metric("prompt_security_events_total", COUNTER, "Security events, by event type and severity.",
                ("event_type", "severity")),
     ),
-    objectives=Objectives(error_ratio=0.05, p95_seconds=0.25, cost_per_hour_usd=2),
+    objectives=Objectives(error_ratio=0.05, p95_seconds=0.25, cost_per_hour_usd=2,
+                          availability=0.999, latency_seconds=0.5, latency_target=0.99),
     label_values={"operation": ("validate", "detect_injection", "redact"), "result": ("passed", "failed")},
 )
 

@@ -1,7 +1,8 @@
-"""The build pipeline: registry → dashboards → checks → files → promtool.
+"""The build pipeline: registry → dashboards → checks → files → promtool and amtool.
 
-Nothing here writes to the repository: discovery reads module files, and the promtool stage reads the
-hand-made rule files and checks the Prometheus tree in a temp folder.
+Nothing here writes to the repository: discovery reads module files, the promtool stage reads the
+hand-made rule files and checks the Prometheus tree in a temp folder, and amtool checks the Alertmanager
+config in another.
 """
 
 from __future__ import annotations
@@ -12,7 +13,11 @@ from pathlib import Path
 
 import attrs
 
+from contract import ModuleContract
 from dashboards.overview import OVERVIEW_UID, build_overview, module_section
+from dashbuild.alertmanager import CONFIG_FILE as ALERTMANAGER_CONFIG
+from dashbuild.alertmanager import alertmanager_files, required_version
+from dashbuild.amtool_check import check_alertmanager_config
 from dashbuild.checks import run_checks
 from dashbuild.compiled import CompiledDashboard
 from dashbuild.discover import ModuleFile, discover
@@ -24,8 +29,11 @@ from dashbuild.promtool_check import check_prometheus_tree, previously_generated
 from dashbuild.provisioning import DASHBOARDS_DIR, provisioning_files
 from dashbuild.render import render_dashboard
 from dashbuild.settings import load_settings
+from dashbuild.slo_files import slo_files, slo_sources
 from panels.rules import recorded_series
 from panels.settings import ProjectSettings
+from panels.slo import recorded_series as slo_recorded_series
+from panels.slo import slo_row, slo_spec
 from panels.spec import DashboardSpec, Link
 
 OVERVIEW_SOURCE = "dashboards/overview.py"
@@ -52,6 +60,7 @@ class BuildResult:
     warnings: tuple[Finding, ...] = ()
     # Said once per build, e.g. that promtool is not installed.
     notes: tuple[str, ...] = ()
+    contracts: tuple[ModuleContract, ...] = ()
 
 
 def check_registry(modules: Sequence[ModuleFile]) -> list[BuildError]:
@@ -69,13 +78,14 @@ def check_registry(modules: Sequence[ModuleFile]) -> list[BuildError]:
 
 
 def module_spec(module: ModuleFile, settings: ProjectSettings = DEFAULTS) -> DashboardSpec:
-    """Return the dashboard spec of one module file, titled as the project's settings say."""
+    """Return the dashboard spec of one module file, titled as the project's settings say, with its SLO row."""
     contract, dashboard = module.contract, module.dashboard
+    slos = slo_row(contract)
     return DashboardSpec(
         uid=contract.slug,
         title=settings.dashboard_title(contract),
         description=dashboard.description or f"{contract.title} module.",
-        rows=dashboard.rows,
+        rows=(*dashboard.rows, *((slos,) if slos else ())),
         variables=dashboard.variables,
         links=(Link(settings.overview_title, OVERVIEW_UID, "All modules at a glance"),),
         tags=("generated", "module", contract.slug, *dashboard.tags),
@@ -90,6 +100,11 @@ def _compile(spec: DashboardSpec, source: str, **provenance: object) -> Compiled
     return CompiledDashboard(spec=spec, json=rendered, source=source, **provenance)  # type: ignore[arg-type]
 
 
+def _series_of(module: ModuleFile) -> frozenset[str]:
+    """Return the series a module's panels may read: its contract's, and what its SLO rules record."""
+    return module.contract.series_names() | slo_recorded_series(slo_spec(module.contract))
+
+
 def compile_dashboards(modules: Sequence[ModuleFile], settings: ProjectSettings = DEFAULTS) -> list[CompiledDashboard]:
     """Return every module dashboard and the overview, compiled, with provenance for error messages."""
     compiled = []
@@ -98,7 +113,7 @@ def compile_dashboards(modules: Sequence[ModuleFile], settings: ProjectSettings 
             spec = module_spec(module, settings)
         except (ValueError, TypeError) as error:
             raise BuildError(module.path, str(error)) from error
-        compiled.append(_compile(spec, module.path, known_series=module.contract.series_names()))
+        compiled.append(_compile(spec, module.path, known_series=_series_of(module)))
     overview_sources: dict[str, str] = {}
     for module in modules:
         section = module_section(module.contract, module.dashboard)
@@ -108,7 +123,7 @@ def compile_dashboards(modules: Sequence[ModuleFile], settings: ProjectSettings 
         overview = build_overview([(m.contract, m.dashboard) for m in modules], settings)
     except Exception as error:  # overview.py is code we edit too: report any failure as a build error
         raise BuildError(OVERVIEW_SOURCE, f"cannot assemble the overview: {type(error).__name__}: {error}") from error
-    every_series = frozenset().union(recorded_series(), *(m.contract.series_names() for m in modules))
+    every_series = frozenset().union(recorded_series(), *(_series_of(m) for m in modules))
     compiled.append(_compile(overview, OVERVIEW_SOURCE, panel_sources=overview_sources, known_series=every_series))
     return compiled
 
@@ -162,20 +177,32 @@ def _build(root: Path) -> BuildResult:
     errors = [as_error(f) for f in findings if f.severity == "error"]
     if errors:
         raise BuildFailed(errors)
+    # compile_checked has loaded the settings already; a second load of the same file cannot fail differently.
+    try:
+        settings = load_settings(root)
+    except BuildError as error:
+        raise BuildFailed([error]) from error
+    alerting = settings.alerting
     files = _dashboard_files(dashboards)
     files.update(provisioning_files())
-    files.update(_prometheus_files(modules))
-    promtool = check_prometheus_tree(root, files, {alert_rules_path(m.contract): m.path for m in modules},
+    files.update(_prometheus_files(modules, settings.runbooks))
+    files.update(slo_files(modules, settings.runbooks))
+    files.update(alertmanager_files(alerting))
+    promtool = check_prometheus_tree(root, files, {**{alert_rules_path(m.contract): m.path for m in modules},
+                                                   **slo_sources(modules)},
                                      generated_before=previously_generated(root))
-    if promtool.errors:
-        raise BuildFailed(list(promtool.errors))
+    amtool = check_alertmanager_config(files[ALERTMANAGER_CONFIG], requires=required_version(alerting))
+    if promtool.errors or amtool.errors:
+        raise BuildFailed([*promtool.errors, *amtool.errors])
     summary = tuple(
         SummaryRow(d.json["title"], sum(1 for _ in d.panels()), sum(len(p.get("targets", [])) for p in d.panels()),
                    dashboard_path(d))
         for d in dashboards
     )
     return BuildResult(files=files, summary=summary, dashboards=tuple(dashboards),
-                       warnings=tuple(f for f in findings if f.severity == "warning"), notes=promtool.notes)
+                       contracts=tuple(m.contract for m in modules),
+                       warnings=tuple(f for f in findings if f.severity == "warning"),
+                       notes=(*promtool.notes, *amtool.notes))
 
 
 def _dashboard_files(dashboards: Sequence[CompiledDashboard]) -> dict[str, bytes]:
@@ -189,9 +216,9 @@ def _dashboard_files(dashboards: Sequence[CompiledDashboard]) -> dict[str, bytes
     return files
 
 
-def _prometheus_files(modules: Sequence[ModuleFile]) -> dict[str, bytes]:
+def _prometheus_files(modules: Sequence[ModuleFile], runbooks: str) -> dict[str, bytes]:
     try:
-        return prometheus_files([m.contract for m in modules])
+        return prometheus_files([m.contract for m in modules], runbooks=runbooks)
     except ValueError as error:
         # Name the module whose files alone fail, when there is one.
         culprit = next((m.path for m in modules if not _serialises(m)), CONFIG_FILE)

@@ -1,4 +1,7 @@
-"""Prometheus files from the registry: prometheus.yml (one scrape job per module) and the rule files."""
+"""Prometheus files from the registry: prometheus.yml (one scrape job per module, the Alertmanager) and the rules.
+
+prometheus.yml uses only keys that Prometheus 2.42 (Debian's, in the tests) and 3.x read alike.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +10,16 @@ from typing import Any
 
 from contract.model import ModuleContract
 from dashbuild.files import dump_yaml
-from dashbuild.provisioning import SCRAPE_INTERVAL
-from panels.rules import alert_rules, recording_rules
+from panels.rules import RUNBOOKS, SCRAPE_INTERVAL, AlertRule, alert_rules, monitoring_alerts, recording_rules
 
 CONFIG_FILE = "prometheus/prometheus.yml"
 RULES_DIR = "prometheus/rules"
 # Where Prometheus scrapes itself: inside the compose container it listens on 9090.
 SELF_ADDRESS = "localhost:9090"
+# The compose service name of Alertmanager (dashbuild/alertmanager.py writes its config).
+ALERTMANAGER_ADDRESS = "alertmanager:9093"
 RECORDING_FILE = f"{RULES_DIR}/modules.recording.yml"
+MONITORING_FILE = f"{RULES_DIR}/monitoring.alerts.yml"
 
 
 def scrape_job(contract: ModuleContract) -> dict[str, Any]:
@@ -39,10 +44,15 @@ def scrape_job(contract: ModuleContract) -> dict[str, Any]:
     return job
 
 
-def prometheus_config(contracts: Sequence[ModuleContract], self_address: str = SELF_ADDRESS) -> dict[str, Any]:
-    """Return prometheus.yml: global intervals, the generated rule files, Prometheus itself and each module."""
+def prometheus_config(contracts: Sequence[ModuleContract], self_address: str = SELF_ADDRESS,
+                      alertmanager_address: str = ALERTMANAGER_ADDRESS) -> dict[str, Any]:
+    """Return prometheus.yml: intervals, the Alertmanager, the generated rule files, Prometheus itself and each module.
+
+    The Alertmanager is reached with the default API version (v2 in 2.x and 3.x; 3.x has no v1).
+    """
     return {
         "global": {"scrape_interval": SCRAPE_INTERVAL, "evaluation_interval": SCRAPE_INTERVAL},
+        "alerting": {"alertmanagers": [{"static_configs": [{"targets": [alertmanager_address]}]}]},
         # Relative to this file, so it works in the container (/etc/prometheus) and from the repository.
         "rule_files": ["rules/*.yml"],
         "scrape_configs": [
@@ -61,18 +71,30 @@ def recording_rules_file(contracts: Sequence[ModuleContract]) -> dict[str, Any]:
     }]}
 
 
-def alert_rules_file(contract: ModuleContract) -> dict[str, Any]:
-    """Return one module's alerting rule file."""
+def alert_group(name: str, rules: Sequence[AlertRule]) -> dict[str, Any]:
+    """Return an alerting rule file of one group; an alert about no module carries no `module` label."""
     return {"groups": [{
-        "name": f"{contract.slug}-alerts",
+        "name": name,
         "rules": [{
             "alert": rule.alert,
             "expr": rule.expr,
             "for": rule.for_,
-            "labels": {"severity": rule.severity, "module": rule.module},
-            "annotations": {"summary": rule.summary, "description": rule.description},
-        } for rule in alert_rules(contract)],
+            "labels": {"severity": rule.severity, **({"module": rule.module} if rule.module else {})},
+            "annotations": _annotations(rule),
+        } for rule in rules],
     }]}
+
+
+def alert_rules_file(contract: ModuleContract, runbooks: str = RUNBOOKS) -> dict[str, Any]:
+    """Return one module's alerting rule file."""
+    return alert_group(f"{contract.slug}-alerts", alert_rules(contract, runbooks))
+
+
+def _annotations(rule: AlertRule) -> dict[str, str]:
+    annotations = {"summary": rule.summary, "description": rule.description}
+    if rule.runbook_url:
+        annotations["runbook_url"] = rule.runbook_url
+    return annotations
 
 
 def alert_rules_path(contract: ModuleContract) -> str:
@@ -80,10 +102,12 @@ def alert_rules_path(contract: ModuleContract) -> str:
     return f"{RULES_DIR}/{contract.slug}.alerts.yml"
 
 
-def prometheus_files(contracts: Sequence[ModuleContract], self_address: str = SELF_ADDRESS) -> dict[str, bytes]:
-    """Return every Prometheus file by repository-relative path."""
-    files = {CONFIG_FILE: dump_yaml(prometheus_config(contracts, self_address)),
+def prometheus_files(contracts: Sequence[ModuleContract], self_address: str = SELF_ADDRESS,
+                     alertmanager_address: str = ALERTMANAGER_ADDRESS, runbooks: str = RUNBOOKS) -> dict[str, bytes]:
+    """Return every Prometheus file by repository-relative path; alerts link to runbooks under `runbooks`."""
+    files = {CONFIG_FILE: dump_yaml(prometheus_config(contracts, self_address, alertmanager_address)),
              RECORDING_FILE: dump_yaml(recording_rules_file(contracts))}
     for contract in contracts:
-        files[alert_rules_path(contract)] = dump_yaml(alert_rules_file(contract))
+        files[alert_rules_path(contract)] = dump_yaml(alert_rules_file(contract, runbooks))
+    files[MONITORING_FILE] = dump_yaml(alert_group("monitoring-alerts", monitoring_alerts(runbooks)))
     return files

@@ -25,7 +25,8 @@ CONTRACT = ModuleContract(
     title={title!r},
     target=ScrapeTarget(port={port}),
     metrics=standard_metrics({name!r}),
-    objectives=Objectives(error_ratio=0.05, p95_seconds=1.0, cost_per_hour_usd=10),  # alert thresholds
+    objectives=Objectives(error_ratio=0.05, p95_seconds=1.0, cost_per_hour_usd=10,  # alert thresholds
+                          availability=0.999, latency_seconds=1.0, latency_target=0.99, slo_window="30d"),  # SLOs
 )
 
 _ops = CONTRACT.metric("operations_total")

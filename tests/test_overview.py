@@ -6,7 +6,7 @@ from contract import ModuleContract, ScrapeTarget, standard_metrics
 from dashboards.overview import build_overview
 from dashbuild.queries import GRAFANA_VARIABLES, selected_series, substitute_variables
 from dashbuild.render import render_dashboard
-from panels import ModuleDashboard, Row
+from panels import ModuleDashboard, Row, slo
 from panels import helpers as h
 from panels.rules import recorded_series
 
@@ -33,7 +33,8 @@ def queries_on_load(count: int) -> int:
 
 
 def test_overview_query_count_is_independent_of_module_count() -> None:
-    assert queries_on_load(3) == queries_on_load(30) == 3 + 7
+    # 3 variables, 7 cross-module targets and the 4 columns of the SLO table.
+    assert queries_on_load(3) == queries_on_load(30) == 3 + 7 + 4
 
 
 def test_every_module_still_has_its_section_and_link() -> None:
@@ -53,3 +54,15 @@ def test_overview_totals_read_only_recorded_series() -> None:
         (target,) = panel["targets"]
         assert selected_series(substitute_variables(target["expr"], GRAFANA_VARIABLES)) <= recorded_series()
         assert "sum_over_time(" in target["expr"] and "$__range_s" not in target["expr"]
+
+
+def test_slo_table_reads_one_recorded_series_per_column() -> None:
+    # Each column is one query of a recorded SLO series labelled `module` (and `slo`): one value per module and
+    # SLO, whatever the number of modules, and no module named in the query.
+    dashboard = render_dashboard(build_overview(synthetic(30)))
+    columns = [p for p in dashboard["panels"] if p.get("title", "").startswith("SLOs: ")]
+    assert [p["title"] for p in columns] == ["SLOs: SLI over the window", "SLOs: objective",
+                                             "SLOs: error budget remaining", f"SLOs: burn rate ({slo.BURN_WINDOW})"]
+    assert [t["expr"] for p in columns for t in p["targets"]] == [slo.SLI, slo.OBJECTIVE, slo.BUDGET_REMAINING,
+                                                                 slo.BURN_RATE]
+    assert all(t["legendFormat"] == "{{module}} {{slo}}" and t["instant"] for p in columns for t in p["targets"])

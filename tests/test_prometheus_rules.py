@@ -55,8 +55,9 @@ DOWN_ALERT = {
                    "instance": "host:8000"},
     "exp_annotations": {
         "summary": "Prompt Manager is down",
-        "description": "Prometheus has failed to scrape Prompt Manager (host:8000) for more than a minute: the "
-                       "service is down or unreachable.",
+        "description": "Prometheus could scrape Prompt Manager (host:8000) only 40% of the time over the last 5m: "
+                       "the service is down, unreachable or flapping.",
+        "runbook_url": "RUNBOOKS.md#moduledown",
     },
 }
 
@@ -84,7 +85,9 @@ def ops_and_errors(errors_per_minute: int) -> dict[str, str]:
 def test_error_ratio_fires_above_objective(tmp_path: Path, promtool: str) -> None:
     expected = [{"exp_labels": {"severity": "warning", **LABELS}, "exp_annotations": {
         "summary": "Prompt Manager error ratio above 5%",
-        "description": "10% of Prompt Manager operations failed over the last 5m (objective: at most 5%).",
+        "description": "10% of Prompt Manager operations failed over the last 5m (objective: at most 5%; judged "
+                       "from 20 operations in the window on).",
+        "runbook_url": "RUNBOOKS.md#modulehigherrorratio",
     }}]
     run_alert_test(tmp_path, promtool, ops_and_errors(10), "15m", "PromptManagerHighErrorRatio", expected)
 
@@ -106,7 +109,8 @@ def latency(slow: bool) -> dict[str, str]:
     """Return buckets whose P95 is 1.9 s (slow) or 0.19 s (fast)."""
     edges = ("1", "2") if slow else ("0.1", "0.2")
     base = 'prompt_manager_operation_duration_seconds_bucket{{operation="render", le="{}"}}'
-    return {base.format(edges[0]): "0+50x30", base.format(edges[1]): "0+100x30", base.format("+Inf"): "0+100x30"}
+    return {base.format(edges[0]): "0+50x30", base.format(edges[1]): "0+100x30", base.format("+Inf"): "0+100x30",
+            'prompt_manager_operation_duration_seconds_count{operation="render"}': "0+100x30"}
 
 
 def test_latency_fires_above_objective(tmp_path: Path, promtool: str) -> None:
@@ -114,6 +118,7 @@ def test_latency_fires_above_objective(tmp_path: Path, promtool: str) -> None:
         "summary": "Prompt Manager P95 latency above 0.5 s",
         "description": "95 % of Prompt Manager operations completed within 1.9s over the last 5m (objective: "
                        "0.5 s).",
+        "runbook_url": "RUNBOOKS.md#modulehighlatencyp95",
     }}]
     run_alert_test(tmp_path, promtool, latency(slow=True), "20m", "PromptManagerHighLatencyP95", expected)
 
@@ -130,6 +135,7 @@ def test_cost_over_budget(tmp_path: Path, promtool: str, usd_per_minute: str, fi
         "summary": "Prompt Manager spends more than 5 USD per hour",
         "description": "Prompt Manager spent at a rate of 30.00 USD per hour over the last hour "
                        "(budget: 5 USD per hour).",
+        "runbook_url": "RUNBOOKS.md#modulecostoverbudget",
     }}] if fires else []
     run_alert_test(tmp_path, promtool, {"prompt_manager_cost_total": f"0+{usd_per_minute}x90"}, "70m",
                    "PromptManagerCostOverBudget", expected)

@@ -80,3 +80,23 @@ def test_bad_settings_fail_the_build_naming_the_file(repo_copy: Path, build_cli:
 def test_settings_file_is_not_a_module_file() -> None:
     assert ProjectSettings().title_of("billing_gateway", "Billing Gateway") == "Billing Gateway Dashboard"
     assert ProjectSettings(module_title="{name}").title_of("billing_gateway", "x") == "billing_gateway"
+
+
+def test_runbook_links_follow_the_setting(repo_copy: Path, build_cli: BuildRunner) -> None:
+    base = "https://git.example.com/team/monitoring/blob/main/RUNBOOKS.md"
+    (repo_copy / "dashboards" / "settings.py").write_text(
+        f"from panels.settings import ProjectSettings\nSETTINGS = ProjectSettings(runbooks={base!r})\n")
+    result = build_cli(repo_copy)
+    assert result.returncode == 0, result.stderr
+    links = [line.split(": ", 1)[1].strip('"') for path in (repo_copy / "prometheus" / "rules").glob("*.yml")
+             for line in path.read_text().splitlines() if line.strip().startswith("runbook_url:")]
+    assert links and all(link.startswith(f"{base}#") for link in links)
+
+
+def test_a_runbooks_value_that_breaks_annotations_is_refused(repo_copy: Path, build_cli: BuildRunner) -> None:
+    (repo_copy / "dashboards" / "settings.py").write_text(
+        "from panels.settings import ProjectSettings\nSETTINGS = ProjectSettings(runbooks='{{ $labels.x }}')\n")
+    before = snapshot(repo_copy)
+    result = build_cli(repo_copy)
+    assert result.returncode == 1 and "dashboards/settings.py" in result.stderr and "runbooks" in result.stderr
+    assert snapshot(repo_copy) == before

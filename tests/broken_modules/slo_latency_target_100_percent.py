@@ -1,0 +1,12 @@
+"""Broken module: a latency target of 100 % leaves no error budget to burn."""
+# expect: dashboards/broken.py
+# expect: objectives.latency_target=1 cannot be measured: a share of 100% leaves no error budget
+from contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
+from panels import ModuleDashboard, Row
+from panels import helpers as h
+
+CONTRACT = ModuleContract(name="broken", title="Broken", target=ScrapeTarget(port=8099),
+                          metrics=standard_metrics("broken"),
+                          objectives=Objectives(latency_target=1))
+
+DASHBOARD = ModuleDashboard(rows=(Row('r', (h.cost_over_range(CONTRACT.metric('cost_total')),)),))
