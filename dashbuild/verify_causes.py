@@ -118,10 +118,23 @@ class Prober:
         return [rule for group in data.get("groups", []) for rule in group.get("rules", [])
                 if isinstance(rule, dict) and rule.get("name") == name]
 
+    def stale_limit(self, name: str) -> float:
+        """Return how old the newest sample of `name` may be: `stale_after`, or, for a recorded series (its
+        name has a colon, by convention), three evaluation intervals of the rule group recording it.
+
+        An SLO group evaluated once a minute has samples up to a minute old while perfectly healthy.
+        """
+        if ":" not in name:
+            return self.stale_after
+        data = self._cached(("rules",), self.client.rules)
+        intervals = [_number(group.get("interval")) for group in data.get("groups", []) if isinstance(group, dict)
+                     for rule in group.get("rules", []) if isinstance(rule, dict) and rule.get("name") == name]
+        return max([self.stale_after, *(3 * interval for interval in intervals if interval > 0)])
+
     def freshness(self, selector: Selector, window: float) -> Finding:
-        """Return ok when the selector's newest sample is at most `stale_after` old, else stale or no series."""
+        """Return ok when the selector's newest sample is recent enough (`stale_limit`), else stale or no series."""
         now = self.newest_now(selector)
-        if now is not None and self.at - now <= self.stale_after:
+        if now is not None and self.at - now <= self.stale_limit(selector.name):
             return OK
         last = now if now is not None else self.newest_in(selector, window)
         if last is not None:

@@ -24,7 +24,7 @@ import yaml
 
 from dashbuild.manifest import MANIFEST
 from dashbuild.transaction import JOURNAL
-from tests.conftest import COPIED, REPO, run_build, snapshot
+from tests.conftest import COPIED, GENERATED_DIRS, REPO, run_build, snapshot
 
 ITERATIONS = 30
 TIME_BUDGET_SECONDS = 150.0
@@ -71,7 +71,7 @@ def clean_copy(tmp_path: Path, name: str) -> Path:
     root.mkdir()
     for item in COPIED:
         source = REPO / item
-        if item in ("provisioning", "prometheus", MANIFEST):
+        if item in (*GENERATED_DIRS, MANIFEST):
             continue
         if source.is_dir():
             shutil.copytree(source, root / item, ignore=shutil.ignore_patterns("__pycache__"))
@@ -103,7 +103,7 @@ def generated_tree(root: Path) -> dict[str, bytes]:
 
 def assert_nothing_corrupt(root: Path) -> None:
     """Every generated file that exists parses completely."""
-    for path in sorted([*(root / "provisioning").rglob("*"), *(root / "prometheus").rglob("*"), root / MANIFEST]):
+    for path in sorted([*(p for d in GENERATED_DIRS for p in (root / d).rglob("*")), root / MANIFEST]):
         if not path.is_file() or path.name.startswith("."):
             continue
         text = path.read_text(encoding="utf-8")

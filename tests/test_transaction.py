@@ -104,10 +104,15 @@ def test_full_filesystem_changes_nothing(repo_copy: Path) -> None:
     assert snapshot(repo_copy) == before
 
 
-def test_file_size_limit_mid_staging_changes_nothing(repo_copy: Path) -> None:
+@pytest.mark.parametrize(("limit", "fragments"), [
+    # Every Prometheus file fits, the dashboards do not: staged files must be cleaned up.
+    (16384, ("provisioning/dashboards/", "file too large")),
+    # Even the temp copy for promtool does not fit (a full TMPDIR): one line, before anything is staged.
+    (4096, ("cannot be checked by promtool: temp folder: file too large", "TMPDIR")),
+], ids=["mid-staging", "promtool-temp-folder"])
+def test_file_size_limit_changes_nothing(repo_copy: Path, limit: int, fragments: tuple[str, ...]) -> None:
     retitle(repo_copy)
     before = snapshot(repo_copy)
-    limit = 8192  # the small YAML files stage, the dashboards do not: staged files must be cleaned up
 
     def limit_file_size() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
@@ -115,7 +120,7 @@ def test_file_size_limit_mid_staging_changes_nothing(repo_copy: Path) -> None:
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     result = subprocess.run([sys.executable, str(repo_copy / "build.py")], cwd=repo_copy, env=env, text=True,
                             capture_output=True, timeout=120, check=False, preexec_fn=limit_file_size)
-    assert_clean_failure(result, "provisioning/dashboards/", "file too large")
+    assert_clean_failure(result, *fragments)
     assert snapshot(repo_copy) == before
     assert not [p for p in repo_copy.rglob(".*dashbuild-*")], "staged files left behind"
 

@@ -171,7 +171,7 @@ def test_verify_names_a_down_module_and_a_renamed_metric(modules: Modules, demo_
         report = last[0]
         return report if not report.health.failures() and all(r.status == "ok" for r in report.results) else None
 
-    wait_for(check_healthy, 60, "every target ok", lambda: report_text(last[0] if last else None))
+    wait_for(check_healthy, 150, "every target ok", lambda: report_text(last[0] if last else None))
     healthy = build_cli(REPO, "verify", "--prometheus", demo_prometheus, "--strict")
     assert healthy.returncode == 0, healthy.stdout + healthy.stderr
 
