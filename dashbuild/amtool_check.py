@@ -7,11 +7,8 @@ too, not an error.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
 import shutil
-import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -21,6 +18,7 @@ import attrs
 from dashbuild.alertmanager import CONFIG_FILE
 from dashbuild.errors import BuildError
 from dashbuild.settings import SETTINGS_FILE
+from dashbuild.tool_run import run_tool
 
 TIMEOUT_SECONDS = 30.0
 NOT_FOUND_NOTE = "amtool not found: the generated Alertmanager config was not checked by amtool"
@@ -36,25 +34,10 @@ class AmtoolOutcome:
     notes: tuple[str, ...] = ()
 
 
-def _run(args: list[str], cwd: str | None, timeout: float) -> tuple[int, str]:
-    """Run amtool; return its exit code and merged output. Raise subprocess.TimeoutExpired on timeout."""
-    with subprocess.Popen(args, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, start_new_session=True) as process:
-        try:
-            output, _ = process.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            # Its own session: the kill reaches any child holding the pipe open, so communicate() returns.
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.communicate()
-            raise
-    return process.returncode, output.decode("utf-8", "replace")
-
-
 def amtool_version(amtool: str, timeout: float = TIMEOUT_SECONDS) -> tuple[int, int, int] | None:
     """Return amtool's version (major, minor, patch), or None when it cannot tell."""
     try:
-        _code, output = _run([amtool, "--version"], None, timeout)
+        _code, output = run_tool([amtool, "--version"], None, timeout)
     except (OSError, subprocess.TimeoutExpired):
         return None
     match = _VERSION.search(output)
@@ -94,7 +77,7 @@ def check_alertmanager_config(content: bytes, *, requires: tuple[int, int] = (0,
             target.parent.mkdir(parents=True)
             target.write_bytes(content)
             try:
-                code, output = _run([executable, "check-config", CONFIG_FILE], folder, timeout)
+                code, output = run_tool([executable, "check-config", CONFIG_FILE], folder, timeout)
             except subprocess.TimeoutExpired:
                 return _failed(f"amtool check-config did not finish within {timeout:g} s")
             except OSError as error:

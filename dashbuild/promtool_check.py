@@ -7,12 +7,9 @@ is mapped back to the repository path (and module file) it concerns.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import re
 import shutil
-import signal
 import subprocess
 import tempfile
 from collections.abc import Collection, Mapping
@@ -23,6 +20,7 @@ import attrs
 from dashbuild.errors import BuildError
 from dashbuild.manifest import MANIFEST
 from dashbuild.prometheus import CONFIG_FILE, RULES_DIR
+from dashbuild.tool_run import run_tool
 
 TIMEOUT_SECONDS = 30.0
 NOT_FOUND_NOTE = "promtool not found: the generated Prometheus files were not checked by promtool"
@@ -118,18 +116,7 @@ def parse_findings(output: str) -> tuple[dict[str, list[str]], list[str]]:
 
 def _run(promtool: str, cwd: str, timeout: float) -> tuple[int, str]:
     """Run `promtool check config` in `cwd`; return its exit code and merged output. Raise on timeout."""
-    with subprocess.Popen([promtool, "check", "config", "--lint-fatal", CONFIG_FILE], cwd=cwd,
-                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          start_new_session=True) as process:
-        try:
-            output, _ = process.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            # Its own session: the kill reaches any child holding the pipe open, so communicate() returns.
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.communicate()
-            raise
-    return process.returncode, output.decode("utf-8", "replace")
+    return run_tool([promtool, "check", "config", "--lint-fatal", CONFIG_FILE], cwd, timeout)
 
 
 def check_prometheus_tree(root: Path, files: Mapping[str, bytes], sources: Mapping[str, str], *,

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from tests.conftest import free_port
+from tests.prometheus_server import running_server
 
 # Debian installs it as prometheus-alertmanager; upstream's tarball as alertmanager.
 BINARIES = ("prometheus-alertmanager", "alertmanager")
@@ -29,32 +26,8 @@ def running_alertmanager(config_dir: Path, timeout: float = 30.0, port: int | No
     if binary is None:
         raise RuntimeError("alertmanager not found: apt-get install -y --no-install-recommends prometheus-alertmanager")
     port = port or free_port()
-    log_path = config_dir / "alertmanager.log"
-    log = log_path.open("w")
-    process = subprocess.Popen(
-        [binary, f"--config.file={config_dir / 'alertmanager.yml'}", f"--storage.path={config_dir / 'am-data'}",
-         f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],  # one instance: no gossip port
-        stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/-/ready", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError):
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"Alertmanager did not become ready:\n{log_path.read_text()}")
-            time.sleep(0.2)
+    args = [binary, f"--config.file={config_dir / 'alertmanager.yml'}", f"--storage.path={config_dir / 'am-data'}",
+            f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="]  # one instance: no gossip port
+    with running_server("Alertmanager", args, f"http://127.0.0.1:{port}", config_dir / "alertmanager.log",
+                        timeout) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()

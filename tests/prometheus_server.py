@@ -15,20 +15,10 @@ from tests.conftest import free_port
 
 
 @contextmanager
-def running_prometheus(config_dir: Path, timeout: float = 30.0, port: int | None = None) -> Iterator[str]:
-    """Run Prometheus on `config_dir/prometheus.yml` (on `port`, default a free one); yield its URL; stop it."""
-    binary = shutil.which("prometheus")
-    if binary is None:
-        raise RuntimeError("prometheus not found: apt-get install -y --no-install-recommends prometheus")
-    port = port or free_port()
-    data = config_dir / "data"
-    log = (config_dir / "prometheus.log").open("w")
-    process = subprocess.Popen(
-        [binary, f"--config.file={config_dir / 'prometheus.yml'}", f"--storage.tsdb.path={data}",
-         f"--web.listen-address=127.0.0.1:{port}", "--web.enable-lifecycle"],
-        stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
+def running_server(name: str, args: list[str], url: str, log_path: Path, timeout: float = 30.0) -> Iterator[str]:
+    """Run a Prometheus-family server (`args`), wait until `url/-/ready` answers 200, yield `url`; stop it."""
+    log = log_path.open("w")
+    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + timeout
         while True:
@@ -39,7 +29,7 @@ def running_prometheus(config_dir: Path, timeout: float = 30.0, port: int | None
             except (urllib.error.URLError, ConnectionError):
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"Prometheus did not become ready:\n{(config_dir / 'prometheus.log').read_text()}")
+                raise RuntimeError(f"{name} did not become ready:\n{log_path.read_text()}")
             time.sleep(0.2)
         yield url
     finally:
@@ -50,3 +40,17 @@ def running_prometheus(config_dir: Path, timeout: float = 30.0, port: int | None
             process.kill()
             process.wait()
         log.close()
+
+
+@contextmanager
+def running_prometheus(config_dir: Path, timeout: float = 30.0, port: int | None = None) -> Iterator[str]:
+    """Run Prometheus on `config_dir/prometheus.yml` (on `port`, default a free one); yield its URL; stop it."""
+    binary = shutil.which("prometheus")
+    if binary is None:
+        raise RuntimeError("prometheus not found: apt-get install -y --no-install-recommends prometheus")
+    port = port or free_port()
+    args = [binary, f"--config.file={config_dir / 'prometheus.yml'}", f"--storage.tsdb.path={config_dir / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}", "--web.enable-lifecycle"]
+    with running_server("Prometheus", args, f"http://127.0.0.1:{port}", config_dir / "prometheus.log",
+                        timeout) as url:
+        yield url

@@ -7,7 +7,6 @@ input series; the expected numbers and annotations are derived by hand.
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ import pytest
 import yaml
 
 from tests.conftest import REPO
+from tests.test_prometheus_rules import run_alert_test
 
 RULES = REPO / "prometheus" / "rules"
 MODULE_ALERTS = RULES / "prompt-manager.alerts.yml"
@@ -25,20 +25,8 @@ UP = f"up{{{JOB}}}"
 
 def fires(tmp_path: Path, promtool: str, rules: Path, series: dict[str, str], eval_time: str, alertname: str,
           expected: list[dict[str, Any]], interval: str = "1m") -> None:
-    """Assert that at `eval_time` exactly `expected` alerts named `alertname` fire."""
-    test = {
-        "rule_files": [str(rules)],
-        "evaluation_interval": interval,
-        "tests": [{
-            "interval": interval,
-            "input_series": [{"series": name, "values": values} for name, values in series.items()],
-            "alert_rule_test": [{"eval_time": eval_time, "alertname": alertname, "exp_alerts": expected}],
-        }],
-    }
-    (tmp_path / "test.yml").write_text(yaml.safe_dump(test, sort_keys=False))
-    result = subprocess.run([promtool, "test", "rules", "test.yml"], cwd=tmp_path, capture_output=True, text=True,
-                            timeout=60, check=False)
-    assert result.returncode == 0, result.stdout + result.stderr
+    """Assert that at `eval_time` exactly `expected` alerts named `alertname` fire from the `rules` file."""
+    run_alert_test(tmp_path, promtool, series, eval_time, alertname, expected, rules, interval)
 
 
 def labels(severity: str, **extra: str) -> dict[str, str]:

@@ -32,13 +32,13 @@ def test_rules_pass_promtool_check_rules(promtool: str) -> None:
 
 
 def run_alert_test(tmp_path: Path, promtool: str, series: dict[str, str], eval_time: str, alertname: str,
-                   expected: list[dict[str, Any]]) -> None:
-    """Assert that at `eval_time` exactly `expected` alerts named `alertname` fire."""
+                   expected: list[dict[str, Any]], rules: Path = ALERTS, interval: str = "1m") -> None:
+    """Assert that at `eval_time` exactly `expected` alerts named `alertname` fire from the `rules` file."""
     test = {
-        "rule_files": [str(ALERTS)],
-        "evaluation_interval": "1m",
+        "rule_files": [str(rules)],
+        "evaluation_interval": interval,
         "tests": [{
-            "interval": "1m",
+            "interval": interval,
             "input_series": [{"series": name, "values": values} for name, values in series.items()],
             "alert_rule_test": [{"eval_time": eval_time, "alertname": alertname, "exp_alerts": expected}],
         }],
