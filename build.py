@@ -325,7 +325,8 @@ def _port_overrides(overrides: tuple[str, ...], modules: set[str]) -> dict[str, 
 @click.option("--port-offset", type=int, default=0, show_default=True, help="Added to every module's port.")
 @click.option("--port", "overrides", multiple=True, metavar="MODULE=PORT", help="Serve MODULE on PORT instead.")
 @click.option("--bind", default="127.0.0.1", show_default=True,
-              help="Address to listen on; 0.0.0.0 lets a Prometheus in docker reach it on Linux.")
+              help="Address to listen on; the docker bridge address (e.g. 172.17.0.1) lets a Prometheus in docker "
+                   "reach it on Linux without exposing it to the network.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed of the traffic.")
 @click.option("--duration", type=float, default=None, help="Stop after this many seconds (default: Ctrl-C).")
 @click.pass_context

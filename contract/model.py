@@ -255,6 +255,19 @@ def _check_service(_: object, attribute: attrs.Attribute[str | None], value: str
     _require_unicode("service", value)
 
 
+def _check_token_file(_: object, attribute: attrs.Attribute[str | None], value: str | None) -> None:
+    if value is None:
+        return
+    if not isinstance(value, str):
+        raise TypeError(f"bearer_token_file must be a string, got {type(value).__name__}: {value!r}")
+    if not value.startswith("/"):
+        raise ValueError(f"bearer_token_file {value!r} must be an absolute path inside the Prometheus container, "
+                         "e.g. '/run/secrets/billing_metrics_token'")
+    if any(c.isspace() or not c.isprintable() for c in value):
+        raise ValueError(f"bearer_token_file {value!r} must not contain whitespace or control characters")
+    _require_unicode("bearer_token_file", value)
+
+
 @attrs.frozen
 class ScrapeTarget:
     """Where Prometheus scrapes a module."""
@@ -267,6 +280,8 @@ class ScrapeTarget:
     # Query parameters of the scrape (Prometheus `params`), e.g. {"format": ["prometheus"]}.
     params: tuple[tuple[str, tuple[str, ...]], ...] = attrs.field(default=(), converter=_params)
     scheme: str = attrs.field(default="http", validator=attrs.validators.in_(SCHEMES))
+    # The token file as Prometheus sees it (in its container); the scrape then sends `Authorization: Bearer ...`.
+    bearer_token_file: str | None = attrs.field(default=None, validator=_check_token_file)
 
     @property
     def address(self) -> str:

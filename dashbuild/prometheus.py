@@ -25,7 +25,7 @@ MONITORING_FILE = f"{RULES_DIR}/monitoring.alerts.yml"
 def scrape_job(contract: ModuleContract) -> dict[str, Any]:
     """Return the scrape config of one module, with its `module` and `service` labels.
 
-    `params` and `scheme` appear only when the target sets them, so plain targets keep their bytes.
+    `params`, `scheme` and `authorization` appear only when the target sets them, so plain targets keep their bytes.
     """
     target = contract.target
     job: dict[str, Any] = {
@@ -41,6 +41,8 @@ def scrape_job(contract: ModuleContract) -> dict[str, Any]:
         job["params"] = {name: list(values) for name, values in target.params}
     if target.scheme != "http":
         job["scheme"] = target.scheme
+    if target.bearer_token_file is not None:
+        job["authorization"] = {"type": "Bearer", "credentials_file": target.bearer_token_file}
     return job
 
 

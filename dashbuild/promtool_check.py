@@ -16,8 +16,10 @@ from collections.abc import Collection, Mapping
 from pathlib import Path, PurePosixPath
 
 import attrs
+import yaml
 
 from dashbuild.errors import BuildError
+from dashbuild.files import dump_yaml
 from dashbuild.manifest import MANIFEST
 from dashbuild.prometheus import CONFIG_FILE, RULES_DIR
 from dashbuild.tool_run import run_tool
@@ -119,6 +121,29 @@ def _run(promtool: str, cwd: str, timeout: float) -> tuple[int, str]:
     return run_tool([promtool, "check", "config", "--lint-fatal", CONFIG_FILE], cwd, timeout)
 
 
+def _with_stand_in_secrets(config: bytes, folder: Path) -> bytes:
+    """Return prometheus.yml with every `*_file` secret pointed at a stand-in file in `folder`.
+
+    The real paths (`/run/secrets/...`) exist only inside the Prometheus container, and promtool refuses a
+    credentials file it cannot open; the check is about the config, not about this machine's secrets.
+    """
+    if b"_file" not in config:
+        return config
+    data = yaml.safe_load(config)
+    stand_in = folder / "stand-in-secret"
+    stand_in.write_text("stand-in\n")
+
+    def replace(node: object) -> object:
+        if isinstance(node, dict):
+            return {key: str(stand_in) if str(key).endswith("_file") and isinstance(value, str) else replace(value)
+                    for key, value in node.items()}
+        if isinstance(node, list):
+            return [replace(item) for item in node]
+        return node
+
+    return dump_yaml(replace(data))
+
+
 def check_prometheus_tree(root: Path, files: Mapping[str, bytes], sources: Mapping[str, str], *,
                           generated_before: Collection[str] = frozenset(), promtool: str | None = None,
                           timeout: float = TIMEOUT_SECONDS) -> PromtoolOutcome:
@@ -138,6 +163,8 @@ def check_prometheus_tree(root: Path, files: Mapping[str, bytes], sources: Mappi
     tree.update(hand_made)
     try:
         with tempfile.TemporaryDirectory(prefix="dashbuild-promtool-") as folder:
+            if CONFIG_FILE in tree:
+                tree[CONFIG_FILE] = _with_stand_in_secrets(tree[CONFIG_FILE], Path(folder))
             for relative, content in tree.items():
                 target = Path(folder, relative)
                 target.parent.mkdir(parents=True, exist_ok=True)
