@@ -10,7 +10,16 @@ Depends on prometheus-client and attrs only (and the Grafana-free `contract` pac
         ...
 """
 
-from instrumentation.errors import ContractViolation
-from instrumentation.metrics import FAILURE, SUCCESS, ModuleMetrics, instrument
+from instrumentation.errors import ERROR_KINDS, ContractViolation
+from instrumentation.metrics import (
+    DEFAULT_MAX_LABEL_VALUES,
+    FAILURE,
+    OVERFLOW,
+    SUCCESS,
+    ModuleMetrics,
+    instrument,
+    strict_default,
+)
 
-__all__ = ["FAILURE", "SUCCESS", "ContractViolation", "ModuleMetrics", "instrument"]
+__all__ = ["DEFAULT_MAX_LABEL_VALUES", "ERROR_KINDS", "FAILURE", "OVERFLOW", "SUCCESS", "ContractViolation",
+           "ModuleMetrics", "instrument", "strict_default"]

@@ -216,6 +216,22 @@ def _non_finite(contract: ModuleContract, title: str, base: str) -> AlertRule | 
     )
 
 
+def _instrumentation_dropping(contract: ModuleContract, title: str, base: str) -> AlertRule:
+    # The instrumentation's own self-metrics (instrumentation/metrics.py): in production it drops what the
+    # contract refuses, and folds label values beyond the cap into `other`, instead of failing requests.
+    dropped = f"sum(increase({contract.name}_instrumentation_errors_total[{ALERT_WINDOW}]))"
+    folded = f"sum(increase({contract.name}_label_overflow_total[{ALERT_WINDOW}]))"
+    return AlertRule(
+        alert=f"{contract.camel_name}InstrumentationDropping", for_="0m", severity="warning", module=contract.slug,
+        expr=f"{dropped} > 0 or {folded} > 0",
+        summary=f"{title} drops or folds metrics its contract refuses",
+        description=f"Over the last {ALERT_WINDOW}, {title}'s instrumentation dropped records that break its "
+                    "contract (NaN, negative or undeclared) or folded label values beyond the cap into `other`: "
+                    "its panels undercount.",
+        runbook_url=runbook(base, "ModuleInstrumentationDropping"),
+    )
+
+
 def alert_rules(contract: ModuleContract, runbooks: str = RUNBOOKS) -> list[AlertRule]:
     """Return the module's alerts: down, metrics absent, non-finite counters, error ratio, P95, cost.
 
@@ -228,6 +244,7 @@ def alert_rules(contract: ModuleContract, runbooks: str = RUNBOOKS) -> list[Aler
     non_finite = _non_finite(contract, title, runbooks)
     if non_finite is not None:
         alerts.append(non_finite)
+    alerts.append(_instrumentation_dropping(contract, title, runbooks))
     if contract.has_metric("errors_total") and contract.has_metric("operations_total"):
         operations = contract.metric("operations_total").name
         errors = promql.sum_by(promql.rate(promql.selector(contract.metric("errors_total").name), ALERT_WINDOW))

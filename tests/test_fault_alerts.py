@@ -198,3 +198,21 @@ def test_every_alert_says_what_to_do() -> None:
         assert rule["labels"]["severity"] in {"critical", "warning", "none"}, rule["alert"]
         document, _, anchor = annotations["runbook_url"].partition("#")
         assert document.endswith("RUNBOOKS.md") and anchor in anchors, rule["alert"]
+
+
+@pytest.mark.parametrize("series", [
+    f'prompt_manager_instrumentation_errors_total{{{JOB}, kind="invalid_value"}}',
+    f'prompt_manager_label_overflow_total{{{JOB}, metric="prompt_manager_operations_total", label="operation"}}',
+])
+def test_instrumentation_dropping_fires_when_records_are_dropped_or_folded(tmp_path: Path, promtool: str,
+                                                                           series: str) -> None:
+    expected = [{"exp_labels": labels("warning"), "exp_annotations": {
+        "summary": "Prompt Manager drops or folds metrics its contract refuses",
+        "description": "Over the last 5m, Prompt Manager's instrumentation dropped records that break its contract "
+                       "(NaN, negative or undeclared) or folded label values beyond the cap into `other`: its "
+                       "panels undercount.",
+        "runbook_url": "RUNBOOKS.md#moduleinstrumentationdropping",
+    }}]
+    fires(tmp_path, promtool, MODULE_ALERTS, {series: "0 0 0 1 1 1 1 1"}, "5m", "PromptManagerInstrumentationDropping",
+          expected)
+    fires(tmp_path, promtool, MODULE_ALERTS, {series: "0x20"}, "15m", "PromptManagerInstrumentationDropping", [])

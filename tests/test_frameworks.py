@@ -37,7 +37,7 @@ def test_fastapi_serves_metrics() -> None:
     mount_fastapi(app, metrics)
 
     @app.get("/work")
-    @metrics.operation("work")
+    @metrics.operation("search")
     async def work() -> dict[str, bool]:
         metrics.cache_miss()
         return {"ok": True}
@@ -47,7 +47,7 @@ def test_fastapi_serves_metrics() -> None:
     response = client.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"] == CONTENT_TYPE_LATEST
-    assert 'prompt_manager_operations_total{operation="work",status="success"} 1.0' in response.text
+    assert 'prompt_manager_operations_total{operation="search",status="success"} 1.0' in response.text
     assert "prompt_manager_cache_misses_total 1.0" in response.text
     openmetrics = client.get("/metrics", headers={"Accept": "application/openmetrics-text; version=1.0.0"})
     assert openmetrics.headers["content-type"].startswith(OPENMETRICS.split(";")[0])
