@@ -99,7 +99,8 @@ def test_new_module_file_appears_everywhere(repo_copy: Path, build_cli: BuildRun
     alerts = yaml.safe_load((repo_copy / "prometheus" / "rules" / "billing-gateway.alerts.yml").read_text())
     assert [r["alert"] for r in alerts["groups"][0]["rules"]] == [
         "BillingGatewayDown", "BillingGatewayMetricsAbsent", "BillingGatewayNonFiniteCounter",
-        "BillingGatewayInstrumentationDropping", "BillingGatewayHighErrorRatio", "BillingGatewayHighLatencyP95", "BillingGatewayCostOverBudget"]
+        "BillingGatewayInstrumentationDropping", "BillingGatewayHighErrorRatio", "BillingGatewayHighLatencyP95",
+        "BillingGatewayCostOverBudget"]
     assert build_cli(repo_copy, "--check").returncode == 0
 
 
