@@ -14,7 +14,7 @@ from pathlib import Path
 import attrs
 
 from contract import ModuleContract
-from dashboards.overview import OVERVIEW_UID, build_overview, module_section
+from dashboards.overview import DEFAULTS, OVERVIEW_UID, build_overview, module_section
 from dashbuild.alertmanager import CONFIG_FILE as ALERTMANAGER_CONFIG
 from dashbuild.alertmanager import alertmanager_files, required_version
 from dashbuild.amtool_check import check_alertmanager_config
@@ -37,7 +37,6 @@ from panels.slo import slo_row, slo_spec
 from panels.spec import DashboardSpec, Link
 
 OVERVIEW_SOURCE = "dashboards/overview.py"
-DEFAULTS = ProjectSettings()
 
 
 @attrs.frozen
@@ -135,6 +134,11 @@ def dashboard_path(dashboard: CompiledDashboard) -> str:
 
 def compile_checked(root: Path) -> tuple[list[ModuleFile], list[CompiledDashboard]]:
     """Return the registry and its compiled, schema-checked dashboards; raise BuildFailed on any error."""
+    _settings, modules, dashboards = _compile_checked(root)
+    return modules, dashboards
+
+
+def _compile_checked(root: Path) -> tuple[ProjectSettings, list[ModuleFile], list[CompiledDashboard]]:
     try:
         settings = load_settings(root)
     except BuildError as error:
@@ -150,7 +154,7 @@ def compile_checked(root: Path) -> tuple[list[ModuleFile], list[CompiledDashboar
     errors = run_checks(dashboards)
     if errors:
         raise BuildFailed(errors)
-    return modules, dashboards
+    return settings, modules, dashboards
 
 
 def as_error(finding: Finding) -> BuildError:
@@ -172,16 +176,11 @@ def build(root: Path) -> BuildResult:
 
 
 def _build(root: Path) -> BuildResult:
-    modules, dashboards = compile_checked(root)
+    settings, modules, dashboards = _compile_checked(root)
     findings = lint(dashboards)
     errors = [as_error(f) for f in findings if f.severity == "error"]
     if errors:
         raise BuildFailed(errors)
-    # compile_checked has loaded the settings already; a second load of the same file cannot fail differently.
-    try:
-        settings = load_settings(root)
-    except BuildError as error:
-        raise BuildFailed([error]) from error
     alerting = settings.alerting
     files = _dashboard_files(dashboards)
     files.update(provisioning_files())
