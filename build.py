@@ -13,7 +13,8 @@ from typing import NoReturn
 import click
 
 ROOT = Path(__file__).resolve().parent
-sys.path.insert(0, str(ROOT))
+# The repository's own sources first: its panels/ and dashboards/, and the service-facing moddash package.
+sys.path[:0] = [str(ROOT), str(ROOT / "moddash-service")]
 
 from dashbuild.discover import MODULE_TIMEOUT_ENV, ModuleLoadInterrupted, discover, module_paths, set_module_timeout  # noqa: E402
 from dashbuild.errors import BuildError, BuildFailed  # noqa: E402
@@ -236,8 +237,8 @@ def new_module(ctx: click.Context, name: str, port: int, title: str | None) -> N
 @click.pass_context
 def check_metrics(ctx: click.Context, module: str, source: str, timeout: float) -> None:
     """Compare MODULE's contract with what SOURCE exposes (a /metrics URL, a file, or - for stdin)."""
-    from instrumentation.bounded_http import one_line, show
-    from instrumentation.check import check_exposition, read_exposition
+    from moddash.instrumentation.bounded_http import one_line, show
+    from moddash.instrumentation.check import check_exposition, read_exposition
 
     root: Path = ctx.parent.params["root"] if ctx.parent else ROOT
     try:
@@ -335,7 +336,7 @@ def demo(ctx: click.Context, port_offset: int, overrides: tuple[str, ...], bind:
     """Serve every module's metrics with realistic, moving demo traffic until Ctrl-C."""
     import time
 
-    from instrumentation.demo import start_demo
+    from moddash.instrumentation.demo import start_demo
 
     root: Path = ctx.parent.params["root"] if ctx.parent else ROOT
     try:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from contract import ModuleContract
 from dashboards.overview import OVERVIEW_UID, module_section
+from moddash.contract import ModuleContract
 from panels import DashboardSpec, Link, Panel, Row, Step, Target, helpers, promql
 from panels.settings import DEFAULT_OVERVIEW_TITLE
 from panels.spec import ModuleDashboard

@@ -25,7 +25,6 @@ import attrs
 
 from bench import synthetic
 from bench.direct_overview import build_direct_overview
-from contract import ModuleContract
 from dashboards.overview import build_overview
 from dashbuild.discover import ModuleFile
 from dashbuild.files import dump_yaml
@@ -33,6 +32,7 @@ from dashbuild.pipeline import module_spec
 from dashbuild.prometheus import recording_rules_file
 from dashbuild.render import render_dashboard
 from dashbuild.verify import PrometheusClient, plan_panel, resolve_variables, run_query
+from moddash.contract import ModuleContract
 from tests.prometheus_server import running_prometheus
 
 SCRAPE_SECONDS = 30

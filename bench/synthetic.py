@@ -10,7 +10,7 @@ from dashbuild.discover import ModuleFile
 from dashbuild.scaffold import module_source
 
 REPO = Path(__file__).resolve().parent.parent
-CODE = ("build.py", "contract", "panels", "dashbuild", "instrumentation")
+CODE = ("build.py", "moddash-service", "panels", "dashbuild")
 
 
 def module_name(index: int) -> str:

@@ -1,7 +1,7 @@
 """LLM Provider (:8002): routes completions to upstream LLM providers."""
 
-from contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
-from contract.model import COUNTER, HISTOGRAM, Metric
+from moddash.contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
+from moddash.contract.model import COUNTER, HISTOGRAM, Metric
 from panels import ModuleDashboard, Row
 from panels import helpers as h
 from panels.promql import variable
@@ -23,7 +23,11 @@ CONTRACT = ModuleContract(
     ),
     objectives=Objectives(error_ratio=0.02, p95_seconds=5, cost_per_hour_usd=50,
                           availability=0.99, latency_seconds=10, latency_target=0.99, slo_window="28d"),
-    label_values={"operation": ("complete", "embed", "moderate"), "provider": ("openai", "anthropic", "mistral")},
+    label_values={
+        "operation": ("complete", "embed", "moderate"), "provider": ("openai", "anthropic", "mistral"),
+        "model": ("gpt-4o", "claude-sonnet", "mistral-large"), "status": ("success", "error"),
+        "error_type": ("TimeoutError", "ValidationError", "UpstreamError", "RateLimited"),
+    },
 )
 
 _requests = CONTRACT.metric("requests_total")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from contract import ModuleContract, Objectives
+from moddash.contract import ModuleContract, Objectives
 from panels import DashboardSpec, Link, ModuleDashboard, Panel, Row, Step, Target, Variable, helpers, promql, slo
 from panels import rules as recorded
 from panels.settings import ProjectSettings

@@ -1,6 +1,6 @@
 """Prompt Manager (:8000): stores, renders and serves prompts."""
 
-from contract import COUNTER, Metric, ModuleContract, Objectives, ScrapeTarget, standard_metrics
+from moddash.contract import COUNTER, Metric, ModuleContract, Objectives, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Row
 from panels import helpers as h
 from panels.promql import variable
@@ -18,7 +18,8 @@ CONTRACT = ModuleContract(
     ),
     objectives=Objectives(error_ratio=0.05, p95_seconds=0.5, cost_per_hour_usd=5,
                           availability=0.995, latency_seconds=1.0, latency_target=0.99),
-    label_values={"operation": ("create", "render", "search", "update"), "result": ("passed", "failed")},
+    label_values={"operation": ("create", "render", "search", "update"), "result": ("passed", "failed"),
+                  "error_type": ("TimeoutError", "ValidationError", "UpstreamError", "RateLimited")},
 )
 
 _ops = CONTRACT.metric("operations_total")

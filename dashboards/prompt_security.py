@@ -1,6 +1,6 @@
 """Prompt Security (:8001): validates prompts, detects injections, rate-limits callers."""
 
-from contract import COUNTER, Metric, ModuleContract, Objectives, ScrapeTarget, standard_metrics
+from moddash.contract import COUNTER, Metric, ModuleContract, Objectives, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Row
 from panels import helpers as h
 from panels.promql import eq
@@ -22,7 +22,13 @@ CONTRACT = ModuleContract(
     ),
     objectives=Objectives(error_ratio=0.05, p95_seconds=0.25, cost_per_hour_usd=2,
                           availability=0.999, latency_seconds=0.5, latency_target=0.99),
-    label_values={"operation": ("validate", "detect_injection", "redact"), "result": ("passed", "failed")},
+    label_values={
+        "operation": ("validate", "detect_injection", "redact"), "result": ("passed", "failed"),
+        "technique": ("jailbreak", "prompt_leak", "role_play"), "client": ("web", "batch", "partner"),
+        "event_type": ("injection_blocked", "pii_redacted", "policy_violation", "rate_limited"),
+        "severity": ("low", "medium", "high"),
+        "error_type": ("TimeoutError", "ValidationError", "UpstreamError", "RateLimited"),
+    },
 )
 
 _validations = CONTRACT.metric("validations_total")

@@ -7,6 +7,7 @@ from typing import Any
 
 import attrs
 
+from moddash.contract import ModuleContract
 from panels.spec import DashboardSpec
 
 
@@ -19,6 +20,8 @@ class CompiledDashboard:
     source: str
     panel_sources: dict[str, str] = attrs.field(factory=dict)
     known_series: frozenset[str] = frozenset()
+    # The module's contract for a module dashboard; None for the overview.
+    contract: ModuleContract | None = None
 
     @property
     def filename(self) -> str:

@@ -26,8 +26,8 @@ from types import FrameType, ModuleType
 
 import attrs
 
-from contract import ModuleContract
 from dashbuild.errors import BuildError
+from moddash.contract import ModuleContract
 from panels.spec import ModuleDashboard
 
 RESERVED = frozenset({"__init__", "overview", "settings"})

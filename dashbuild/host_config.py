@@ -15,10 +15,10 @@ from pathlib import Path
 
 import attrs
 
-from contract import ModuleContract, ScrapeTarget
 from dashbuild.errors import BuildError
 from dashbuild.files import YAML_HEADER, dump_yaml, write_atomic
 from dashbuild.prometheus import CONFIG_FILE, RULES_DIR, prometheus_config
+from moddash.contract import ModuleContract, ScrapeTarget
 
 PREFIX = CONFIG_FILE.rpartition("/")[0] + "/"  # "prometheus/"
 RULES_PREFIX = RULES_DIR + "/"

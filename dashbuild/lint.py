@@ -380,6 +380,28 @@ def target_legend(d: CompiledDashboard, _: LintContext) -> Iterator[Issue]:
                                            f"but every series is labelled {legend!r}")
 
 
+# Labels the instrumentation fills from a fixed set of its own (the naming convention's values), by metric.
+CONVENTION_LABELS = frozenset({("operations_total", "status"), ("tokens_total", "type")})
+
+
+def contract_label_values(d: CompiledDashboard, _: LintContext) -> Iterator[Issue]:
+    """Every label of a module's contract has declared values; others are capped, not bounded by the contract."""
+    contract = d.contract
+    if contract is None:
+        return
+    declared = {label for label, _values in contract.label_values}
+    undeclared: dict[str, list[str]] = {}
+    for metric in contract.metrics:
+        short_name = metric.name.removeprefix(f"{contract.name}_")
+        for label in metric.labels:
+            if label not in declared and (short_name, label) not in CONVENTION_LABELS:
+                undeclared.setdefault(label, []).append(metric.name)
+    for label, metrics in sorted(undeclared.items()):
+        yield None, (f"label {label!r} ({', '.join(metrics)}) has no declared values: the instrumentation keeps "
+                     f"its first max_label_values (default 100) per process and records later ones as 'other'; "
+                     f"declare label_values={{{label!r}: (...)}} in the contract to bound it exactly")
+
+
 RULES: tuple[Rule, ...] = (
     Rule("template-datasource-rule", "A Prometheus datasource variable named `datasource` exists.", "error",
          template_datasource),
@@ -406,6 +428,8 @@ RULES: tuple[Rule, ...] = (
          histogram_quantile_le),
     Rule("target-legend-rule", "Queries split by labels show those labels in the legend.", "warning",
          target_legend),
+    Rule("contract-label-values-rule", "Every contract label declares its values (else it is capped).", "warning",
+         contract_label_values),
 )
 RULE_NAMES = frozenset(rule.name for rule in RULES)
 

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import attrs
 
-from contract import ModuleContract
 from dashboards.overview import DEFAULTS, OVERVIEW_UID, build_overview, module_section
 from dashbuild.alertmanager import CONFIG_FILE as ALERTMANAGER_CONFIG
 from dashbuild.alertmanager import alertmanager_files, required_version
@@ -30,6 +29,7 @@ from dashbuild.provisioning import DASHBOARDS_DIR, provisioning_files
 from dashbuild.render import render_dashboard
 from dashbuild.settings import load_settings
 from dashbuild.slo_files import slo_files, slo_sources
+from moddash.contract import ModuleContract
 from panels.rules import recorded_series
 from panels.settings import ProjectSettings
 from panels.slo import recorded_series as slo_recorded_series
@@ -112,7 +112,7 @@ def compile_dashboards(modules: Sequence[ModuleFile], settings: ProjectSettings 
             spec = module_spec(module, settings)
         except (ValueError, TypeError) as error:
             raise BuildError(module.path, str(error)) from error
-        compiled.append(_compile(spec, module.path, known_series=_series_of(module)))
+        compiled.append(_compile(spec, module.path, known_series=_series_of(module), contract=module.contract))
     overview_sources: dict[str, str] = {}
     for module in modules:
         section = module_section(module.contract, module.dashboard)

@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from contract.model import ModuleContract
 from dashbuild.files import dump_yaml
+from moddash.contract.model import ModuleContract
 from panels.rules import RUNBOOKS, SCRAPE_INTERVAL, AlertRule, alert_rules, monitoring_alerts, recording_rules
 
 CONFIG_FILE = "prometheus/prometheus.yml"

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from contract.model import MODULE_NAME_RE
 from dashboards.overview import OVERVIEW_UID
 from dashbuild.checks import slugify
 from dashbuild.discover import RESERVED, discover
 from dashbuild.errors import BuildError, BuildFailed
 from dashbuild.files import write_atomic
 from dashbuild.settings import load_settings
+from moddash.contract.model import MODULE_NAME_RE
 from panels.spec import UID_RE
 
 TEMPLATE = '''"""{title} (:{port}): scaffolded by `python build.py new-module`; edit freely."""
 
-from contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
+from moddash.contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Row
 from panels import helpers as h
 from panels.promql import variable

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from contract.model import ModuleContract
 from dashbuild.discover import ModuleFile
 from dashbuild.errors import BuildError, BuildFailed
 from dashbuild.files import dump_yaml
 from dashbuild.prometheus import RULES_DIR
+from moddash.contract.model import ModuleContract
 from panels import slo
 from panels.rules import RUNBOOKS
 

@@ -12,7 +12,7 @@ import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
-from instrumentation.bounded_http import FetchError, Response, excerpt, one_line, parse_url, request, show
+from moddash.instrumentation.bounded_http import FetchError, Response, excerpt, one_line, parse_url, request, show
 
 MAX_ANSWER_BYTES = 64 * 1024 * 1024
 _RESULT_TYPES = frozenset({"vector", "matrix", "scalar", "string"})

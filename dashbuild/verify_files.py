@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from dashbuild.verify_plan import flat_panels
-from instrumentation.bounded_http import one_line
+from moddash.instrumentation.bounded_http import one_line
 
 _CONFLICT_MARKER = re.compile(r"^(<{7}|={7}|>{7})(\s|$)", re.MULTILINE)
 _REGENERATE = "run python build.py to regenerate it"

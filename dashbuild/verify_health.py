@@ -13,7 +13,7 @@ from typing import Any
 import attrs
 
 from dashbuild.verify_client import PrometheusClient, answer_error
-from instrumentation.bounded_http import one_line
+from moddash.instrumentation.bounded_http import one_line
 
 MODULE_TAG = "module"  # module dashboards carry this tag and have the module's slug as uid
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from contract.model import COUNTER, HISTOGRAM, Metric
+from moddash.contract.model import COUNTER, HISTOGRAM, Metric
 from panels import promql
 from panels.promql import Matcher
 from panels.spec import Panel, Step, Target, ValueText, Variable

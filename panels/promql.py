@@ -12,7 +12,7 @@ from typing import Literal
 
 import attrs
 
-from contract.model import LABEL_NAME_RE, METRIC_NAME_RE
+from moddash.contract.model import LABEL_NAME_RE, METRIC_NAME_RE
 
 RATE_INTERVAL = "$__rate_interval"
 RANGE = "$__range"

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 import attrs
 
-from contract.model import ModuleContract
+from moddash.contract.model import ModuleContract
 from panels import promql
 
 # How often Prometheus scrapes the modules and evaluates these rules (prometheus.yml's global intervals,

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from contract import ModuleContract
+from moddash.contract import ModuleContract
 from panels.rules import RUNBOOKS
 
 # The names the users' own README tells people to look for.

@@ -22,7 +22,7 @@ from typing import Literal
 
 import attrs
 
-from contract.model import ModuleContract, window_seconds
+from moddash.contract.model import ModuleContract, window_seconds
 from panels import promql
 from panels.helpers import GREEN, ORANGE, RED, YELLOW
 from panels.promql import Matcher

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-COPIED = ("build.py", "pyproject.toml", "build-manifest.json", "contract", "panels", "dashboards", "dashbuild",
-          "instrumentation", "provisioning", "prometheus", "alertmanager")
+COPIED = ("build.py", "pyproject.toml", "build-manifest.json", "moddash-service", "panels", "dashboards", "dashbuild",
+          "provisioning", "prometheus", "alertmanager")
 GENERATED_DIRS = ("provisioning", "prometheus", "alertmanager")
 
 BuildRunner = Callable[..., subprocess.CompletedProcess[str]]
@@ -27,7 +27,7 @@ def repo_copy(tmp_path: Path) -> Path:
     for name in COPIED:
         source = REPO / name
         if source.is_dir():
-            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "build"))
         else:
             shutil.copy2(source, root / name)
     return root

@@ -25,7 +25,7 @@ from dashbuild.discover import discover
 from dashbuild.files import dump_yaml
 from dashbuild.host_config import host_files
 from dashbuild.settings import load_settings
-from instrumentation.demo import Demo, start_demo
+from moddash.instrumentation.demo import Demo, start_demo
 from panels.settings import Alerting, Email, Slack, Webhook
 from tests.alertmanager_server import running_alertmanager
 from tests.conftest import REPO, BuildRunner, free_port, snapshot

@@ -17,7 +17,7 @@ from tests.conftest import GENERATED_DIRS, REPO, BuildRunner, snapshot
 NEW_MODULE = '''
 """Billing Gateway: a module added by dropping this file in dashboards/."""
 
-from contract import ModuleContract, ScrapeTarget, standard_metrics
+from moddash.contract import ModuleContract, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Row
 from panels import helpers as h
 

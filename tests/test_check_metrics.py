@@ -10,7 +10,7 @@ import pytest
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest, start_http_server
 
 from dashboards.prompt_manager import CONTRACT
-from instrumentation import instrument
+from moddash.instrumentation import instrument
 from tests.conftest import REPO, BuildRunner
 
 

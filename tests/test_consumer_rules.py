@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 import yaml
 
-from contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
 from dashbuild.discover import ModuleFile
 from dashbuild.files import dump_json, dump_yaml
 from dashbuild.pipeline import check_registry
@@ -27,6 +26,7 @@ from dashbuild.promtool_check import (
     hand_made_rule_files,
     parse_findings,
 )
+from moddash.contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Row
 from panels import helpers as h
 from panels.rules import template_literal
@@ -388,7 +388,7 @@ def test_parse_findings_follows_each_checking_line() -> None:
 
 
 HOSTILE_MODULE = '''
-from contract import ModuleContract, ScrapeTarget, standard_metrics
+from moddash.contract import ModuleContract, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Row
 from panels import helpers as h
 

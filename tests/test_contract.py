@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from contract import COUNTER, GAUGE, Metric, ModuleContract, ScrapeTarget, UnknownMetricError, standard_metrics
+from moddash.contract import COUNTER, GAUGE, Metric, ModuleContract, ScrapeTarget, UnknownMetricError, standard_metrics
 from tests.conftest import REPO
 
 
@@ -58,3 +58,23 @@ def test_trailing_newlines_are_not_valid_names(name: str) -> None:
             Metric(name, COUNTER, "help")
         else:
             ModuleContract(name, "Demo", ScrapeTarget(1), ())
+
+
+@pytest.mark.parametrize(("kind", "mode", "match"), [
+    (COUNTER, "livesum", "only gauges"),
+    ("histogram", "max", "only gauges"),
+    (GAUGE, "all", "not one of"),
+    (GAUGE, "liveall", "not one of"),
+    (GAUGE, "average", "not one of"),
+])
+def test_multiprocess_mode_is_for_gauges_and_never_adds_a_pid_label(kind: str, mode: str, match: str) -> None:
+    name = "demo_x_total" if kind == COUNTER else "demo_x"
+    with pytest.raises(ValueError, match=match):
+        Metric(name, kind, "help", multiprocess_mode=mode)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("mode", ["livesum", "sum", "livemax", "max", "livemin", "min", "livemostrecent",
+                                  "mostrecent"])
+def test_gauges_declare_how_workers_combine(mode: str) -> None:
+    metric = Metric("demo_in_flight", GAUGE, "In flight.", multiprocess_mode=mode)  # type: ignore[arg-type]
+    assert metric.multiprocess_mode == mode

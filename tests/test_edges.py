@@ -20,10 +20,10 @@ import attrs
 import pytest
 import yaml
 
-from contract import ModuleContract, ScrapeTarget, standard_metrics
 from dashboards.overview import build_overview
 from dashbuild.prometheus import recording_rules_file
 from dashbuild.render import render_dashboard
+from moddash.contract import ModuleContract, ScrapeTarget, standard_metrics
 from panels import Panel, helpers, promql
 from panels import rules as recorded
 from panels.rules import SCRAPE_INTERVAL

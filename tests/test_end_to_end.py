@@ -19,7 +19,7 @@ import yaml
 from dashbuild.discover import discover
 from dashbuild.provisioning import DASHBOARDS_DIR
 from dashbuild.verify import PrometheusClient, flat_panels, load_dashboards, verify
-from instrumentation.demo import Demo, start_demo
+from moddash.instrumentation.demo import Demo, start_demo
 from tests.conftest import REPO, BuildRunner, free_port
 from tests.prometheus_server import running_prometheus
 

@@ -16,10 +16,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
 from prometheus_client.openmetrics.exposition import CONTENT_TYPE_LATEST as OPENMETRICS
 
 from dashboards.prompt_manager import CONTRACT
-from instrumentation import instrument
-from instrumentation.check import check_exposition
-from instrumentation.fastapi import mount_metrics as mount_fastapi
-from instrumentation.flask import mount_metrics as mount_flask
+from moddash.instrumentation import instrument
+from moddash.instrumentation.check import check_exposition
+from moddash.instrumentation.fastapi import mount_metrics as mount_fastapi
+from moddash.instrumentation.flask import mount_metrics as mount_flask
 from tests.conftest import REPO
 
 

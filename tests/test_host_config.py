@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from dashbuild.discover import discover
-from instrumentation.demo import start_demo
+from moddash.instrumentation.demo import start_demo
 from tests.conftest import REPO, BuildRunner, free_port, snapshot
 from tests.prometheus_server import running_prometheus
 

@@ -22,7 +22,7 @@ from typing import cast
 
 import pytest
 
-from instrumentation.bounded_http import FetchError, excerpt, one_line, parse_url, request
+from moddash.instrumentation.bounded_http import FetchError, excerpt, one_line, parse_url, request
 from tests.conftest import REPO, BuildRunner, free_port
 
 Behaviour = Callable[["Handler"], None]

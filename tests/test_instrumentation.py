@@ -9,8 +9,8 @@ import sys
 import pytest
 from prometheus_client import CollectorRegistry
 
-from contract import COUNTER, HISTOGRAM, Metric, ModuleContract, ScrapeTarget, standard_metrics
-from instrumentation import ContractViolation, instrument
+from moddash.contract import COUNTER, HISTOGRAM, Metric, ModuleContract, ScrapeTarget, standard_metrics
+from moddash.instrumentation import ContractViolation, instrument
 from tests.conftest import REPO
 
 DEMO = ModuleContract(
@@ -134,7 +134,7 @@ def test_negative_amounts_are_refused(registry: CollectorRegistry) -> None:
 
 
 def test_instrumentation_imports_no_grafana_library() -> None:
-    code = ("import sys; from dashboards.llm_provider import CONTRACT; from instrumentation import instrument; "
+    code = ("import sys; from dashboards.llm_provider import CONTRACT; from moddash.instrumentation import instrument; "
             "instrument(CONTRACT); "
             "print(sorted({m.split('.')[0] for m in sys.modules} & "
             "{'grafana_foundation_sdk', 'jsonschema', 'promql_parser', 'yaml', 'click', 'fastapi', 'flask'}))")

@@ -9,12 +9,13 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry
 
-from contract import COUNTER, HISTOGRAM, Metric, ModuleContract, ScrapeTarget, standard_metrics
-from instrumentation import ContractViolation, ModuleMetrics, instrument, strict_default
+from moddash.contract import COUNTER, GAUGE, HISTOGRAM, Metric, ModuleContract, ScrapeTarget, standard_metrics
+from moddash.instrumentation import ContractViolation, ModuleMetrics, instrument, strict_default
 
 BUCKETS = (0.05, 0.1, 0.2, 0.4, 1.0, 2.5)
 SAFE = ModuleContract(
@@ -167,7 +168,7 @@ def test_strict_mode_raises(registry: CollectorRegistry, action: Callable[[Modul
 def test_production_mode_drops_logs_once_and_counts(registry: CollectorRegistry,
                                                     caplog: pytest.LogCaptureFixture) -> None:
     metrics = instrument(SAFE, registry, strict=False)
-    caplog.set_level(logging.WARNING, logger="instrumentation")
+    caplog.set_level(logging.WARNING, logger="moddash.instrumentation")
     for _ in range(3):
         for action, _kind in BAD_USES:
             action(metrics)
@@ -175,7 +176,7 @@ def test_production_mode_drops_logs_once_and_counts(registry: CollectorRegistry,
     for kind in set(kinds):
         assert value(registry, "safe_instrumentation_errors_total", kind=kind) == 3 * kinds.count(kind)
         assert sum(f"({kind})" in r.getMessage() for r in caplog.records) == 1, kind
-    assert all(r.name == "instrumentation" for r in caplog.records)
+    assert all(r.name == "moddash.instrumentation" for r in caplog.records)
     assert value(registry, "safe_cost_total", provider="x") == 0
     metrics.tokens(prompt=-1, completion=4)  # the valid part of a call is kept
     assert value(registry, "safe_tokens_total", type="completion") == 4
@@ -246,3 +247,30 @@ def test_library_set_labels_are_capped_too(registry: CollectorRegistry) -> None:
 def test_max_label_values_must_be_positive() -> None:
     with pytest.raises(ValueError, match="max_label_values"):
         instrument(SAFE, CollectorRegistry(), max_label_values=0)
+
+
+GAUGES = ModuleContract(
+    name="gauges", title="Gauges", target=ScrapeTarget(port=9002),
+    metrics=(Metric("gauges_in_flight", GAUGE, "In flight.", multiprocess_mode="livesum"),
+             Metric("gauges_queue_depth", GAUGE, "Queue depth.")),
+)
+
+
+def test_several_workers_need_a_declared_gauge_mode(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    with pytest.raises(ContractViolation, match=r"gauges_queue_depth .*declare no multiprocess_mode"):
+        instrument(GAUGES, CollectorRegistry(), strict=True)
+    caplog.set_level(logging.WARNING, logger="moddash.instrumentation")
+    metrics = instrument(GAUGES, CollectorRegistry(), strict=False)  # production: starts, and says why
+    assert [r.getMessage() for r in caplog.records if "gauges_queue_depth" in r.getMessage()]
+    assert "gauges_in_flight" not in caplog.records[-1].getMessage().split("gauge(s)")[1].split("of module")[0]
+    metrics.set("queue_depth", 3)
+
+
+def test_one_process_needs_no_gauge_mode(monkeypatch: pytest.MonkeyPatch, registry: CollectorRegistry) -> None:
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    metrics = instrument(GAUGES, registry, strict=True)
+    metrics.set("queue_depth", 3)
+    metrics.set("in_flight", 2)
+    assert value(registry, "gauges_queue_depth") == 3 and value(registry, "gauges_in_flight") == 2

@@ -7,18 +7,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
-from contract import ModuleContract, ScrapeTarget, standard_metrics
 from dashbuild.compiled import CompiledDashboard
 from dashbuild.lint import RULES, LintContext, Rule, lint, lint_dashboard
 from dashbuild.render import render_dashboard
+from moddash.contract import ModuleContract, ScrapeTarget, standard_metrics
 from panels import DashboardSpec, Link, Row
 from panels import helpers as h
 from panels.promql import variable
 from tests.conftest import REPO, BuildRunner
 
-DEMO = ModuleContract("demo", "Demo", ScrapeTarget(9000), standard_metrics("demo"))
+DEMO = ModuleContract("demo", "Demo", ScrapeTarget(9000), standard_metrics("demo"),
+                      label_values={"operation": ("render", "search"), "error_type": ("TimeoutError",)})
 OPS = DEMO.metric("operations_total")
 SPEC = DashboardSpec(
     uid="demo", title="Demo", description="d",
@@ -35,10 +37,11 @@ CONTEXT = LintContext(uids=frozenset({"demo"}))
 Mutation = Callable[[dict[str, Any]], None]
 
 
-def compiled(data: dict[str, Any], spec: DashboardSpec = SPEC) -> CompiledDashboard:
+def compiled(data: dict[str, Any], spec: DashboardSpec = SPEC,
+             contract: ModuleContract | None = DEMO) -> CompiledDashboard:
     """Return a compiled dashboard of `data`, knowing the demo contract's series."""
     return CompiledDashboard(spec=spec, json=data, source="dashboards/demo.py",
-                             known_series=DEMO.series_names() | {"module:operations:rate1m"})
+                             known_series=DEMO.series_names() | {"module:operations:rate1m"}, contract=contract)
 
 
 def rule(name: str) -> Rule:
@@ -90,8 +93,15 @@ MUTATIONS: dict[str, tuple[Mutation, str]] = {
 }
 
 
+# Rules about a module's contract: the contract with exactly that mistake, and what the finding says.
+CONTRACT_MUTATIONS: dict[str, tuple[ModuleContract, str]] = {
+    "contract-label-values-rule": (attrs.evolve(DEMO, label_values={"operation": ("render",)}),
+                                   "label 'error_type' (demo_errors_total) has no declared values"),
+}
+
+
 def test_every_rule_has_a_mutation_test() -> None:
-    assert set(MUTATIONS) == {r.name for r in RULES}
+    assert set(MUTATIONS) | set(CONTRACT_MUTATIONS) == {r.name for r in RULES}
     assert len({r.name for r in RULES}) == len(RULES)
     assert all(r.description and r.severity in ("error", "warning") for r in RULES)
 
@@ -109,6 +119,24 @@ def test_rule_reports_its_mistake_and_only_that_rule_does(name: str) -> None:
     assert findings, f"{name} found nothing"
     assert any(message in f.message for f in findings), [f.message for f in findings]
     assert all(f.rule == name and f.file == "dashboards/demo.py" for f in findings)
+
+
+@pytest.mark.parametrize("name", sorted(CONTRACT_MUTATIONS))
+def test_contract_rule_reports_its_mistake_and_only_that_rule_does(name: str) -> None:
+    contract, message = CONTRACT_MUTATIONS[name]
+    findings = lint_dashboard(compiled(CLEAN, contract=contract), CONTEXT)
+    assert [(f.rule, f.severity, f.file, f.panel) for f in findings] == [(name, rule(name).severity,
+                                                                         "dashboards/demo.py", None)]
+    assert message in findings[0].message
+
+
+def test_labels_the_instrumentation_fills_itself_need_no_declared_values() -> None:
+    llm = ModuleContract("llm", "LLM", ScrapeTarget(9001), standard_metrics("llm", extra_labels={
+        "tokens_total": ("provider",)}), label_values={"operation": ("a",), "error_type": ("E",)})
+    (finding,) = lint_dashboard(compiled(CLEAN, contract=llm), CONTEXT, [rule("contract-label-values-rule")])
+    # status (operations_total) and type (tokens_total) come from the naming convention; provider does not.
+    assert "label 'provider' (llm_tokens_total)" in finding.message
+    assert lint_dashboard(compiled(CLEAN, contract=None), CONTEXT, [rule("contract-label-values-rule")]) == []
 
 
 def test_rate_interval_rule_also_flags_it_outside_rate() -> None:
@@ -164,7 +192,7 @@ def test_lint_command(build_cli: BuildRunner) -> None:
 
 def test_warnings_are_printed_and_do_not_fail_the_build(repo_copy: Path, build_cli: BuildRunner) -> None:
     (repo_copy / "dashboards" / "legendless.py").write_text(
-        "from contract import ModuleContract, ScrapeTarget, standard_metrics\n"
+        "from moddash.contract import ModuleContract, ScrapeTarget, standard_metrics\n"
         "from panels import ModuleDashboard, Panel, Row, Target\n"
         "CONTRACT = ModuleContract('legendless', 'Legendless', ScrapeTarget(8077), standard_metrics('legendless'))\n"
         "DASHBOARD = ModuleDashboard(rows=(Row('r', (Panel('timeseries', 'Ops', 'Operations.', 'ops', (Target("

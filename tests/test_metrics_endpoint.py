@@ -19,14 +19,14 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from contract import ModuleContract, ScrapeTarget, standard_metrics
 from dashboards.prompt_manager import CONTRACT
 from dashbuild.files import dump_yaml
 from dashbuild.prometheus import scrape_job
-from instrumentation import instrument
-from instrumentation.exposition import TOKEN_ENV, TOKEN_FILE_ENV
-from instrumentation.fastapi import mount_metrics as mount_fastapi
-from instrumentation.flask import mount_metrics as mount_flask
+from moddash.contract import ModuleContract, ScrapeTarget, standard_metrics
+from moddash.instrumentation import instrument
+from moddash.instrumentation.exposition import TOKEN_ENV, TOKEN_FILE_ENV
+from moddash.instrumentation.fastapi import mount_metrics as mount_fastapi
+from moddash.instrumentation.flask import mount_metrics as mount_flask
 from tests.conftest import BuildRunner
 
 TOKEN = "s3cret-token"

@@ -21,7 +21,7 @@ from tests.conftest import BuildRunner, snapshot
 TIMEOUT = ("--module-timeout", "1")
 
 VALID = '''
-from contract import ModuleContract, ScrapeTarget, standard_metrics
+from moddash.contract import ModuleContract, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Row
 from panels import helpers as h
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from contract import ModuleContract, ScrapeTarget, standard_metrics
 from dashboards.overview import build_overview
 from dashbuild.queries import GRAFANA_VARIABLES, selected_series, substitute_variables
 from dashbuild.render import render_dashboard
+from moddash.contract import ModuleContract, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Row, slo
 from panels import helpers as h
 from panels.rules import recorded_series

@@ -5,7 +5,7 @@ from __future__ import annotations
 import promql_parser
 import pytest
 
-from contract import HISTOGRAM, Metric
+from moddash.contract import HISTOGRAM, Metric
 from panels import helpers, promql
 
 

@@ -8,13 +8,13 @@ from collections.abc import Callable
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from contract import COUNTER, HISTOGRAM, Metric, ModuleContract, ScrapeTarget, standard_metrics
 from dashbuild.checks import run_checks, slugify
 from dashbuild.discover import ModuleFile
 from dashbuild.lint import lint
 from dashbuild.pipeline import compile_dashboards
 from dashbuild.prometheus import prometheus_files
 from dashbuild.queries import GRAFANA_VARIABLES, parse, substitute_variables
+from moddash.contract import COUNTER, HISTOGRAM, Metric, ModuleContract, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Panel, Row
 from panels import helpers as h
 from panels.promql import eq, variable

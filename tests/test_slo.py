@@ -22,13 +22,13 @@ from typing import Any
 import pytest
 import yaml
 
-from contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
 from dashboards.overview import build_overview
 from dashbuild.discover import discover
 from dashbuild.files import dump_yaml
 from dashbuild.pipeline import module_spec
 from dashbuild.queries import selected_series
 from dashbuild.slo_files import slo_rules_file, slo_rules_path
+from moddash.contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
 from panels import slo
 from panels.rules import template_literal
 from tests.conftest import REPO
@@ -359,7 +359,7 @@ def test_each_refusal_has_a_broken_module_in_the_corpus() -> None:
 
 
 def test_a_custom_histogram_needs_the_threshold_among_its_buckets() -> None:
-    from contract import HISTOGRAM, Metric
+    from moddash.contract import HISTOGRAM, Metric
 
     metrics = [m for m in standard_metrics("shop") if m.name != "shop_operation_duration_seconds"]
     custom = Metric("shop_operation_duration_seconds", HISTOGRAM, "Duration.", ("operation",), "s",
@@ -373,7 +373,7 @@ def test_a_custom_histogram_needs_the_threshold_among_its_buckets() -> None:
 
 
 def test_a_module_without_the_metrics_has_no_slo() -> None:
-    from contract import COUNTER, Metric
+    from moddash.contract import COUNTER, Metric
 
     bare = ModuleContract("bare", "Bare", ScrapeTarget(9991), (Metric("bare_jobs_total", COUNTER, "Jobs."),))
     assert slo.slo_spec(bare).slis == ()

@@ -26,7 +26,6 @@ import attrs
 import pytest
 import yaml
 
-from contract import COUNTER, ModuleContract
 from dashbuild.discover import discover
 from dashbuild.provisioning import DASHBOARDS_DIR
 from dashbuild.verify import (
@@ -39,7 +38,8 @@ from dashbuild.verify import (
     verify,
 )
 from dashbuild.verify_shape import query_shape
-from instrumentation.demo import Demo, start_demo
+from moddash.contract import COUNTER, ModuleContract
+from moddash.instrumentation.demo import Demo, start_demo
 from tests.conftest import REPO, BuildRunner, free_port
 from tests.prometheus_server import running_prometheus
 

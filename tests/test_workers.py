@@ -21,12 +21,21 @@ from tests.conftest import REPO
 APP = """
 import os, sys, time
 sys.path.insert(0, {repo!r})
+import attrs
 from flask import Flask
-from dashboards.prompt_manager import CONTRACT
-from instrumentation import instrument
-from instrumentation.flask import mount_metrics
+from dashboards.prompt_manager import CONTRACT as PROMPT_MANAGER
+from moddash.contract import GAUGE, Metric
+from moddash.instrumentation import instrument
+from moddash.instrumentation.flask import mount_metrics
 
+CONTRACT = attrs.evolve(PROMPT_MANAGER, metrics=(
+    *PROMPT_MANAGER.metrics,
+    Metric("prompt_manager_workers_ready", GAUGE, "Workers ready to serve.", multiprocess_mode="livesum"),
+    Metric("prompt_manager_config_generation", GAUGE, "Loaded configuration.", multiprocess_mode="max"),
+))
 metrics = instrument(CONTRACT)
+metrics.set("workers_ready", 1)  # each worker imports the app after the fork
+metrics.set("config_generation", 3 + os.getpid() % 2)
 app = Flask(__name__)
 mount_metrics(app, metrics)
 
@@ -98,6 +107,17 @@ def operations_total(url: str) -> float:
                if sample.name == "prompt_manager_operations_total")
 
 
+def gauges(url: str) -> dict[str, list[tuple[dict[str, str], float]]]:
+    """Scrape /metrics; return the samples of the app's two gauges by name, labels and value."""
+    body = httpx.get(f"{url}/metrics", timeout=10).text
+    found: dict[str, list[tuple[dict[str, str], float]]] = {}
+    for family in text_string_to_metric_families(body):
+        for sample in family.samples:
+            if sample.name in ("prompt_manager_workers_ready", "prompt_manager_config_generation"):
+                found.setdefault(sample.name, []).append((sample.labels, sample.value))
+    return found
+
+
 def work(url: str) -> int:
     """Call /work over a new connection; return the pid of the worker that served it."""
     response = httpx.get(f"{url}/work", timeout=10)
@@ -128,6 +148,19 @@ def test_metrics_is_the_sum_of_all_workers(server: tuple[str, subprocess.Popen[b
     assert {operations_total(url) for _ in range(10)} == {REQUESTS}
 
 
+def test_gauges_combine_as_their_contract_declares(server: tuple[str, subprocess.Popen[bytes]]) -> None:
+    url, _ = server
+    pids, _ = send_and_scrape(url, REQUESTS)
+    assert len(pids) == 2
+    expected: dict[str, list[tuple[dict[str, str], float]]] = {
+        "prompt_manager_workers_ready": [({}, 2.0)],  # livesum: one per live worker, no pid label
+        "prompt_manager_config_generation": [({}, 4.0)],  # max over the workers (3 or 4 by pid parity)
+    }
+    if all(pid % 2 == 0 for pid in pids):
+        expected["prompt_manager_config_generation"] = [({}, 3.0)]
+    assert [gauges(url) for _ in range(6)] == [expected] * 6
+
+
 def test_counts_of_a_dead_worker_are_kept(server: tuple[str, subprocess.Popen[bytes]]) -> None:
     url, _ = server
     pids, _ = send_and_scrape(url, REQUESTS)
@@ -141,3 +174,5 @@ def test_counts_of_a_dead_worker_are_kept(server: tuple[str, subprocess.Popen[by
         sent += 1
     assert served_by - pids, "gunicorn did not replace the killed worker"
     assert operations_total(url) == sent
+    # child_exit removed the dead worker's live gauge, so the replacement does not count twice.
+    assert gauges(url)["prompt_manager_workers_ready"] == [({}, 2.0)]

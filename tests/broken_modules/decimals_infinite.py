@@ -1,7 +1,7 @@
 """Broken module: infinite decimals."""
 # expect: dashboards/broken.py: panel "Odd decimals"
 # expect: decimals: inf
-from contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
+from moddash.contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Panel, Row, Step, Target
 from panels import helpers as h
 

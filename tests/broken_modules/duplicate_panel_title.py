@@ -1,7 +1,7 @@
 """Broken module: duplicate panel title."""
 # expect: dashboards/broken.py: panel "Cost (time range)"
 # expect: title used twice
-from contract import ModuleContract, ScrapeTarget, standard_metrics
+from moddash.contract import ModuleContract, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Panel, Row, Target
 from panels import helpers as h
 from panels.promql import variable

@@ -2,7 +2,7 @@
 # expect: dashboards/overview.py
 # expect: uid 'modules-overview' is also used by dashboards/modules_overview.py
 # install-as: modules_overview.py
-from contract import ModuleContract, ScrapeTarget, standard_metrics
+from moddash.contract import ModuleContract, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Panel, Row, Target
 from panels import helpers as h
 from panels.promql import variable

@@ -1,7 +1,7 @@
 """Broken module: dotted numbers that are no IPv4 address."""
 # expect: dashboards/broken.py
 # expect: host '10.0.0.256' is not a valid IPv4 address
-from contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
+from moddash.contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Panel, Row, Step, Target
 from panels import helpers as h
 

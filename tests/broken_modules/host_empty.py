@@ -1,7 +1,7 @@
 """Broken module: empty host."""
 # expect: dashboards/broken.py
 # expect: host must not be empty
-from contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
+from moddash.contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Panel, Row, Step, Target
 from panels import helpers as h
 

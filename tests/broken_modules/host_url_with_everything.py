@@ -5,7 +5,7 @@
 # expect: path='/metrics'
 # expect: params={'format': ['prometheus']}
 # expect: scheme='https'
-from contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
+from moddash.contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Panel, Row, Step, Target
 from panels import helpers as h
 

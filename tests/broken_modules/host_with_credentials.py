@@ -1,7 +1,7 @@
 """Broken module: host with user information."""
 # expect: dashboards/broken.py
 # expect: must not include user information
-from contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
+from moddash.contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Panel, Row, Step, Target
 from panels import helpers as h
 

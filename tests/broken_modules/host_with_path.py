@@ -3,7 +3,7 @@
 # expect: must not include a path
 # expect: host='billing.internal'
 # expect: path='/x'
-from contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
+from moddash.contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Panel, Row, Step, Target
 from panels import helpers as h
 

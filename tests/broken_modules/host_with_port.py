@@ -2,7 +2,7 @@
 # expect: dashboards/broken.py
 # expect: must not include a port
 # expect: use ScrapeTarget(host='billing.internal', port=8010)
-from contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
+from moddash.contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Panel, Row, Step, Target
 from panels import helpers as h
 

@@ -2,7 +2,7 @@
 # expect: dashboards/broken.py
 # expect: host 'billing internal'
 # expect: must not contain whitespace
-from contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
+from moddash.contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Panel, Row, Step, Target
 from panels import helpers as h
 

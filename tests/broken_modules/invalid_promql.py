@@ -1,7 +1,7 @@
 """Broken module: invalid promql."""
 # expect: dashboards/broken.py: panel "Bad query"
 # expect: does not parse
-from contract import ModuleContract, ScrapeTarget, standard_metrics
+from moddash.contract import ModuleContract, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Panel, Row, Target
 from panels import helpers as h
 from panels.promql import variable

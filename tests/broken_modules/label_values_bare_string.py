@@ -1,7 +1,7 @@
 """Broken module: label_values given a string instead of a list."""
 # expect: dashboards/broken.py
 # expect: label_values['operation'] must be a list of values
-from contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
+from moddash.contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Panel, Row, Step, Target
 from panels import helpers as h
 

@@ -1,7 +1,7 @@
 """Broken module: an empty label value."""
 # expect: dashboards/broken.py
 # expect: label_values['operation'] holds an empty value
-from contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
+from moddash.contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Panel, Row, Step, Target
 from panels import helpers as h
 

@@ -1,7 +1,7 @@
 """Broken module: NaN axis minimum."""
 # expect: dashboards/broken.py: panel "Odd minimum"
 # expect: .min: nan is not a finite number
-from contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
+from moddash.contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Panel, Row, Step, Target
 from panels import helpers as h
 

@@ -2,7 +2,7 @@
 # expect: dashboards/misnamed.py
 # expect: must equal the file name
 # install-as: misnamed.py
-from contract import ModuleContract, ScrapeTarget, standard_metrics
+from moddash.contract import ModuleContract, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Panel, Row, Target
 from panels import helpers as h
 from panels.promql import variable

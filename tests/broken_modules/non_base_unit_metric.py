@@ -2,7 +2,7 @@
 # expect: dashboards/broken.py: panel "Latency ms"
 # expect: [metric-naming-rule]
 # expect: base units
-from contract import GAUGE, Metric, ModuleContract, ScrapeTarget, standard_metrics
+from moddash.contract import GAUGE, Metric, ModuleContract, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Panel, Row, Target
 from panels import helpers as h
 from panels.promql import variable

@@ -1,7 +1,7 @@
 """Broken module: not a panel."""
 # expect: dashboards/broken.py
 # expect: panels must hold Panel values, got str
-from contract import ModuleContract, ScrapeTarget, standard_metrics
+from moddash.contract import ModuleContract, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Panel, Row, Target
 from panels import helpers as h
 from panels.promql import variable

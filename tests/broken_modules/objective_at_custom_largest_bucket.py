@@ -1,7 +1,7 @@
 """Broken module: the P95 objective equals the largest finite custom bucket: P95 > 2 s can never be true."""
 # expect: dashboards/broken.py
 # expect: objectives.p95_seconds=2 cannot be measured: the largest finite bucket of broken_operation_duration_seconds is 2 s
-from contract import HISTOGRAM, Metric, ModuleContract, Objectives, ScrapeTarget, standard_metrics
+from moddash.contract import HISTOGRAM, Metric, ModuleContract, Objectives, ScrapeTarget, standard_metrics
 
 from panels import ModuleDashboard, Row
 from panels import helpers as h

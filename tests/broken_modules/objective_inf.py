@@ -1,7 +1,7 @@
 """Broken module: infinite P95 objective."""
 # expect: dashboards/broken.py
 # expect: p95_seconds must be a finite number, got inf
-from contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
+from moddash.contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Panel, Row, Step, Target
 from panels import helpers as h
 

@@ -1,7 +1,7 @@
 """Broken module: NaN cost objective."""
 # expect: dashboards/broken.py
 # expect: cost_per_hour_usd must be a finite number, got nan
-from contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
+from moddash.contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Panel, Row, Step, Target
 from panels import helpers as h
 

@@ -1,7 +1,7 @@
 """Broken module: negative infinite error ratio."""
 # expect: dashboards/broken.py
 # expect: error_ratio must be a finite number, got -inf
-from contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
+from moddash.contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Panel, Row, Step, Target
 from panels import helpers as h
 

@@ -4,7 +4,7 @@
 # expect: .max: inf is not a finite number
 import attrs
 
-from contract import ModuleContract, ScrapeTarget, standard_metrics
+from moddash.contract import ModuleContract, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Row
 from panels import helpers as h
 

@@ -1,7 +1,7 @@
 """Broken module: a panel title that is not valid Unicode (it cannot be written as UTF-8)."""
 # expect: dashboards/broken.py: panel "Cost \udc80"
 # expect: is not valid Unicode text
-from contract import ModuleContract, ScrapeTarget, standard_metrics
+from moddash.contract import ModuleContract, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Row
 from panels import helpers as h
 

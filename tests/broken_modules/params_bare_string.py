@@ -1,7 +1,7 @@
 """Broken module: a params value that is a string, not a list."""
 # expect: dashboards/broken.py
 # expect: params['format'] must be a list of strings
-from contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
+from moddash.contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Panel, Row, Step, Target
 from panels import helpers as h
 

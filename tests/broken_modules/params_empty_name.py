@@ -1,7 +1,7 @@
 """Broken module: a params entry without a name."""
 # expect: dashboards/broken.py
 # expect: parameter name '' must be a non-empty string
-from contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
+from moddash.contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Panel, Row, Step, Target
 from panels import helpers as h
 

@@ -1,7 +1,7 @@
 """Broken module: a params value that is a number."""
 # expect: dashboards/broken.py
 # expect: params['page'] holds 2
-from contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
+from moddash.contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Panel, Row, Step, Target
 from panels import helpers as h
 

@@ -1,7 +1,7 @@
 """Broken module: percent-encoded path."""
 # expect: dashboards/broken.py
 # expect: must not be percent-encoded
-from contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
+from moddash.contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Panel, Row, Step, Target
 from panels import helpers as h
 

@@ -1,7 +1,7 @@
 """Broken module: path without a leading slash."""
 # expect: dashboards/broken.py
 # expect: path 'metrics' must start with '/'
-from contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
+from moddash.contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Panel, Row, Step, Target
 from panels import helpers as h
 

@@ -2,7 +2,7 @@
 # expect: dashboards/broken.py
 # expect: RuntimeError: database password missing
 # expect: line
-from contract import ModuleContract, ScrapeTarget, standard_metrics
+from moddash.contract import ModuleContract, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Panel, Row, Target
 from panels import helpers as h
 from panels.promql import variable

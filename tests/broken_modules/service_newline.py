@@ -1,7 +1,7 @@
 """Broken module: service label with a line break."""
 # expect: dashboards/broken.py
 # expect: must be printable text
-from contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
+from moddash.contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Panel, Row, Step, Target
 from panels import helpers as h
 

@@ -1,7 +1,7 @@
 """Broken module: silence without reason."""
 # expect: dashboards/broken.py
 # expect: needs a written reason
-from contract import ModuleContract, ScrapeTarget, standard_metrics
+from moddash.contract import ModuleContract, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Panel, Row, Target
 from panels import helpers as h
 from panels.promql import variable

@@ -1,7 +1,7 @@
 """Broken module: an availability objective of 100 % leaves no error budget to burn."""
 # expect: dashboards/broken.py
 # expect: objectives.availability=1 cannot be measured: a share of 100% leaves no error budget
-from contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
+from moddash.contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Row
 from panels import helpers as h
 

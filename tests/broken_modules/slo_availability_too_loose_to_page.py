@@ -1,7 +1,7 @@
 """Broken module: an 80 % objective: even a total outage burns its budget at 5x, below every page's factor."""
 # expect: dashboards/broken.py
 # expect: objectives.availability=0.8 cannot be measured: its error budget is 0.2, so even 100 % bad operations burn it at only 5x
-from contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
+from moddash.contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Row
 from panels import helpers as h
 

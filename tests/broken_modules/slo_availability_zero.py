@@ -1,7 +1,7 @@
 """Broken module: an availability objective of 0 promises nothing."""
 # expect: dashboards/broken.py
 # expect: objectives.availability=0 cannot be measured: it is the share of operations that must be good
-from contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
+from moddash.contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Row
 from panels import helpers as h
 

@@ -1,7 +1,7 @@
 """Broken module: a latency threshold of 20 s is above the largest finite default bucket (10 s)."""
 # expect: dashboards/broken.py
 # expect: objectives.latency_seconds=20 cannot be measured: it is above the largest finite bucket of broken_operation_duration_seconds (10 s)
-from contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
+from moddash.contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Row
 from panels import helpers as h
 

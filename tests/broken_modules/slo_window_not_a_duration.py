@@ -1,7 +1,7 @@
 """Broken module: an SLO window written in words is no Prometheus duration."""
 # expect: dashboards/broken.py
 # expect: objectives.slo_window='30 days' is not a duration in w, d, h and m
-from contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
+from moddash.contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Row
 from panels import helpers as h
 

@@ -1,7 +1,7 @@
 """Broken module: thresholds descending."""
 # expect: dashboards/broken.py
 # expect: strictly ascending
-from contract import ModuleContract, ScrapeTarget, standard_metrics
+from moddash.contract import ModuleContract, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Panel, Row, Target
 from panels import helpers as h
 from panels.promql import variable

@@ -1,7 +1,7 @@
 """Broken module: blank title."""
 # expect: dashboards/broken.py
 # expect: title must not be blank
-from contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
+from moddash.contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Panel, Row, Step, Target
 from panels import helpers as h
 

@@ -2,7 +2,7 @@
 # expect: dashboards/broken.py
 # expect: title
 # expect: is not valid Unicode text
-from contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
+from moddash.contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Panel, Row, Step, Target
 from panels import helpers as h
 

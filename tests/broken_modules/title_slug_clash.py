@@ -1,7 +1,7 @@
 """Broken module: title slug clash."""
 # expect: dashboards/broken.py
 # expect: same slug 'prompt-manager-dashboard'
-from contract import ModuleContract, ScrapeTarget, standard_metrics
+from moddash.contract import ModuleContract, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Panel, Row, Target
 from panels import helpers as h
 from panels.promql import variable

@@ -2,7 +2,7 @@
 # expect: dashboards/a_module_name_that_is_far_too_long_for_a_uid.py
 # expect: [a-z0-9-]{1,40}
 # install-as: a_module_name_that_is_far_too_long_for_a_uid.py
-from contract import ModuleContract, ScrapeTarget, standard_metrics
+from moddash.contract import ModuleContract, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Panel, Row, Target
 from panels import helpers as h
 from panels.promql import variable

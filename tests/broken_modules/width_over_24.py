@@ -1,7 +1,7 @@
 """Broken module: width over 24."""
 # expect: dashboards/broken.py
 # expect: width must be 1..24
-from contract import ModuleContract, ScrapeTarget, standard_metrics
+from moddash.contract import ModuleContract, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Panel, Row, Target
 from panels import helpers as h
 from panels.promql import variable

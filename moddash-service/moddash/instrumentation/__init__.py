@@ -3,15 +3,15 @@
 Depends on prometheus-client and attrs only (and the Grafana-free `contract` package):
 
     from dashboards.prompt_manager import CONTRACT
-    from instrumentation import instrument
+    from moddash.instrumentation import instrument
 
     metrics = instrument(CONTRACT)
     with metrics.operation("render"):
         ...
 """
 
-from instrumentation.errors import ERROR_KINDS, ContractViolation
-from instrumentation.metrics import (
+from moddash.instrumentation.errors import ERROR_KINDS, ContractViolation
+from moddash.instrumentation.metrics import (
     DEFAULT_MAX_LABEL_VALUES,
     FAILURE,
     OVERFLOW,

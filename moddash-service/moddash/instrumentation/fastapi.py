@@ -6,8 +6,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from instrumentation.exposition import UNAUTHORIZED_HEADERS, authorized, render_scrape, resolve_token
-from instrumentation.metrics import ModuleMetrics
+from moddash.instrumentation.exposition import UNAUTHORIZED_HEADERS, authorized, render_scrape, resolve_token
+from moddash.instrumentation.metrics import ModuleMetrics
 
 
 def mount_metrics(app: object, metrics: ModuleMetrics, path: str = "/metrics", token: str | None = None) -> None:

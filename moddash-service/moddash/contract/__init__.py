@@ -4,10 +4,11 @@ This package imports neither Grafana nor Prometheus client libraries, so a
 production service can import its module's contract cheaply.
 """
 
-from contract.model import (
+from moddash.contract.model import (
     COUNTER,
     GAUGE,
     HISTOGRAM,
+    MULTIPROCESS_MODES,
     Metric,
     ModuleContract,
     Objectives,
@@ -20,6 +21,7 @@ __all__ = [
     "COUNTER",
     "GAUGE",
     "HISTOGRAM",
+    "MULTIPROCESS_MODES",
     "Metric",
     "ModuleContract",
     "Objectives",

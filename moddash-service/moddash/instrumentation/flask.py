@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Flask, Response, request
 
-from instrumentation.exposition import UNAUTHORIZED_HEADERS, authorized, render_scrape, resolve_token
-from instrumentation.metrics import ModuleMetrics
+from moddash.instrumentation.exposition import UNAUTHORIZED_HEADERS, authorized, render_scrape, resolve_token
+from moddash.instrumentation.metrics import ModuleMetrics
 
 
 def mount_metrics(app: Flask, metrics: ModuleMetrics, path: str = "/metrics", token: str | None = None) -> None:

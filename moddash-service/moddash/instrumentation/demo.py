@@ -20,8 +20,8 @@ from wsgiref.simple_server import WSGIServer
 import attrs
 from prometheus_client import CollectorRegistry, start_http_server
 
-from contract.model import COUNTER, HISTOGRAM, Metric, ModuleContract
-from instrumentation.metrics import FAILURE, SUCCESS, ModuleMetrics
+from moddash.contract.model import COUNTER, HISTOGRAM, Metric, ModuleContract
+from moddash.instrumentation.metrics import FAILURE, SUCCESS, ModuleMetrics
 
 Weighted = tuple[tuple[str, float], ...]
 VOCABULARY: dict[str, Weighted] = {

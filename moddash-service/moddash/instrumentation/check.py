@@ -12,8 +12,8 @@ from prometheus_client.metrics_core import Metric as Family
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_openmetrics
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
-from contract.model import Metric, ModuleContract
-from instrumentation.bounded_http import FetchError, excerpt, one_line, request
+from moddash.contract.model import Metric, ModuleContract
+from moddash.instrumentation.bounded_http import FetchError, excerpt, one_line, request
 
 Severity = Literal["problem", "note"]
 SPECIAL_LABELS = frozenset({"le", "quantile"})

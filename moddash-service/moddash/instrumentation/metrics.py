@@ -26,8 +26,8 @@ from typing import Any, ParamSpec, TypeVar
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.metrics import MetricWrapperBase
 
-from contract.model import COUNTER, GAUGE, HISTOGRAM, Metric, ModuleContract, UnknownMetricError
-from instrumentation.errors import (
+from moddash.contract.model import COUNTER, GAUGE, HISTOGRAM, Metric, ModuleContract, UnknownMetricError
+from moddash.instrumentation.errors import (
     INTERNAL,
     INVALID_VALUE,
     MISSING_LABEL,
@@ -37,6 +37,7 @@ from instrumentation.errors import (
     WRONG_TYPE,
     ContractViolation,
 )
+from moddash.instrumentation.exposition import MULTIPROC_ENV
 
 SUCCESS = "success"
 FAILURE = "error"
@@ -45,7 +46,7 @@ DEFAULT_MAX_LABEL_VALUES = 100
 STRICT_ENV = "INSTRUMENTATION_STRICT"
 P = ParamSpec("P")
 R = TypeVar("R")
-logger = logging.getLogger("instrumentation")
+logger = logging.getLogger("moddash.instrumentation")
 
 # The operations entered with `with` in the current thread or asyncio task, innermost last, with their start
 # times: one Operation object may be shared by many threads and tasks, so its start times cannot live on it.
@@ -76,7 +77,9 @@ def _collector(metric: Metric, registry: CollectorRegistry) -> MetricWrapperBase
             return Histogram(metric.name, metric.help, labels, registry=registry, buckets=metric.buckets)
         return Histogram(metric.name, metric.help, labels, registry=registry)
     if metric.type == GAUGE:
-        return Gauge(metric.name, metric.help, labels, registry=registry)
+        # Without a declared mode prometheus_client keeps one series per worker, told apart by a `pid` label.
+        return Gauge(metric.name, metric.help, labels, registry=registry,
+                     multiprocess_mode=metric.multiprocess_mode or "all")
     raise ContractViolation(f"{metric.name}: unsupported metric type {metric.type!r}", WRONG_TYPE)
 
 
@@ -124,12 +127,27 @@ class ModuleMetrics:
         self._self_metrics: dict[str, Counter | None] = {}
         self._logged: set[str] = set()
         self._collectors: dict[str, MetricWrapperBase] = {}
+        self._check_gauge_modes()
         for metric in contract.metrics:
             try:
                 self._collectors[metric.name] = _collector(metric, registry)
             except ValueError as error:  # prometheus_client: "Duplicated timeseries in CollectorRegistry"
                 raise ContractViolation(f"cannot register {metric.name} for module {contract.name!r}: {error} "
                                         "(instrument each contract once per registry)") from error
+
+    def _check_gauge_modes(self) -> None:
+        """Under several workers a gauge without a declared multiprocess_mode would gain a `pid` label."""
+        if not os.environ.get(MULTIPROC_ENV):
+            return
+        undeclared = [m.name for m in self.contract.metrics if m.type == GAUGE and m.multiprocess_mode is None]
+        if not undeclared:
+            return
+        message = (f"{MULTIPROC_ENV} is set and gauge(s) {', '.join(undeclared)} of module {self.contract.name!r} "
+                   "declare no multiprocess_mode: declare one in the contract (e.g. Metric(..., "
+                   'multiprocess_mode="livesum")), or each worker is exposed as its own series with a `pid` label')
+        if self.strict:
+            raise ContractViolation(message, WRONG_TYPE)
+        logger.warning("%s", message)
 
     # --- production mode: drop, log once, count ---------------------------------------------------------
 

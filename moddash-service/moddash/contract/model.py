@@ -18,6 +18,12 @@ COUNTER: MetricType = "counter"
 HISTOGRAM: MetricType = "histogram"
 GAUGE: MetricType = "gauge"
 
+# How a gauge's values from several worker processes combine (prometheus_client's multiprocess modes). "all"
+# and "liveall" are left out: they add a `pid` label that no contract, dashboard or rule expects.
+MultiprocessMode = Literal["livesum", "sum", "livemax", "max", "livemin", "min", "livemostrecent", "mostrecent"]
+MULTIPROCESS_MODES: tuple[MultiprocessMode, ...] = ("livesum", "sum", "livemax", "max", "livemin", "min",
+                                                   "livemostrecent", "mostrecent")
+
 METRIC_NAME_RE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 LABEL_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 MODULE_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*[a-z0-9]$")
@@ -96,8 +102,18 @@ class Metric:
     labels: tuple[str, ...] = attrs.field(default=(), converter=_labels, validator=_check_label_names)
     unit: str = ""
     buckets: tuple[float, ...] | None = attrs.field(default=None, converter=_optional_floats)
+    # Gauges only: how /metrics combines the workers' values under PROMETHEUS_MULTIPROC_DIR ("livesum" for
+    # in-flight requests, "max" for a value every worker reads alike, ...). Counters and histograms always sum.
+    multiprocess_mode: MultiprocessMode | None = None
 
     def __attrs_post_init__(self) -> None:
+        if self.multiprocess_mode is not None:
+            if self.type != GAUGE:
+                raise ValueError(f"{self.name}: only gauges have a multiprocess_mode (counters and histograms "
+                                 "always add up the workers' values)")
+            if self.multiprocess_mode not in MULTIPROCESS_MODES:
+                raise ValueError(f"{self.name}: multiprocess_mode {self.multiprocess_mode!r} is not one of "
+                                 f"{', '.join(MULTIPROCESS_MODES)}")
         if self.buckets is not None:
             if self.type != HISTOGRAM:
                 raise ValueError(f"{self.name}: only histograms have buckets")
