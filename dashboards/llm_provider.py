@@ -26,7 +26,6 @@ CONTRACT = ModuleContract(
     label_values={
         "operation": ("complete", "embed", "moderate"), "provider": ("openai", "anthropic", "mistral"),
         "model": ("gpt-4o", "claude-sonnet", "mistral-large"), "status": ("success", "error"),
-        "error_type": ("TimeoutError", "ValidationError", "UpstreamError", "RateLimited"),
     },
 )
 

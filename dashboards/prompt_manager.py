@@ -18,8 +18,7 @@ CONTRACT = ModuleContract(
     ),
     objectives=Objectives(error_ratio=0.05, p95_seconds=0.5, cost_per_hour_usd=5,
                           availability=0.995, latency_seconds=1.0, latency_target=0.99),
-    label_values={"operation": ("create", "render", "search", "update"), "result": ("passed", "failed"),
-                  "error_type": ("TimeoutError", "ValidationError", "UpstreamError", "RateLimited")},
+    label_values={"operation": ("create", "render", "search", "update"), "result": ("passed", "failed")},
 )
 
 _ops = CONTRACT.metric("operations_total")

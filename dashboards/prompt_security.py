@@ -27,7 +27,6 @@ CONTRACT = ModuleContract(
         "technique": ("jailbreak", "prompt_leak", "role_play"), "client": ("web", "batch", "partner"),
         "event_type": ("injection_blocked", "pii_redacted", "policy_violation", "rate_limited"),
         "severity": ("low", "medium", "high"),
-        "error_type": ("TimeoutError", "ValidationError", "UpstreamError", "RateLimited"),
     },
 )
 

@@ -380,8 +380,11 @@ def target_legend(d: CompiledDashboard, _: LintContext) -> Iterator[Issue]:
                                            f"but every series is labelled {legend!r}")
 
 
-# Labels the instrumentation fills from a fixed set of its own (the naming convention's values), by metric.
-CONVENTION_LABELS = frozenset({("operations_total", "status"), ("tokens_total", "type")})
+# Labels the instrumentation fills itself, by metric: `status` and `type` from the naming convention's values,
+# `error_type` from the class names of the exceptions the service's own code raises (bounded by that code, not
+# by request data, and capped like any undeclared label).
+CONVENTION_LABELS = frozenset({("operations_total", "status"), ("tokens_total", "type"),
+                               ("errors_total", "error_type")})
 
 
 def contract_label_values(d: CompiledDashboard, _: LintContext) -> Iterator[Issue]:

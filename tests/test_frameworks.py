@@ -108,7 +108,7 @@ print(json.dumps({"reply": reply, "type": metrics.headers["Content-Type"], "body
     ]),
     ("example_flask.py", FLASK_DRIVE, {"text": "…"}, [
         'llm_provider_operations_total{operation="complete",status="success"} 1.0',
-        'llm_provider_requests_total{model="gpt-4o",provider="openai",status="ok"} 1.0',
+        'llm_provider_requests_total{model="gpt-4o",provider="openai",status="success"} 1.0',
         'llm_provider_tokens_total{provider="openai",type="completion"} 50.0',
         'llm_provider_cost_total{provider="openai"} 0.004',
     ]),

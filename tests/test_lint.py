@@ -20,7 +20,7 @@ from panels.promql import variable
 from tests.conftest import REPO, BuildRunner
 
 DEMO = ModuleContract("demo", "Demo", ScrapeTarget(9000), standard_metrics("demo"),
-                      label_values={"operation": ("render", "search"), "error_type": ("TimeoutError",)})
+                      label_values={"operation": ("render", "search")})
 OPS = DEMO.metric("operations_total")
 SPEC = DashboardSpec(
     uid="demo", title="Demo", description="d",
@@ -95,8 +95,9 @@ MUTATIONS: dict[str, tuple[Mutation, str]] = {
 
 # Rules about a module's contract: the contract with exactly that mistake, and what the finding says.
 CONTRACT_MUTATIONS: dict[str, tuple[ModuleContract, str]] = {
-    "contract-label-values-rule": (attrs.evolve(DEMO, label_values={"operation": ("render",)}),
-                                   "label 'error_type' (demo_errors_total) has no declared values"),
+    "contract-label-values-rule": (attrs.evolve(DEMO, label_values={}),
+                                   "label 'operation' (demo_operations_total, demo_operation_duration_seconds, "
+                                   "demo_errors_total) has no declared values"),
 }
 
 
@@ -132,9 +133,9 @@ def test_contract_rule_reports_its_mistake_and_only_that_rule_does(name: str) ->
 
 def test_labels_the_instrumentation_fills_itself_need_no_declared_values() -> None:
     llm = ModuleContract("llm", "LLM", ScrapeTarget(9001), standard_metrics("llm", extra_labels={
-        "tokens_total": ("provider",)}), label_values={"operation": ("a",), "error_type": ("E",)})
+        "tokens_total": ("provider",)}), label_values={"operation": ("a",)})
     (finding,) = lint_dashboard(compiled(CLEAN, contract=llm), CONTEXT, [rule("contract-label-values-rule")])
-    # status (operations_total) and type (tokens_total) come from the naming convention; provider does not.
+    # status, type and error_type are filled by the instrumentation itself; provider is not.
     assert "label 'provider' (llm_tokens_total)" in finding.message
     assert lint_dashboard(compiled(CLEAN, contract=None), CONTEXT, [rule("contract-label-values-rule")]) == []
 
