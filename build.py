@@ -192,21 +192,22 @@ def lint_command(ctx: click.Context, list_rules: bool) -> None:
 @cli.command("diff")
 @click.option("--base", default="HEAD", show_default=True, help="Git revision to compare the fresh build with.")
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text", show_default=True)
-@click.option("--layout", is_flag=True, help="Also report position and panel id changes.")
+@click.option("--layout", is_flag=True, help="Also report every position, panel id and link order change.")
 @click.pass_context
 def diff_command(ctx: click.Context, base: str, fmt: str, layout: bool) -> None:
-    """Show, panel by panel, how a fresh build's dashboards differ from those generated at BASE."""
+    """Show, item by item, how a fresh build's generated files differ from those at BASE."""
     from dashbuild.diff import diff_files, git_files, iter_lines
-    from dashbuild.provisioning import DASHBOARDS_DIR
+    from dashbuild.diff_dashboard import overview_sections
+    from dashbuild.transaction import OUTPUT_AREAS
 
     root: Path = ctx.parent.params["root"] if ctx.parent else ROOT
     result = _build_or_exit(root)
     try:
-        before = git_files(root, base, DASHBOARDS_DIR)
+        before = git_files(root, base, OUTPUT_AREAS)
     except ValueError as error:
-        click.echo(f"error: cannot read {DASHBOARDS_DIR} at {base!r}: {error}", err=True)
+        click.echo(f"error: cannot read the generated files at {base!r}: {error}", err=True)
         sys.exit(2)
-    changes = diff_files(before, result.files, layout=layout)
+    changes = diff_files(before, result.files, layout=layout, sections=overview_sections(result.dashboards))
     for line in iter_lines(changes, "markdown" if fmt == "markdown" else "text"):
         click.echo(line)
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from moddash.contract import ModuleContract, Objectives
 from panels import DashboardSpec, Link, ModuleDashboard, Panel, Row, Step, Target, Variable, helpers, promql, slo
 from panels import rules as recorded
+from panels.keys import keyed_panels
 from panels.settings import ProjectSettings
 
 OVERVIEW_UID = "modules-overview"
@@ -170,25 +171,29 @@ def slo_table() -> tuple[Panel, ...]:
 
 def module_section(contract: ModuleContract, dashboard: ModuleDashboard) -> Row | None:
     """Return the row of panels a module marks for the overview, or None when it marks none."""
-    panels = dashboard.overview_panels()
+    panels = [(panel, key) for panel, key in keyed_panels(dashboard.rows) if panel.overview]
     if not panels:
         return None
-    # Titles are prefixed so that they stay unique across sections and say whose panel it is. Sections are
-    # collapsed: their queries run when opened, so loading the overview costs the same for 3 or 30 modules.
-    return Row(contract.title, tuple(p.titled(f"{contract.title}: {p.title}") for p in panels), collapsed=True)
+    # Titles are prefixed so that they stay unique across sections and say whose panel it is; keys are the
+    # module's own, prefixed with its slug, so a section panel is the same panel as on the module's dashboard.
+    # Sections are collapsed: their queries run when opened, so loading the overview costs the same for 3 or
+    # 30 modules.
+    return Row(contract.title, tuple(p.titled(f"{contract.title}: {p.title}").keyed(f"{contract.slug}.{key}")
+                                     for p, key in panels), collapsed=True, key=contract.slug)
 
 
 def build_overview(modules: Sequence[Module], settings: ProjectSettings = DEFAULTS) -> DashboardSpec:
     """Return the overview: cross-module panels, one section per module, links to every module dashboard."""
+    slo_keys = ("slo_sli", "slo_objective", "slo_budget_remaining", "slo_burn_rate")
     summary = Row("All modules", (
-        module_health().sized(width=8),
-        total_operations().sized(width=4),
-        cost_by_module().sized(width=12, height=10),
-        operations_by_module(),
-        error_ratio_by_module(),
-        p95_by_module(),
-        *slo_table(),
-    ))
+        module_health().sized(width=8).keyed("overview.module_health"),
+        total_operations().sized(width=4).keyed("overview.total_operations"),
+        cost_by_module().sized(width=12, height=10).keyed("overview.cost_by_module"),
+        operations_by_module().keyed("overview.operations_by_module"),
+        error_ratio_by_module().keyed("overview.error_ratio_by_module"),
+        p95_by_module().keyed("overview.p95_by_module"),
+        *(panel.keyed(f"overview.{key}") for panel, key in zip(slo_table(), slo_keys, strict=True)),
+    ), key="overview")
     sections = [row for contract, dashboard in modules if (row := module_section(contract, dashboard))]
     return DashboardSpec(
         uid=OVERVIEW_UID,

@@ -27,7 +27,7 @@ def slugify(title: str) -> str:
 def check_schema(dashboards: Sequence[CompiledDashboard]) -> list[BuildError]:
     """Return an error per Grafana JSON Schema violation."""
     return [
-        BuildError(d.source_of(e.panel), f"{d.filename}: schema: {e}", e.panel)
+        BuildError(d.source_named(e.panel), f"{d.filename}: schema: {e}", e.panel)
         for d in dashboards for e in validate_dashboard(d.json)
     ]
 
@@ -109,7 +109,7 @@ def check_json_values(dashboards: Sequence[CompiledDashboard]) -> list[BuildErro
         if _serialisable(d.json):
             continue  # the common case, at the C encoder's speed; the walk below only locates a problem
         for title, base, part in _parts(d):
-            source = d.source_of(title)
+            source = d.source_named(title)
             if source != d.source and source in reported:
                 continue
             for path, value in _leaves(part, base):

@@ -113,11 +113,11 @@ def compile_dashboards(modules: Sequence[ModuleFile], settings: ProjectSettings 
         except (ValueError, TypeError) as error:
             raise BuildError(module.path, str(error)) from error
         compiled.append(_compile(spec, module.path, known_series=_series_of(module), contract=module.contract))
-    overview_sources: dict[str, str] = {}
+    overview_sources: dict[str, str] = {}  # panel key -> module file
     for module in modules:
         section = module_section(module.contract, module.dashboard)
         for panel in section.panels if section else ():
-            overview_sources[panel.title] = module.path
+            overview_sources[panel.key or ""] = module.path
     try:
         overview = build_overview([(m.contract, m.dashboard) for m in modules], settings)
     except Exception as error:  # overview.py is code we edit too: report any failure as a build error
@@ -194,7 +194,7 @@ def _build(root: Path) -> BuildResult:
     if promtool.errors or amtool.errors:
         raise BuildFailed([*promtool.errors, *amtool.errors])
     summary = tuple(
-        SummaryRow(d.json["title"], sum(1 for _ in d.panels()), sum(len(p.get("targets", [])) for p in d.panels()),
+        SummaryRow(d.json["title"], len(d.panels), sum(len(p.targets) for p in d.panels),
                    dashboard_path(d))
         for d in dashboards
     )

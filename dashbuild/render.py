@@ -15,6 +15,7 @@ from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
 from grafana_foundation_sdk.models import piechart as pm
 
+from panels.keys import panel_ids, panel_keys, row_keys
 from panels.layout import GridPos, layout
 from panels.spec import DashboardSpec, Panel, Step, ValueText, Variable
 
@@ -163,16 +164,16 @@ def render_dashboard(spec: DashboardSpec) -> dict[str, Any]:
     model = builder.build()
     # Panels are placed by our layout, so they are set directly: the SDK's own
     # placement would move panels whose position is (0, 0).
+    # Ids come from the panels' keys, not their order: they stay when a panel is retitled or moved.
+    keys, rows = panel_keys(spec.rows), row_keys(spec.rows)
+    ids = panel_ids([*rows, *(key for row in keys for key in row)])
     panels: list[Any] = []
-    next_id = 1
-    for placed in layout(spec.rows):
-        row = db.Row(placed.row.title).id(next_id).collapsed(placed.row.collapsed).grid_pos(
+    for placed, row_key, panel_keys_of_row in zip(layout(spec.rows), rows, keys, strict=True):
+        row = db.Row(placed.row.title).id(ids[row_key]).collapsed(placed.row.collapsed).grid_pos(
             dm.GridPos(h=placed.pos.h, w=placed.pos.w, x=placed.pos.x, y=placed.pos.y)).build()
-        next_id += 1
         children = []
-        for panel, pos in placed.panels:
-            children.append(render_panel(panel, next_id, pos).build())
-            next_id += 1
+        for (panel, pos), key in zip(placed.panels, panel_keys_of_row, strict=True):
+            children.append(render_panel(panel, ids[key], pos).build())
         panels.append(row)
         if placed.row.collapsed:
             row.panels = children

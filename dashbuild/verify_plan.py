@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
+from dashbuild.compiled import flatten
 from dashbuild.queries import substitute_variables
 from dashbuild.verify_client import PrometheusClient
 
@@ -147,14 +148,8 @@ def run_query(client: PrometheusClient, query: PlannedQuery, end: float, range_s
 
 
 def flat_panels(dashboard: dict[str, Any]) -> list[dict[str, Any]]:
-    """Return every non-row panel, including those in collapsed rows."""
-    panels = []
-    for panel in dashboard.get("panels", []):
-        if panel.get("type") == "row":
-            panels.extend(panel.get("panels", []))
-        else:
-            panels.append(panel)
-    return panels
+    """Return every non-row panel's JSON, including those in collapsed rows (the view lint and diff walk)."""
+    return [cast(dict[str, Any], panel.json) for panel in flatten(dashboard)]
 
 
 

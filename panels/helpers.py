@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+import attrs
+
 from moddash.contract.model import COUNTER, HISTOGRAM, Metric
 from panels import promql
 from panels.promql import Matcher
@@ -58,6 +60,7 @@ def rate_per_second(metric: Metric, *, by: Sequence[str] = (), where: Sequence[M
     """Return a time series of a counter's per-second rate, summed by `by` labels."""
     return Panel(
         kind="timeseries",
+        origin=f"rate_per_second.{metric.name}",
         title=title or f"{metric.help.split(',')[0].rstrip('.')} per second",
         description=(f"Per-second rate of {metric.name} ({metric.help}), summed"
                      f"{' by ' + ', '.join(by) if by else ''}.{_filter_note(where)}"),
@@ -87,6 +90,7 @@ def duration_quantiles(histogram: Metric, quantiles: Sequence[float] = (0.5, 0.9
         objective = f" The red threshold marks the {objective_seconds:g} s objective."
     return Panel(
         kind="timeseries",
+        origin=f"duration_{'_'.join(f'p{q * 100:g}' for q in quantiles)}.{histogram.name}",
         title=title or f"Duration {names}",
         description=(f"{names} of {histogram.name} ({histogram.help}), estimated by histogram_quantile "
                      f"over per-second bucket rates; empty when nothing was observed.{_filter_note(where)}"
@@ -114,6 +118,7 @@ def error_ratio(errors: Metric, total: Metric, *, by: Sequence[str] = (), where:
     denominator = _counter_rate(total, by, where)
     return Panel(
         kind="timeseries",
+        origin=f"error_ratio.{errors.name}",
         title=title,
         description=(f"Share of operations that failed: rate of {errors.name} divided by rate of {total.name}; "
                      "0 when none failed, empty when there is no traffic. "
@@ -134,6 +139,7 @@ def success_ratio(metric: Metric, success: Matcher, *, where: Sequence[Matcher] 
     denominator = _counter_increase(metric, (), where)
     return Panel(
         kind="stat",
+        origin=f"success_ratio.{metric.name}",
         title=title,
         description=(f"Share of {metric.name} events with {success.render()} over the dashboard time range; "
                      "empty when there is no traffic. Red below 90 %, yellow below 99 %."),
@@ -154,6 +160,7 @@ def cache_hit_ratio(hits: Metric, misses: Metric, *, title: str = "Cache hit rat
     miss_count = promql.or_zero(_counter_increase(misses, (), ()))
     return Panel(
         kind="stat",
+        origin=f"cache_hit_ratio.{hits.name}",
         title=title,
         description=(f"Cache hits divided by lookups ({hits.name} / ({hits.name} + {misses.name})) over the "
                      "dashboard time range; empty when there is no traffic (no lookup). Red below 50 %, yellow "
@@ -172,6 +179,7 @@ def token_usage(tokens: Metric, *, by: Sequence[str] = ("type",), where: Sequenc
     """Return a stacked time series of tokens per second, by token type."""
     return Panel(
         kind="timeseries",
+        origin=f"token_usage.{tokens.name}",
         title=title,
         description=(f"Tokens per second from {tokens.name} ({tokens.help}), stacked"
                      f"{' by ' + ', '.join(by) if by else ''}.{_filter_note(where)}"),
@@ -188,6 +196,7 @@ def cost_over_range(cost: Metric, *, by: Sequence[str] = (), where: Sequence[Mat
     """Return a stat of the US dollars spent over the dashboard time range."""
     return Panel(
         kind="stat",
+        origin=f"cost_over_range.{cost.name}",
         title=title,
         description=f"US dollars accumulated by {cost.name} over the dashboard time range.{_filter_note(where)}",
         unit="currencyUSD",
@@ -201,6 +210,7 @@ def cost_rate(cost: Metric, *, by: Sequence[str] = (), where: Sequence[Matcher] 
     """Return a time series of the spending rate in US dollars per hour."""
     return Panel(
         kind="timeseries",
+        origin=f"cost_rate.{cost.name}",
         title=title,
         description=(f"Spending rate from {cost.name}, in US dollars per hour"
                      f"{', by ' + ', '.join(by) if by else ''}.{_filter_note(where)}"),
@@ -218,6 +228,7 @@ def count_over_range(metric: Metric, *, where: Sequence[Matcher] = (), title: st
     steps: tuple[Step, ...] = (Step(GREEN),) if warning is None else (Step(GREEN), Step(ORANGE, warning))
     return Panel(
         kind="stat",
+        origin=f"count_over_range.{metric.name}",
         title=title or metric.help.rstrip("."),
         description=(f"{metric.help} Count over the dashboard time range ({metric.name}); 0 when none was "
                      f"recorded.{_filter_note(where)}"),
@@ -233,6 +244,7 @@ def distribution(metric: Metric, by: str, *, where: Sequence[Matcher] = (), titl
     """Return a pie chart of a counter's increase over the dashboard range, split by one label."""
     return Panel(
         kind="piechart",
+        origin=f"distribution.{metric.name}.{by}",
         title=title or f"Distribution by {by}",
         description=f"Share of {metric.name} over the dashboard time range, by {by}.{_filter_note(where)}",
         unit="short",
@@ -249,6 +261,7 @@ def event_timeline(metric: Metric, *, by: Sequence[str] = (), where: Sequence[Ma
                                          promql.INTERVAL), by)
     return Panel(
         kind="timeseries",
+        origin=f"event_timeline.{metric.name}",
         title=title,
         description=(f"Events of {metric.name} per time bucket (at least {bucket}), stacked"
                      f"{' by ' + ', '.join(by) if by else ''}.{_filter_note(where)}"),
@@ -273,13 +286,15 @@ HEALTH_MAPPINGS = (
 def health(job: str, *, title: str = "Health", legend: str = "") -> Panel:
     """Return a stat of the share of a scrape job's targets that are up, shown as UP / DEGRADED / DOWN."""
     expr = promql.aggregate("avg", promql.selector("up", (promql.eq("job", job),)))
-    return health_status((Target(expr, legend or job, instant=True),), title=title)
+    panel = health_status((Target(expr, legend or job, instant=True),), title=title)
+    return attrs.evolve(panel, origin=f"health.{job}")
 
 
 def health_status(targets: Sequence[Target], *, title: str = "Module health") -> Panel:
     """Return a UP/DEGRADED/DOWN stat over queries that give the share (0..1) of targets up."""
     return Panel(
         kind="stat",
+        origin="health_status",
         title=title,
         description=("Share of scrape targets that are up (Prometheus `up`): UP when all are, DEGRADED when "
                      "some are (one of several down), DOWN when none is. No data means Prometheus has no such "

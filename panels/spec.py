@@ -18,6 +18,8 @@ PanelKind = Literal["timeseries", "stat", "piechart"]
 PANEL_KINDS: tuple[PanelKind, ...] = ("timeseries", "stat", "piechart")
 GRID_WIDTH = 24
 UID_RE = re.compile(r"^[a-z0-9-]{1,40}$")
+# A panel or row key (panels/keys.py): what identifies it in reviews, lint silences and the JSON's panel ids.
+KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,199}$")
 
 
 @attrs.frozen
@@ -121,6 +123,12 @@ def _strings(items: Iterable[str]) -> tuple[str, ...]:
     return tuple(items)
 
 
+def _check_key(_: object, attribute: attrs.Attribute[str | None], value: str | None) -> None:
+    if value is not None and not KEY_RE.fullmatch(value):
+        raise ValueError(f"key {value!r} must be lowercase letters, digits, '_', '.' or '-' (at most 200), "
+                         "starting with a letter or digit")
+
+
 @attrs.frozen
 class Panel:
     """One visualisation: kind, queries, unit and presentation."""
@@ -145,6 +153,9 @@ class Panel:
     height: int | None = attrs.field(default=None)
     overview: bool = False
     silenced: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_silences)
+    # Identity (panels/keys.py): an explicit key wins over `origin`, what the helper that made it shows.
+    key: str | None = attrs.field(default=None, validator=_check_key)
+    origin: str = ""
 
     @description.validator
     def _check_description(self, _: attrs.Attribute[str], value: str) -> None:
@@ -175,6 +186,10 @@ class Panel:
         """Return a copy with another title (and optionally description)."""
         return attrs.evolve(self, title=title, description=description or self.description)
 
+    def keyed(self, key: str) -> Panel:
+        """Return a copy with an explicit key: its identity in reviews and silences, whatever its title or place."""
+        return attrs.evolve(self, key=key)
+
     def in_overview(self) -> Panel:
         """Return a copy marked to appear in this module's section of the overview."""
         return attrs.evolve(self, overview=True)
@@ -195,6 +210,7 @@ class Row:
     title: str = attrs.field(validator=attrs.validators.min_len(1))
     panels: tuple[Panel, ...] = attrs.field(converter=_panels, validator=_each(Panel))
     collapsed: bool = False
+    key: str | None = attrs.field(default=None, validator=_check_key)
 
 
 @attrs.frozen

@@ -110,8 +110,7 @@ def test_any_valid_module_builds_clean(first: ModuleFile, second: ModuleFile) ->
     assert run_checks(dashboards) == []
     assert [str(f) for f in lint(dashboards) if f.severity == "error"] == []
     for dashboard in dashboards:
-        for panel in dashboard.panels():
-            for target in panel["targets"]:
-                values = {**GRAFANA_VARIABLES, "operation": ".*"}
-                parse(substitute_variables(target["expr"], values))
+        for _panel, target in dashboard.targets():
+            values = {**GRAFANA_VARIABLES, "operation": ".*"}
+            parse(substitute_variables(target.expr, values))
     assert prometheus_files([m.contract for m in registry])
