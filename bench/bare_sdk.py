@@ -7,6 +7,7 @@ it), so timing both compares like with like.
 from __future__ import annotations
 
 import json
+import zlib
 
 from grafana_foundation_sdk.builders import common as cb
 from grafana_foundation_sdk.builders import dashboard as db
@@ -20,6 +21,11 @@ from bench.scaffold_text import RATIO_STEPS, SLO_ROW, SloPanel, scaffold_text, s
 from panels.settings import DEFAULT_MODULE_TITLE, DEFAULT_OVERVIEW_TITLE
 
 DS = dm.DataSourceRef(type_val="prometheus", uid="${datasource}")
+
+
+def _pid(key: str) -> int:
+    """Return a panel id as our builder derives it from the panel's key (panels/keys.py), for identical bytes."""
+    return zlib.crc32(key.encode()) % (2**31 - 1) + 1
 
 
 def _steps(*steps: tuple[str, float | None]) -> db.ThresholdsConfig:
@@ -89,6 +95,9 @@ def _slo_stat(pid: int, panel: SloPanel, pos: tuple[int, int, int, int]) -> stat
     return builder.decimals(panel.decimals)
 
 
+SLO_KEYS = tuple(f"slo.{slo}.{kind}" for slo in ("availability", "latency") for kind in ("sli", "burn_rate", "budget"))
+
+
 def _row(pid: int, title: str, y: int) -> dm.RowPanel:
     return db.Row(title).id(pid).collapsed(False).grid_pos(dm.GridPos(h=1, w=24, x=0, y=y)).build()
 
@@ -115,56 +124,67 @@ def module_dashboard(name: str, title: str) -> bytes:
               .target_blank(False).include_vars(False).keep_time(True))
     )
     model = builder.build()
+    ops_id = _pid(f"rate_per_second.{ops}")
+    p95_id = _pid(f"duration_p95.{dur}")
+    ratio_id = _pid(f"error_ratio.{errs}")
+    cost_id = _pid(f"cost_over_range.{cost}")
+    status_id = _pid(f"rate_per_second.{ops}-2")
+    quantiles_id = _pid(f"duration_p50_p95_p99.{dur}")
+    ratio_by_op_id = _pid(f"error_ratio.{errs}-2")
+    tokens_id = _pid(f"token_usage.{tokens}")
+    cost_rate_id = _pid(f"cost_rate.{cost}")
+    cache_id = _pid(f"cache_hit_ratio.{hits}")
     model.panels = [
-        _row(1, "Summary", 0),
-        _timeseries(2, "Operations/s", f"Per-second rate of {ops_help}, summed by operation.", "ops", (0, 1, 6, 8),
+        _row(_pid("row.summary"), "Summary", 0),
+        _timeseries(ops_id, "Operations/s", f"Per-second rate of {ops_help}, summed by operation.", "ops", (0, 1, 6, 8),
                     [_query("A", f"sum by (operation) (rate({ops}{rate}))", "{{operation}}")],
                     _steps(("green", None))).build(),
-        _timeseries(3, "Operation duration P95",
+        _timeseries(p95_id, "Operation duration P95",
                     f"P95 of {dur_help}, estimated by histogram_quantile over per-second bucket rates; empty "
                     "when nothing was observed. The red threshold marks the 1 s objective.", "s", (6, 1, 6, 8),
                     [_query("A", f"histogram_quantile(0.95, sum by (le, operation) (rate({dur}_bucket{rate}))) >= 0",
                             "P95 {{operation}}")], _steps(("green", None), ("red", 1.0))).build(),
-        _timeseries(4, "Error rate", ratio_desc, "percentunit", (12, 1, 6, 8),
+        _timeseries(ratio_id, "Error rate", ratio_desc, "percentunit", (12, 1, 6, 8),
                     [_query("A", f"(sum(rate({errs}{rate})) or sum(rate({ops}{rate})) * 0) / "
                                  f"(sum(rate({ops}{rate})) > 0)", "error ratio")],
                     _steps(*RATIO_STEPS), max_value=1).build(),
-        _stat(5, "Cost", f"US dollars accumulated by {cost} over the dashboard time range.", "currencyUSD",
+        _stat(cost_id, "Cost", f"US dollars accumulated by {cost} over the dashboard time range.", "currencyUSD",
               (18, 1, 6, 8), _query("A", f"sum(increase({cost}[$__range]))", "cost", instant=True),
               _steps(("green", None)), 2).build(),
-        _row(6, "Per operation ($operation)", 9),
-        _timeseries(7, "Operations/s by status", f"Per-second rate of {ops_help}, summed by operation, status. "
+        _row(_pid("row.per_operation_operation"), "Per operation ($operation)", 9),
+        _timeseries(status_id, "Operations/s by status", f"Per-second rate of {ops_help}, summed by operation, status. "
                     f"Filtered by {by_op}.", "ops", (0, 10, 8, 8),
                     [_query("A", f"sum by (operation, status) (rate({ops}{{{by_op}}}{rate}))",
                             "{{operation}} {{status}}")], _steps(("green", None))).build(),
-        _timeseries(8, "Operation duration P50/P95/P99",
+        _timeseries(quantiles_id, "Operation duration P50/P95/P99",
                     f"P50/P95/P99 of {dur_help}, estimated by histogram_quantile over per-second bucket rates; "
                     f"empty when nothing was observed. Filtered by {by_op}.", "s", (8, 10, 8, 8),
                     [_query(ref, f"histogram_quantile({q}, {quantile}) >= 0", f"P{p} {{{{operation}}}}")
                      for ref, q, p in (("A", "0.5", "50"), ("B", "0.95", "95"), ("C", "0.99", "99"))],
                     _steps(("green", None))).build(),
-        _timeseries(9, "Error rate by operation", f"{ratio_desc} Filtered by {by_op}.", "percentunit", (16, 10, 8, 8),
+        _timeseries(ratio_by_op_id, "Error rate by operation", f"{ratio_desc} Filtered by {by_op}.", "percentunit",
+                    (16, 10, 8, 8),
                     [_query("A", f"(sum by (operation) (rate({errs}{{{by_op}}}{rate})) or "
                                  f"sum by (operation) (rate({ops}{{{by_op}}}{rate})) * 0) / "
                                  f"(sum by (operation) (rate({ops}{{{by_op}}}{rate})) > 0)", "{{operation}}")],
                     _steps(*RATIO_STEPS), max_value=1).build(),
-        _row(10, "Tokens, cost and cache", 18),
-        _timeseries(11, "Token usage", f"Tokens per second from {tokens} (Tokens processed, by type "
+        _row(_pid("row.tokens_cost_and_cache"), "Tokens, cost and cache", 18),
+        _timeseries(tokens_id, "Token usage", f"Tokens per second from {tokens} (Tokens processed, by type "
                     "(prompt/completion).), stacked by type.", "short", (0, 19, 8, 8),
                     [_query("A", f"sum by (type) (rate({tokens}{rate}))", "{{type}}")], _steps(("green", None)),
                     stacked=True, axis_label="tokens/s").build(),
-        _timeseries(12, "Cost per hour", f"Spending rate from {cost}, in US dollars per hour.", "currencyUSD",
+        _timeseries(cost_rate_id, "Cost per hour", f"Spending rate from {cost}, in US dollars per hour.", "currencyUSD",
                     (8, 19, 8, 8), [_query("A", f"(sum(rate({cost}{rate}))) * 3600", "USD/h")],
                     _steps(("green", None)), axis_label="USD per hour").build(),
-        _stat(13, "Cache hit ratio", f"Cache hits divided by lookups ({hits} / ({hits} + {misses})) over the "
+        _stat(cache_id, "Cache hit ratio", f"Cache hits divided by lookups ({hits} / ({hits} + {misses})) over the "
               "dashboard time range; empty when there is no traffic (no lookup). Red below 50 %, yellow below 80 %.",
               "percentunit", (16, 19, 8, 8),
               _query("A", f"(sum(increase({hits}[$__range])) or vector(0)) / (((sum(increase({hits}[$__range])) "
                           f"or vector(0)) + (sum(increase({misses}[$__range])) or vector(0))) > 0)", "hit ratio",
                      instant=True),
               _steps(("red", None), ("yellow", 0.5), ("green", 0.8)), 1, bounds=(0, 1)).build(),
-        _row(14, SLO_ROW, 27),
-        *(_slo_stat(15 + index, panel, (index % 3 * 8, 28 + index // 3 * 5, 8, 5)).build()
+        _row(_pid("row.slo"), SLO_ROW, 27),
+        *(_slo_stat(_pid(SLO_KEYS[index]), panel, (index % 3 * 8, 28 + index // 3 * 5, 8, 5)).build()
           for index, panel in enumerate(slo_panels(name))),
     ]
     return (json.dumps(model, cls=JSONEncoder, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode()

@@ -369,8 +369,9 @@ def _budget_panel(spec: SloSpec, sli: Sli) -> Panel:
 def slo_row(contract: ModuleContract) -> Row | None:
     """Return the module dashboard's SLO row (per SLO: SLI vs objective, burn rate, budget left), or None."""
     spec = slo_spec(contract)
-    panels = [make(spec, sli) for sli in spec.slis
-              for make in (_sli_panel, _burn_panel, _budget_panel)]
+    # Keyed by SLO and kind: the titles hold the window, which a module may change.
+    panels = [make(spec, sli).keyed(f"slo.{sli.kind}.{kind}") for sli in spec.slis
+              for kind, make in (("sli", _sli_panel), ("burn_rate", _burn_panel), ("budget", _budget_panel))]
     if not panels:
         return None
-    return Row(f"Service level objectives ({spec.window})", tuple(panels))
+    return Row(f"Service level objectives ({spec.window})", tuple(panels), key="slo")
