@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from dashboards.overview import OVERVIEW_UID, module_section
+from dashbuild.overview import module_section
 from moddash.contract import ModuleContract
 from panels import DashboardSpec, Link, Panel, Row, Step, Target, helpers, promql
-from panels.settings import DEFAULT_OVERVIEW_TITLE
+from panels.settings import DEFAULT_OVERVIEW_TITLE, OVERVIEW_UID
 from panels.spec import ModuleDashboard
 
 Module = tuple[ModuleContract, ModuleDashboard]

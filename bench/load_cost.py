@@ -25,9 +25,9 @@ import attrs
 
 from bench import synthetic
 from bench.direct_overview import build_direct_overview
-from dashboards.overview import build_overview
 from dashbuild.discover import ModuleFile
 from dashbuild.files import dump_yaml
+from dashbuild.overview import build_overview
 from dashbuild.pipeline import module_spec
 from dashbuild.prometheus import recording_rules_file
 from dashbuild.render import render_dashboard

@@ -10,7 +10,7 @@ from dashbuild.discover import ModuleFile
 from dashbuild.scaffold import module_source
 
 REPO = Path(__file__).resolve().parent.parent
-CODE = ("build.py", "moddash-service", "panels", "dashbuild")
+CODE = ("build.py", "moddash-service", "panels", "rules", "dashbuild")
 
 
 def module_name(index: int) -> str:

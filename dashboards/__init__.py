@@ -1,1 +1,1 @@
-"""Module files: one per module, each declaring CONTRACT and DASHBOARD. `overview.py` assembles the rest."""
+"""Module files: one per module, each declaring CONTRACT and DASHBOARD; `settings.py` holds the project's settings."""

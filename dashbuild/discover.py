@@ -30,7 +30,7 @@ from dashbuild.errors import BuildError
 from moddash.contract import ModuleContract
 from panels.spec import ModuleDashboard
 
-RESERVED = frozenset({"__init__", "overview", "settings"})
+RESERVED = frozenset({"__init__", "settings"})
 MODULE_TIMEOUT_ENV = "DASHBUILD_MODULE_TIMEOUT"
 DEFAULT_MODULE_TIMEOUT = 10.0
 # After the limit, the watchdog waits this long for the SIGALRM path to report first; faulthandler

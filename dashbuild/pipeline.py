@@ -13,7 +13,6 @@ from pathlib import Path
 
 import attrs
 
-from dashboards.overview import DEFAULTS, OVERVIEW_UID, build_overview, module_section
 from dashbuild.alertmanager import CONFIG_FILE as ALERTMANAGER_CONFIG
 from dashbuild.alertmanager import alertmanager_files, required_version
 from dashbuild.amtool_check import check_alertmanager_config
@@ -23,6 +22,7 @@ from dashbuild.discover import ModuleFile, discover
 from dashbuild.errors import BuildError, BuildFailed
 from dashbuild.files import dump_json
 from dashbuild.lint import Finding, lint
+from dashbuild.overview import build_overview, module_section
 from dashbuild.prometheus import CONFIG_FILE, alert_rules_path, prometheus_files
 from dashbuild.promtool_check import check_prometheus_tree, previously_generated
 from dashbuild.provisioning import DASHBOARDS_DIR, provisioning_files
@@ -30,13 +30,14 @@ from dashbuild.render import render_dashboard
 from dashbuild.settings import load_settings
 from dashbuild.slo_files import slo_files, slo_sources
 from moddash.contract import ModuleContract
-from panels.rules import recorded_series
-from panels.settings import ProjectSettings
-from panels.slo import recorded_series as slo_recorded_series
-from panels.slo import slo_row, slo_spec
+from panels.settings import DEFAULTS, OVERVIEW_UID, ProjectSettings
+from panels.slo import slo_row
 from panels.spec import DashboardSpec, Link
+from rules.recording import recorded_series
+from rules.slo import recorded_series as slo_recorded_series
+from rules.slo import slo_spec
 
-OVERVIEW_SOURCE = "dashboards/overview.py"
+OVERVIEW_SOURCE = "dashbuild/overview.py"
 
 
 @attrs.frozen

@@ -10,14 +10,13 @@ from typing import Any
 
 from dashbuild.files import dump_yaml
 from moddash.contract.model import ModuleContract
-from panels.rules import RUNBOOKS, SCRAPE_INTERVAL, AlertRule, alert_rules, monitoring_alerts, recording_rules
+from panels.settings import ALERTMANAGER_ADDRESS, RUNBOOKS, SCRAPE_INTERVAL, SELF_ADDRESS
+from rules.alerts import alert_rules, monitoring_alerts
+from rules.model import AlertRule
+from rules.recording import recording_rules
 
 CONFIG_FILE = "prometheus/prometheus.yml"
 RULES_DIR = "prometheus/rules"
-# Where Prometheus scrapes itself: inside the compose container it listens on 9090.
-SELF_ADDRESS = "localhost:9090"
-# The compose service name of Alertmanager (dashbuild/alertmanager.py writes its config).
-ALERTMANAGER_ADDRESS = "alertmanager:9093"
 RECORDING_FILE = f"{RULES_DIR}/modules.recording.yml"
 MONITORING_FILE = f"{RULES_DIR}/monitoring.alerts.yml"
 

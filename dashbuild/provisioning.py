@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from dashbuild.files import dump_yaml
-from dashbuild.render import DATASOURCE_NAME, DATASOURCE_UID
-from panels.rules import SCRAPE_INTERVAL
+from panels.settings import (
+    DATASOURCE_NAME,
+    DATASOURCE_UID,
+    GRAFANA_FOLDER,
+    GRAFANA_PROVISIONING,
+    PROMETHEUS_URL,
+    SCRAPE_INTERVAL,
+)
 
 DASHBOARDS_DIR = "provisioning/dashboards"
 DATASOURCE_FILE = "provisioning/datasources/prometheus.yaml"
 PROVIDER_FILE = f"{DASHBOARDS_DIR}/dashboards.yaml"
-# Where docker-compose mounts the repository's provisioning/ folder inside the Grafana container.
-GRAFANA_PROVISIONING = "/etc/grafana/provisioning"
-PROMETHEUS_URL = "http://prometheus:9090"
 
 
 def datasource_yaml() -> bytes:
@@ -40,7 +43,7 @@ def provider_yaml() -> bytes:
             "name": "modules",
             "orgId": 1,
             "type": "file",
-            "folder": "Modules",
+            "folder": GRAFANA_FOLDER,
             "disableDeletion": False,
             "allowUiUpdates": False,
             "updateIntervalSeconds": 10,

@@ -17,11 +17,9 @@ from grafana_foundation_sdk.models import piechart as pm
 
 from panels.keys import panel_ids, panel_keys, row_keys
 from panels.layout import GridPos, layout
+from panels.settings import DATASOURCE_NAME, DATASOURCE_UID, DATASOURCE_VARIABLE
 from panels.spec import DashboardSpec, Panel, Step, ValueText, Variable
 
-DATASOURCE_UID = "prometheus"
-DATASOURCE_NAME = "Prometheus"
-DATASOURCE_VARIABLE = "datasource"
 DATASOURCE_REF = dm.DataSourceRef(type_val="prometheus", uid=f"${{{DATASOURCE_VARIABLE}}}")
 
 PanelBuilder = timeseries.Panel | stat.Panel | piechart.Panel

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dashboards.overview import OVERVIEW_UID
 from dashbuild.checks import slugify
 from dashbuild.discover import RESERVED, discover
 from dashbuild.errors import BuildError, BuildFailed
 from dashbuild.files import write_atomic
 from dashbuild.settings import load_settings
 from moddash.contract.model import MODULE_NAME_RE
+from panels.settings import OVERVIEW_UID
 from panels.spec import UID_RE
 
 TEMPLATE = '''"""{title} (:{port}): scaffolded by `python build.py new-module`; edit freely."""

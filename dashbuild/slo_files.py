@@ -1,8 +1,8 @@
-"""SLO rule files: `prometheus/rules/<slug>.slo.yml` per module, from its objectives (panels/slo.py).
+"""SLO rule files: `prometheus/rules/<slug>.slo.yml` per module, from its objectives (rules/slo.py).
 
 One group per module holds the SLI recording rules and, after them, the burn-rate alerts, so every rule
 reads raw series or rules evaluated before it in the same evaluation. The group has its own interval
-(panels/slo.py: EVALUATION_INTERVAL); alerts use the shape of the module's `.alerts.yml`.
+(rules/slo.py: EVALUATION_INTERVAL); alerts use the shape of the module's `.alerts.yml`.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from dashbuild.errors import BuildError, BuildFailed
 from dashbuild.files import dump_yaml
 from dashbuild.prometheus import RULES_DIR
 from moddash.contract.model import ModuleContract
-from panels import slo
-from panels.rules import RUNBOOKS
+from panels.settings import RUNBOOKS
+from rules import slo
 
 
 def slo_rules_path(contract: ModuleContract) -> str:

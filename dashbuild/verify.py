@@ -25,7 +25,6 @@ from dashbuild.verify_files import DashboardFileError, load_dashboard, load_dash
 from dashbuild.verify_health import module_slugs, read_health
 from dashbuild.verify_plan import (
     PANEL_WIDTH_PX,
-    SCRAPE_SECONDS,
     PlannedQuery,
     dashboard_range,
     flat_panels,
@@ -42,6 +41,7 @@ from dashbuild.verify_plan import (
 )
 from dashbuild.verify_report import DashboardReport, Report, TargetResult, counts, exit_code, text_lines, to_json
 from dashbuild.verify_shape import QueryShape, query_shape
+from panels.settings import SCRAPE_SECONDS
 
 STALE_SCRAPES = 3
 STALE_AFTER_SECONDS = STALE_SCRAPES * SCRAPE_SECONDS

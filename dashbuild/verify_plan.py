@@ -18,8 +18,8 @@ import attrs
 from dashbuild.compiled import flatten
 from dashbuild.queries import substitute_variables
 from dashbuild.verify_client import PrometheusClient
+from panels.settings import SCRAPE_SECONDS
 
-SCRAPE_SECONDS = 5
 PANEL_WIDTH_PX = 1600
 DEFAULT_RANGE_SECONDS = 6 * 3600  # Grafana's default time range, for a dashboard that sets none
 ROUND_INTERVALS = (1, 2, 5, 10, 15, 20, 30, 60, 120, 300, 600, 900, 1200, 1800, 3600, 7200, 21600, 43200, 86400)

@@ -1,4 +1,10 @@
-"""Project settings: what the users call their dashboards, and where alerts go. Value objects read by every output."""
+"""The project's settings, one module every stage reads (in the manner of the kubernetes-mixin's `_config`).
+
+Two parts: the platform's wiring, fixed here (datasource, scrape interval, rule windows and names, addresses,
+Grafana folder, the overview's uid), and what the users choose in dashboards/settings.py (`ProjectSettings`:
+titles, alert routing, runbooks), with `DEFAULTS` when they choose nothing. Alert thresholds per module are
+the contract's `Objectives` (moddash.contract), whose defaults live there so services need nothing else.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,47 @@ from urllib.parse import urlsplit
 import attrs
 
 from moddash.contract import ModuleContract
-from panels.rules import RUNBOOKS
+from panels.promql import seconds
+
+# -- the platform's wiring -------------------------------------------------------------------------------------
+
+# How often Prometheus scrapes the modules and evaluates these rules (prometheus.yml's global intervals,
+# and Grafana's datasource timeInterval): totals integrate recorded samples this far apart.
+SCRAPE_INTERVAL = "5s"
+WINDOW = "1m"  # 12 scrapes at the 5 s scrape interval
+ALERT_WINDOW = "5m"
+# A module is down when it could not be scraped for more than this share of the alert window.
+DOWN_SHARE = 0.2
+# Where the runbooks live, relative to the repository; settings may give an absolute base URL.
+RUNBOOKS = "RUNBOOKS.md"
+SELF_JOB = "prometheus"  # Prometheus' own scrape job (dashbuild/prometheus.py)
+
+OPERATIONS_RATE = "module:operations:rate1m"
+ERRORS_RATE = "module:errors:rate1m"
+ERROR_RATIO = "module:error_ratio:rate1m"
+COST_RATE = "module:cost_usd:rate1m"
+TOKENS_RATE = "module:tokens:rate1m"
+P95_DURATION = "module:operation_duration_seconds:p95_1m"
+UP = "module:up:avg"
+TOTAL_OPERATIONS_RATE = "all:operations:rate1m"
+# The recorded series above, all of them (dashboards may read these besides the contracts' metrics).
+RECORDED_SERIES = frozenset({OPERATIONS_RATE, ERRORS_RATE, ERROR_RATIO, COST_RATE, TOKENS_RATE, P95_DURATION, UP,
+                             TOTAL_OPERATIONS_RATE})
+
+# Grafana: the Prometheus datasource every panel uses through the `datasource` variable, and where provisioned
+# dashboards go.
+DATASOURCE_UID = "prometheus"
+DATASOURCE_NAME = "Prometheus"
+DATASOURCE_VARIABLE = "datasource"
+GRAFANA_FOLDER = "Modules"
+OVERVIEW_UID = "modules-overview"
+# Where docker-compose mounts the repository's provisioning/ folder inside the Grafana container.
+GRAFANA_PROVISIONING = "/etc/grafana/provisioning"
+# Addresses as the compose containers see each other.
+PROMETHEUS_URL = "http://prometheus:9090"
+SELF_ADDRESS = "localhost:9090"  # Prometheus scraping itself
+ALERTMANAGER_ADDRESS = "alertmanager:9093"
+SCRAPE_SECONDS = int(seconds(SCRAPE_INTERVAL))
 
 # The names the users' own README tells people to look for.
 DEFAULT_OVERVIEW_TITLE = "Trainer Modules Overview"
@@ -216,3 +262,6 @@ class ProjectSettings:
     def title_of(self, name: str, title: str) -> str:
         """Return the dashboard title of a module named `name` (snake_case) with the given module title."""
         return self.module_title.format(title=title, name=name, slug=name.replace("_", "-"))
+
+
+DEFAULTS = ProjectSettings()

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-COPIED = ("build.py", "pyproject.toml", "build-manifest.json", "moddash-service", "panels", "dashboards", "dashbuild",
-          "provisioning", "prometheus", "alertmanager")
+COPIED = ("build.py", "pyproject.toml", "build-manifest.json", "moddash-service", "panels", "rules", "dashboards",
+          "dashbuild", "provisioning", "prometheus", "alertmanager")
 GENERATED_DIRS = ("provisioning", "prometheus", "alertmanager")
 
 BuildRunner = Callable[..., subprocess.CompletedProcess[str]]

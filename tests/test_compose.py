@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from dashbuild.alertmanager import CONFIG_FILE as ALERTMANAGER_CONFIG
-from dashbuild.provisioning import GRAFANA_PROVISIONING
+from panels.settings import GRAFANA_PROVISIONING
 from tests.conftest import REPO
 
 SCHEMA = REPO / "dashbuild" / "schemas" / "compose" / "compose-spec.json"

@@ -29,7 +29,7 @@ from dashbuild.promtool_check import (
 from moddash.contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Row
 from panels import helpers as h
-from panels.rules import template_literal
+from rules.model import template_literal
 from tests.conftest import REPO, snapshot
 
 HOSTILE_TITLE = 'Billing {{ $labels.job }} "x" \\ y'

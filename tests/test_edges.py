@@ -20,13 +20,13 @@ import attrs
 import pytest
 import yaml
 
-from dashboards.overview import build_overview
+from dashbuild.overview import build_overview
 from dashbuild.prometheus import recording_rules_file
 from dashbuild.render import render_dashboard
 from moddash.contract import ModuleContract, ScrapeTarget, standard_metrics
 from panels import Panel, helpers, promql
-from panels import rules as recorded
-from panels.rules import SCRAPE_INTERVAL
+from panels import settings as recorded
+from panels.settings import SCRAPE_INTERVAL
 from tests.test_promql_semantics import DEMO, STEP, absent, counter, query, to_micro
 
 Samples = list[dict[str, Any]]

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import attrs
 import pytest
 
-from dashboards.overview import build_overview, module_section
 from dashbuild.compiled import CompiledDashboard, CompiledPanel, CompiledTarget
 from dashbuild.lint import LintContext, Rule, lint_dashboard
+from dashbuild.overview import build_overview, module_section
 from dashbuild.render import render_dashboard
 from moddash.contract import ModuleContract, ScrapeTarget, standard_metrics
 from panels import DashboardSpec, ModuleDashboard, Panel, Row, Target

@@ -45,7 +45,7 @@ def test_title_option_is_used(repo_copy: Path, build_cli: BuildRunner) -> None:
     (["Billing", "--port", "8010"], "must be lowercase snake_case"),
     (["9lives", "--port", "8010"], "must be lowercase snake_case"),
     (["billing__gateway", "--port", "8010"], "must be lowercase snake_case"),
-    (["overview", "--port", "8010"], "reserved"),
+    (["settings", "--port", "8010"], "reserved"),
     (["billing_gateway", "--port", "8001"], "port 8001 is already used by dashboards/prompt_security.py"),
     (["billing_gateway", "--port", "70000"], "port 70000 is not between 1 and 65535"),
     (["billing_gateway", "--port", "8010", "--title", "prompt-manager"], "clashes with dashboards/prompt_manager.py"),

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dashboards.overview import build_overview
+from dashbuild.overview import build_overview
 from dashbuild.queries import GRAFANA_VARIABLES, selected_series, substitute_variables
 from dashbuild.render import render_dashboard
 from moddash.contract import ModuleContract, ScrapeTarget, standard_metrics
-from panels import ModuleDashboard, Row, slo
+from panels import ModuleDashboard, Row
 from panels import helpers as h
-from panels.rules import recorded_series
+from rules import slo
+from rules.recording import recorded_series
 
 
 def synthetic(count: int) -> list[tuple[ModuleContract, ModuleDashboard]]:

@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 import yaml
 
-from dashboards.overview import build_overview
+from dashbuild.overview import build_overview
 from dashbuild.prometheus import recording_rules_file
 from dashbuild.queries import substitute_variables
 from moddash.contract import COUNTER, Metric, ModuleContract, ScrapeTarget, standard_metrics
 from panels import Panel, helpers, promql
-from panels.rules import SCRAPE_INTERVAL
+from panels.settings import SCRAPE_INTERVAL
 
 DEMO = ModuleContract(
     name="demo",

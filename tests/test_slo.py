@@ -22,15 +22,16 @@ from typing import Any
 import pytest
 import yaml
 
-from dashboards.overview import build_overview
 from dashbuild.discover import discover
 from dashbuild.files import dump_yaml
+from dashbuild.overview import build_overview
 from dashbuild.pipeline import module_spec
 from dashbuild.queries import selected_series
 from dashbuild.slo_files import slo_rules_file, slo_rules_path
 from moddash.contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
-from panels import slo
-from panels.rules import template_literal
+from panels.slo import slo_row
+from rules import slo
+from rules.model import template_literal
 from tests.conftest import REPO
 from tests.test_failures import expectations
 
@@ -377,7 +378,7 @@ def test_a_module_without_the_metrics_has_no_slo() -> None:
 
     bare = ModuleContract("bare", "Bare", ScrapeTarget(9991), (Metric("bare_jobs_total", COUNTER, "Jobs."),))
     assert slo.slo_spec(bare).slis == ()
-    assert slo_rules_file(bare) is None and slo.slo_row(bare) is None
+    assert slo_rules_file(bare) is None and slo_row(bare) is None
 
 
 # -- the rule file and the dashboards ----------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """Broken module: duplicate uid."""
-# expect: dashboards/overview.py
+# expect: dashbuild/overview.py
 # expect: uid 'modules-overview' is also used by dashboards/modules_overview.py
 # install-as: modules_overview.py
 from moddash.contract import ModuleContract, ScrapeTarget, standard_metrics

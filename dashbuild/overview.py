@@ -1,6 +1,6 @@
 """The overview dashboard, assembled from the registry of module files. It names no module.
 
-Cross-module panels read the `module:*` series of the generated recording rules (panels/rules.py), so
+Cross-module panels read the `module:*` series of the generated recording rules (rules/recording.py), so
 their query count does not grow with the number of modules; module sections hold the panels each module
 marks with `.in_overview()`.
 """
@@ -10,14 +10,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from moddash.contract import ModuleContract, Objectives
-from panels import DashboardSpec, Link, ModuleDashboard, Panel, Row, Step, Target, Variable, helpers, promql, slo
-from panels import rules as recorded
+from panels import DashboardSpec, Link, ModuleDashboard, Panel, Row, Step, Target, Variable, helpers, promql
+from panels import settings as recorded
 from panels.keys import keyed_panels
-from panels.settings import ProjectSettings
+from panels.settings import DEFAULTS, OVERVIEW_UID, ProjectSettings
+from panels.slo import burn_steps
+from rules import slo
+from rules.recording import total_over_range
 
-OVERVIEW_UID = "modules-overview"
 Module = tuple[ModuleContract, ModuleDashboard]
-DEFAULTS = ProjectSettings()
 BY_MODULE = "{{module}}"
 # Time series show the TOP modules (by average over the range), not all: readable at 30 modules, a nearly
 # constant amount of data to read and load, and at 1-minute steps, the resolution of the recorded rates.
@@ -27,7 +28,7 @@ TOP = 5
 def _over_range(series: str, by: Sequence[str] = ()) -> str:
     """Return the total over the dashboard range of a recorded per-second rate (see rules.total_over_range)."""
     # prometheus.yml evaluates the rules every SCRAPE_INTERVAL, so the recorded samples are that far apart.
-    return recorded.total_over_range(series, recorded.SCRAPE_INTERVAL, by)
+    return total_over_range(series, recorded.SCRAPE_INTERVAL, by)
 
 
 def total_operations() -> Panel:
@@ -165,7 +166,7 @@ def slo_table() -> tuple[Panel, ...]:
         _slo_column(f"SLOs: burn rate ({slo.BURN_WINDOW})", slo.BURN_RATE, "Error ratio over the last "
                     f"{slo.BURN_WINDOW} divided by the error budget: at 1 the budget lasts exactly the SLO window. "
                     f"Yellow from the ticket's factor, orange and red from the pages' (for a {window} window).",
-                    "none", slo.burn_steps(slo.burn_alerts(window)), 2),
+                    "none", burn_steps(slo.burn_alerts(window)), 2),
     )
 
 
