@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent
 # The repository's own sources first: its panels/ and dashboards/, and the service-facing moddash package.
 sys.path[:0] = [str(ROOT), str(ROOT / "moddash-service")]
 
-from dashbuild.cli_support import exit_with_error, exit_with_errors, exiting_on_failure  # noqa: E402
+from dashbuild.cli_support import Project, exit_with_error, exit_with_errors, exiting_on_failure, pass_project  # noqa: E402
 from dashbuild.discover import MODULE_TIMEOUT_ENV, discover, module_paths, set_module_timeout  # noqa: E402
 from dashbuild.errors import BuildFailed  # noqa: E402
 from dashbuild.lock import DEFAULT_WAIT_SECONDS  # noqa: E402
@@ -79,6 +79,7 @@ def _project_root(_ctx: click.Context, _param: click.Parameter, value: Path) -> 
 @click.pass_context
 def cli(ctx: click.Context, check: bool, root: Path, repair: bool, lock_timeout: float) -> None:
     """Build dashboards, provisioning files and the manifest. With no command: build everything."""
+    ctx.obj = Project(root)
     if ctx.invoked_subcommand is not None:
         return
     if check and repair:
@@ -145,8 +146,8 @@ def _build_and_apply(root: Path, repair: bool, lock_timeout: float) -> None:
 
 @cli.command("lint")
 @click.option("--rules", "list_rules", is_flag=True, help="List the rules and exit.")
-@click.pass_context
-def lint_command(ctx: click.Context, list_rules: bool) -> None:
+@pass_project
+def lint_command(project: Project, list_rules: bool) -> None:
     """Lint every dashboard without writing anything; exit 1 on an error (warnings are printed)."""
     from dashbuild.lint import RULES, lint
     from dashbuild.pipeline import compile_checked
@@ -155,9 +156,8 @@ def lint_command(ctx: click.Context, list_rules: bool) -> None:
         for rule in RULES:
             click.echo(f"{rule.name:<38} {rule.severity:<8} {rule.description}")
         return
-    root: Path = ctx.parent.params["root"] if ctx.parent else ROOT
     with exiting_on_failure(building=False):
-        _modules, dashboards = compile_checked(root)
+        _modules, dashboards = compile_checked(project.root)
     findings = lint(dashboards)
     for finding in findings:
         click.echo(f"{finding.severity}: {finding}")
@@ -171,16 +171,15 @@ def lint_command(ctx: click.Context, list_rules: bool) -> None:
 @click.option("--base", default="HEAD", show_default=True, help="Git revision to compare the fresh build with.")
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text", show_default=True)
 @click.option("--layout", is_flag=True, help="Also report position and panel id changes.")
-@click.pass_context
-def diff_command(ctx: click.Context, base: str, fmt: str, layout: bool) -> None:
+@pass_project
+def diff_command(project: Project, base: str, fmt: str, layout: bool) -> None:
     """Show, panel by panel, how a fresh build's dashboards differ from those generated at BASE."""
     from dashbuild.diff import diff_files, git_files, iter_lines
     from dashbuild.provisioning import DASHBOARDS_DIR
 
-    root: Path = ctx.parent.params["root"] if ctx.parent else ROOT
-    result = _build_or_exit(root)
+    result = _build_or_exit(project.root)
     try:
-        before = git_files(root, base, DASHBOARDS_DIR)
+        before = git_files(project.root, base, DASHBOARDS_DIR)
     except ValueError as error:
         exit_with_error(f"cannot read {DASHBOARDS_DIR} at {base!r}: {error}", 2)
     changes = diff_files(before, result.files, layout=layout)
@@ -192,15 +191,14 @@ def diff_command(ctx: click.Context, base: str, fmt: str, layout: bool) -> None:
 @click.argument("name")
 @click.option("--port", type=int, required=True, help="Port the module serves /metrics on.")
 @click.option("--title", help="Dashboard title (default: from NAME, e.g. billing_gateway -> Billing Gateway).")
-@click.pass_context
-def new_module(ctx: click.Context, name: str, port: int, title: str | None) -> None:
+@pass_project
+def new_module(project: Project, name: str, port: int, title: str | None) -> None:
     """Scaffold dashboards/NAME.py with the standard metrics and panels."""
     from dashbuild.scaffold import scaffold_module
 
-    root: Path = ctx.parent.params["root"] if ctx.parent else ROOT
     with exiting_on_failure(building=False):
-        path = scaffold_module(root, name, port, title)
-    click.echo(f"created {path.relative_to(root).as_posix()}: run `python build.py` to generate its dashboard")
+        path = scaffold_module(project.root, name, port, title)
+    click.echo(f"created {path.relative_to(project.root).as_posix()}: run `python build.py` to generate its dashboard")
 
 
 @cli.command("check-metrics")
@@ -208,14 +206,13 @@ def new_module(ctx: click.Context, name: str, port: int, title: str | None) -> N
 @click.argument("source")
 @click.option("--timeout", type=float, callback=_seconds(), default=5.0, show_default=True,
               help="Seconds allowed for the whole request when SOURCE is a URL.")
-@click.pass_context
-def check_metrics(ctx: click.Context, module: str, source: str, timeout: float) -> None:
+@pass_project
+def check_metrics(project: Project, module: str, source: str, timeout: float) -> None:
     """Compare MODULE's contract with what SOURCE exposes (a /metrics URL, a file, or - for stdin)."""
     from moddash.instrumentation.bounded_http import one_line, show
     from moddash.instrumentation.check import check_exposition, read_exposition
 
-    root: Path = ctx.parent.params["root"] if ctx.parent else ROOT
-    modules = {contract.name: contract for contract in _contracts(root)}
+    modules = {contract.name: contract for contract in _contracts(project.root)}
     if module not in modules:
         exit_with_error(f"no module {module!r} (known: {', '.join(sorted(modules))})", 2)
     try:
@@ -243,14 +240,14 @@ def check_metrics(ctx: click.Context, module: str, source: str, timeout: float) 
               help="Where this Prometheus listens (its own scrape job).")
 @click.option("--alertmanager-address", default="127.0.0.1:9093", show_default=True, metavar="HOST:PORT",
               help="Where the Alertmanager this Prometheus sends its alerts to listens.")
-@click.pass_context
-def prometheus_config_command(ctx: click.Context, out: Path, targets_host: str | None, port_offset: int,
+@pass_project
+def prometheus_config_command(project: Project, out: Path, targets_host: str | None, port_offset: int,
                               overrides: tuple[str, ...], prometheus_address: str, alertmanager_address: str) -> None:
     """Write the Prometheus config and rules for a Prometheus running on the host (not in docker compose)."""
     from dashbuild.host_config import host_files, write_host_tree
     from dashbuild.transaction import OUTPUT_AREAS
 
-    root: Path = ctx.parent.params["root"] if ctx.parent else ROOT
+    root = project.root
     if any(out.resolve().is_relative_to((root / area).resolve()) for area in OUTPUT_AREAS):
         exit_with_error(f"--out {out}: that folder is generated by `python build.py`; choose another", 2)
     ports = _port_overrides(overrides, set(_module_names(root)))
@@ -299,16 +296,15 @@ def _port_overrides(overrides: tuple[str, ...], modules: set[str]) -> dict[str, 
                    "reach it on Linux without exposing it to the network.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed of the traffic.")
 @click.option("--duration", type=float, default=None, help="Stop after this many seconds (default: Ctrl-C).")
-@click.pass_context
-def demo(ctx: click.Context, port_offset: int, overrides: tuple[str, ...], bind: str, seed: int,
+@pass_project
+def demo(project: Project, port_offset: int, overrides: tuple[str, ...], bind: str, seed: int,
          duration: float | None) -> None:
     """Serve every module's metrics with realistic, moving demo traffic until Ctrl-C."""
     import time
 
     from moddash.instrumentation.demo import start_demo
 
-    root: Path = ctx.parent.params["root"] if ctx.parent else ROOT
-    contracts = _contracts(root)
+    contracts = _contracts(project.root)
     ports = {c.name: c.target.port + port_offset for c in contracts}
     ports.update(_port_overrides(overrides, set(ports)))
     try:
@@ -341,8 +337,8 @@ def demo(ctx: click.Context, port_offset: int, overrides: tuple[str, ...], bind:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--timeout", type=float, callback=_seconds(), default=10.0, show_default=True,
               help="Seconds allowed for each whole request to Prometheus.")
-@click.pass_context
-def verify_command(ctx: click.Context, prometheus_url: str, strict: bool, range_: str | None, stale_after: str | None,
+@pass_project
+def verify_command(project: Project, prometheus_url: str, strict: bool, range_: str | None, stale_after: str | None,
                    fmt: str, timeout: float) -> None:
     """Check target health, then every panel target of every generated dashboard against Prometheus.
 
@@ -374,7 +370,6 @@ def verify_command(ctx: click.Context, prometheus_url: str, strict: bool, range_
         verify,
     )
 
-    root: Path = ctx.parent.params["root"] if ctx.parent else ROOT
     durations: dict[str, float | None] = {}
     for option, text in (("--range", range_), ("--stale-after", stale_after)):
         try:
@@ -385,7 +380,7 @@ def verify_command(ctx: click.Context, prometheus_url: str, strict: bool, range_
             raise click.BadParameter(f"{text!r} must be more than 0", param_hint=option)
     try:
         client = PrometheusClient(prometheus_url, timeout)
-        dashboards = load_dashboards(root, DASHBOARDS_DIR)
+        dashboards = load_dashboards(project.root, DASHBOARDS_DIR)
         report = verify(client, dashboards, time.time(), durations["--range"],
                         durations["--stale-after"] or STALE_AFTER_SECONDS)
     except (PrometheusUnavailable, DashboardFileError) as error:

@@ -1,16 +1,29 @@
-"""What every build.py command shares: failures reported as `error:` lines and an exit code."""
+"""What every build.py command shares: the project it works on, and failures reported as `error:` lines."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import NoReturn
 
+import attrs
 import click
 
 from dashbuild.discover import ModuleLoadInterrupted
 from dashbuild.errors import BuildError, BuildFailed
+
+
+@attrs.frozen
+class Project:
+    """The repository every command of one build.py run works on (the group's checked `--root`)."""
+
+    root: Path
+
+
+pass_project = click.make_pass_decorator(Project)
+"""Decorator passing a command the `Project` the group stored on the context."""
 
 
 def exit_with_error(message: str, code: int = 1) -> NoReturn:
