@@ -16,31 +16,18 @@ ROOT = Path(__file__).resolve().parent
 # The repository's own sources first: its panels/ and dashboards/, and the service-facing moddash package.
 sys.path[:0] = [str(ROOT), str(ROOT / "moddash-service")]
 
-from dashbuild.discover import MODULE_TIMEOUT_ENV, ModuleLoadInterrupted, discover, module_paths, set_module_timeout  # noqa: E402
-from dashbuild.errors import BuildError, BuildFailed  # noqa: E402
+from dashbuild.cli_support import Project, exit_with_error, exit_with_errors, exiting_on_failure, pass_project  # noqa: E402
+from dashbuild.discover import MODULE_TIMEOUT_ENV, discover, module_paths, set_module_timeout  # noqa: E402
+from dashbuild.errors import BuildFailed  # noqa: E402
 from dashbuild.lock import DEFAULT_WAIT_SECONDS  # noqa: E402
 from dashbuild.manifest import MANIFEST  # noqa: E402
 from dashbuild.pipeline import BuildResult, build  # noqa: E402
-
-
-def _fail(failure: BuildFailed) -> NoReturn:
-    for error in failure.errors:
-        click.echo(f"error: {error}", err=True)
-    click.echo(f"build failed with {len(failure.errors)} error(s); no file was changed", err=True)
-    sys.exit(1)
+from moddash.contract import ModuleContract  # noqa: E402
 
 
 def _build_or_exit(root: Path) -> BuildResult:
-    try:
+    with exiting_on_failure(building=True):
         result = build(root)
-    except BuildFailed as failure:
-        _fail(failure)
-    except ModuleLoadInterrupted as interrupted:  # before KeyboardInterrupt, its base class
-        click.echo(f"error: {interrupted}; no file was changed", err=True)
-        sys.exit(130)
-    except KeyboardInterrupt:
-        click.echo("error: interrupted; no file was changed", err=True)
-        sys.exit(130)
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
     for note in result.notes:
@@ -72,8 +59,7 @@ def _module_timeout(ctx: click.Context, param: click.Parameter, seconds: float |
 def _project_root(_ctx: click.Context, _param: click.Parameter, value: Path) -> Path:
     if not (value / "dashboards").is_dir():
         reason = "not a project (it has no dashboards/ folder)" if value.is_dir() else "no such folder"
-        click.echo(f"error: --root {value}: {reason}", err=True)
-        sys.exit(2)
+        exit_with_error(f"--root {value}: {reason}", 2)
     return value
 
 
@@ -93,11 +79,11 @@ def _project_root(_ctx: click.Context, _param: click.Parameter, value: Path) -> 
 @click.pass_context
 def cli(ctx: click.Context, check: bool, root: Path, repair: bool, lock_timeout: float) -> None:
     """Build dashboards, provisioning files and the manifest. With no command: build everything."""
+    ctx.obj = Project(root)
     if ctx.invoked_subcommand is not None:
         return
     if check and repair:
-        click.echo("error: --check writes nothing and --repair writes the manifest: give one of them", err=True)
-        sys.exit(2)
+        exit_with_error("--check writes nothing and --repair writes the manifest: give one of them", 2)
     if check:
         _check_or_exit(root, _build_or_exit(root))
         return
@@ -111,8 +97,7 @@ def _check_or_exit(root: Path, result: BuildResult) -> None:
     try:
         freshness = check_outputs(root, result.files)
     except ManifestError as error:
-        click.echo(f"error: {error}", err=True)
-        sys.exit(1)
+        exit_with_error(str(error))
     for label, paths in (("missing", freshness.missing), ("stale", freshness.stale),
                          ("no longer generated", freshness.orphaned),
                          ("left by an interrupted build", freshness.interrupted)):
@@ -136,17 +121,15 @@ def _build_and_apply(root: Path, repair: bool, lock_timeout: float) -> None:
             try:
                 applied = apply_build(root, result, repair)
             except KeyboardInterrupt:
-                click.echo("error: interrupted; the build was applied completely or not at all", err=True)
-                sys.exit(130)
+                exit_with_error("interrupted; the build was applied completely or not at all", 130)
     except LockBusy as busy:
-        click.echo(f"error: {busy}", err=True)
-        sys.exit(1)
+        exit_with_error(str(busy))
     except (ManifestError, ApplyError) as error:
         click.echo(f"error: {error}", err=True)
         click.echo("no file was changed", err=True)
         sys.exit(1)
     except BuildFailed as failure:
-        _fail(failure)
+        exit_with_errors(failure, summary=True)
     if applied.recovered:
         click.echo(f"completed an interrupted build first ({applied.recovered} steps)")
     for warning in applied.warnings:
@@ -163,8 +146,8 @@ def _build_and_apply(root: Path, repair: bool, lock_timeout: float) -> None:
 
 @cli.command("lint")
 @click.option("--rules", "list_rules", is_flag=True, help="List the rules and exit.")
-@click.pass_context
-def lint_command(ctx: click.Context, list_rules: bool) -> None:
+@pass_project
+def lint_command(project: Project, list_rules: bool) -> None:
     """Lint every dashboard without writing anything; exit 1 on an error (warnings are printed)."""
     from dashbuild.lint import RULES, lint
     from dashbuild.pipeline import compile_checked
@@ -173,13 +156,8 @@ def lint_command(ctx: click.Context, list_rules: bool) -> None:
         for rule in RULES:
             click.echo(f"{rule.name:<38} {rule.severity:<8} {rule.description}")
         return
-    root: Path = ctx.parent.params["root"] if ctx.parent else ROOT
-    try:
-        _modules, dashboards = compile_checked(root)
-    except BuildFailed as failure:
-        for error in failure.errors:
-            click.echo(f"error: {error}", err=True)
-        sys.exit(1)
+    with exiting_on_failure(building=False):
+        _modules, dashboards = compile_checked(project.root)
     findings = lint(dashboards)
     for finding in findings:
         click.echo(f"{finding.severity}: {finding}")
@@ -193,20 +171,18 @@ def lint_command(ctx: click.Context, list_rules: bool) -> None:
 @click.option("--base", default="HEAD", show_default=True, help="Git revision to compare the fresh build with.")
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text", show_default=True)
 @click.option("--layout", is_flag=True, help="Also report every position, panel id and link order change.")
-@click.pass_context
-def diff_command(ctx: click.Context, base: str, fmt: str, layout: bool) -> None:
+@pass_project
+def diff_command(project: Project, base: str, fmt: str, layout: bool) -> None:
     """Show, item by item, how a fresh build's generated files differ from those at BASE."""
     from dashbuild.diff import diff_files, git_files, iter_lines
     from dashbuild.diff_dashboard import overview_sections
     from dashbuild.transaction import OUTPUT_AREAS
 
-    root: Path = ctx.parent.params["root"] if ctx.parent else ROOT
-    result = _build_or_exit(root)
+    result = _build_or_exit(project.root)
     try:
-        before = git_files(root, base, OUTPUT_AREAS)
+        before = git_files(project.root, base, OUTPUT_AREAS)
     except ValueError as error:
-        click.echo(f"error: cannot read the generated files at {base!r}: {error}", err=True)
-        sys.exit(2)
+        exit_with_error(f"cannot read the generated files at {base!r}: {error}", 2)
     changes = diff_files(before, result.files, layout=layout, sections=overview_sections(result.dashboards))
     for line in iter_lines(changes, "markdown" if fmt == "markdown" else "text"):
         click.echo(line)
@@ -216,18 +192,14 @@ def diff_command(ctx: click.Context, base: str, fmt: str, layout: bool) -> None:
 @click.argument("name")
 @click.option("--port", type=int, required=True, help="Port the module serves /metrics on.")
 @click.option("--title", help="Dashboard title (default: from NAME, e.g. billing_gateway -> Billing Gateway).")
-@click.pass_context
-def new_module(ctx: click.Context, name: str, port: int, title: str | None) -> None:
+@pass_project
+def new_module(project: Project, name: str, port: int, title: str | None) -> None:
     """Scaffold dashboards/NAME.py with the standard metrics and panels."""
     from dashbuild.scaffold import scaffold_module
 
-    root: Path = ctx.parent.params["root"] if ctx.parent else ROOT
-    try:
-        path = scaffold_module(root, name, port, title)
-    except BuildError as error:
-        click.echo(f"error: {error}", err=True)
-        sys.exit(1)
-    click.echo(f"created {path.relative_to(root).as_posix()}: run `python build.py` to generate its dashboard")
+    with exiting_on_failure(building=False):
+        path = scaffold_module(project.root, name, port, title)
+    click.echo(f"created {path.relative_to(project.root).as_posix()}: run `python build.py` to generate its dashboard")
 
 
 @cli.command("check-metrics")
@@ -235,28 +207,20 @@ def new_module(ctx: click.Context, name: str, port: int, title: str | None) -> N
 @click.argument("source")
 @click.option("--timeout", type=float, callback=_seconds(), default=5.0, show_default=True,
               help="Seconds allowed for the whole request when SOURCE is a URL.")
-@click.pass_context
-def check_metrics(ctx: click.Context, module: str, source: str, timeout: float) -> None:
+@pass_project
+def check_metrics(project: Project, module: str, source: str, timeout: float) -> None:
     """Compare MODULE's contract with what SOURCE exposes (a /metrics URL, a file, or - for stdin)."""
     from moddash.instrumentation.bounded_http import one_line, show
     from moddash.instrumentation.check import check_exposition, read_exposition
 
-    root: Path = ctx.parent.params["root"] if ctx.parent else ROOT
-    try:
-        modules = {m.contract.name: m.contract for m in discover(root)}
-    except BuildFailed as failure:
-        for error in failure.errors:
-            click.echo(f"error: {error}", err=True)
-        sys.exit(1)
+    modules = {contract.name: contract for contract in _contracts(project.root)}
     if module not in modules:
-        click.echo(f"error: no module {module!r} (known: {', '.join(sorted(modules))})", err=True)
-        sys.exit(2)
+        exit_with_error(f"no module {module!r} (known: {', '.join(sorted(modules))})", 2)
     try:
         text, content_type = read_exposition(source, timeout, sys.stdin.buffer)
         findings = check_exposition(modules[module], text, content_type)
     except (OSError, ValueError) as error:
-        click.echo(f"error: cannot read metrics from {show(source)}: {one_line(str(error), 400)}", err=True)
-        sys.exit(2)
+        exit_with_error(f"cannot read metrics from {show(source)}: {one_line(str(error), 400)}", 2)
     for finding in findings:
         click.echo(str(finding))
     problems = sum(1 for f in findings if f.severity == "problem")
@@ -277,26 +241,22 @@ def check_metrics(ctx: click.Context, module: str, source: str, timeout: float) 
               help="Where this Prometheus listens (its own scrape job).")
 @click.option("--alertmanager-address", default="127.0.0.1:9093", show_default=True, metavar="HOST:PORT",
               help="Where the Alertmanager this Prometheus sends its alerts to listens.")
-@click.pass_context
-def prometheus_config_command(ctx: click.Context, out: Path, targets_host: str | None, port_offset: int,
+@pass_project
+def prometheus_config_command(project: Project, out: Path, targets_host: str | None, port_offset: int,
                               overrides: tuple[str, ...], prometheus_address: str, alertmanager_address: str) -> None:
     """Write the Prometheus config and rules for a Prometheus running on the host (not in docker compose)."""
     from dashbuild.host_config import host_files, write_host_tree
     from dashbuild.transaction import OUTPUT_AREAS
 
-    root: Path = ctx.parent.params["root"] if ctx.parent else ROOT
+    root = project.root
     if any(out.resolve().is_relative_to((root / area).resolve()) for area in OUTPUT_AREAS):
-        click.echo(f"error: --out {out}: that folder is generated by `python build.py`; choose another", err=True)
-        sys.exit(2)
+        exit_with_error(f"--out {out}: that folder is generated by `python build.py`; choose another", 2)
     ports = _port_overrides(overrides, set(_module_names(root)))
     result = _build_or_exit(root)  # the rule files are the build's own, checked as in every build
-    try:
+    with exiting_on_failure(building=False):
         files = host_files(result.contracts, result.files, targets_host, port_offset, ports, prometheus_address,
                            alertmanager_address)
         removed = write_host_tree(out, files)
-    except BuildError as error:
-        click.echo(f"error: {error}", err=True)
-        sys.exit(1)
     for relative in sorted(files):
         click.echo(f"wrote {(out / relative).as_posix()}")
     for path in removed:
@@ -305,6 +265,12 @@ def prometheus_config_command(ctx: click.Context, out: Path, targets_host: str |
     click.echo(f"run: prometheus --config.file={(out / 'prometheus.yml').as_posix()} "
                f"--web.listen-address={prometheus_address}   (reload: kill -HUP <its pid>)")
     click.echo(f"alerts go to the Alertmanager at {alertmanager_address} (README.md: Alerts)")
+
+
+def _contracts(root: Path) -> list[ModuleContract]:
+    """Return every module file's contract; exit 1 with their errors when one of them fails to load."""
+    with exiting_on_failure(building=False):
+        return [module.contract for module in discover(root)]
 
 
 def _module_names(root: Path) -> list[str]:
@@ -331,28 +297,21 @@ def _port_overrides(overrides: tuple[str, ...], modules: set[str]) -> dict[str, 
                    "reach it on Linux without exposing it to the network.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed of the traffic.")
 @click.option("--duration", type=float, default=None, help="Stop after this many seconds (default: Ctrl-C).")
-@click.pass_context
-def demo(ctx: click.Context, port_offset: int, overrides: tuple[str, ...], bind: str, seed: int,
+@pass_project
+def demo(project: Project, port_offset: int, overrides: tuple[str, ...], bind: str, seed: int,
          duration: float | None) -> None:
     """Serve every module's metrics with realistic, moving demo traffic until Ctrl-C."""
     import time
 
     from moddash.instrumentation.demo import start_demo
 
-    root: Path = ctx.parent.params["root"] if ctx.parent else ROOT
-    try:
-        contracts = [m.contract for m in discover(root)]
-    except BuildFailed as failure:
-        for error in failure.errors:
-            click.echo(f"error: {error}", err=True)
-        sys.exit(1)
+    contracts = _contracts(project.root)
     ports = {c.name: c.target.port + port_offset for c in contracts}
     ports.update(_port_overrides(overrides, set(ports)))
     try:
         running = start_demo(contracts, ports, bind=bind, seed=seed)
     except OSError as error:
-        click.echo(f"error: cannot serve the demo: {error}", err=True)
-        sys.exit(1)
+        exit_with_error(f"cannot serve the demo: {error}")
     for name, url in running.urls.items():
         click.echo(f"{name:<20} {url}")
     click.echo("serving demo traffic; Ctrl-C to stop")
@@ -379,8 +338,8 @@ def demo(ctx: click.Context, port_offset: int, overrides: tuple[str, ...], bind:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--timeout", type=float, callback=_seconds(), default=10.0, show_default=True,
               help="Seconds allowed for each whole request to Prometheus.")
-@click.pass_context
-def verify_command(ctx: click.Context, prometheus_url: str, strict: bool, range_: str | None, stale_after: str | None,
+@pass_project
+def verify_command(project: Project, prometheus_url: str, strict: bool, range_: str | None, stale_after: str | None,
                    fmt: str, timeout: float) -> None:
     """Check target health, then every panel target of every generated dashboard against Prometheus.
 
@@ -412,7 +371,6 @@ def verify_command(ctx: click.Context, prometheus_url: str, strict: bool, range_
         verify,
     )
 
-    root: Path = ctx.parent.params["root"] if ctx.parent else ROOT
     durations: dict[str, float | None] = {}
     for option, text in (("--range", range_), ("--stale-after", stale_after)):
         try:
@@ -423,12 +381,11 @@ def verify_command(ctx: click.Context, prometheus_url: str, strict: bool, range_
             raise click.BadParameter(f"{text!r} must be more than 0", param_hint=option)
     try:
         client = PrometheusClient(prometheus_url, timeout)
-        dashboards = load_dashboards(root, DASHBOARDS_DIR)
+        dashboards = load_dashboards(project.root, DASHBOARDS_DIR)
         report = verify(client, dashboards, time.time(), durations["--range"],
                         durations["--stale-after"] or STALE_AFTER_SECONDS)
     except (PrometheusUnavailable, DashboardFileError) as error:
-        click.echo(f"error: {error}", err=True)
-        sys.exit(2)
+        exit_with_error(str(error), 2)
     if fmt == "json":
         click.echo(json.dumps(to_json(report, strict), indent=2, sort_keys=True, allow_nan=False))
     else:
