@@ -44,7 +44,7 @@ def test_json_is_sorted_indented_and_newline_terminated() -> None:
 
 
 def test_overview_code_names_no_module() -> None:
-    source = (REPO / "dashboards" / "overview.py").read_text()
+    source = (REPO / "dashbuild" / "overview.py").read_text()
     for module in module_paths(REPO / "dashboards"):
         name = module.stem
         title_match = re.search(r'title="([^"]+)"', module.read_text())
