@@ -63,7 +63,7 @@ def before_after(count: int, runs: int) -> list[tuple[str, float, float]]:
         ("schema validation (whole panels → dereferenced, part by part, cached)",
          lambda: [validate_dashboard(d, fast=False) for d in dashboards],
          lambda: [validate_dashboard(d, fast=True) for d in dashboards]),
-        ("YAML of the Prometheus files (PyYAML safe_dump → own emitter)",
+        ("YAML of the Prometheus files (PyYAML safe_dump → dump_yaml, libyaml)",
          lambda: [yaml.safe_dump(doc, sort_keys=True, default_flow_style=False) for doc in documents],
          lambda: [dump_yaml(doc) for doc in documents]),
     ]

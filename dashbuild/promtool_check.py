@@ -14,6 +14,7 @@ import subprocess
 import tempfile
 from collections.abc import Collection, Mapping
 from pathlib import Path, PurePosixPath
+from typing import Any, cast
 
 import attrs
 import yaml
@@ -141,7 +142,7 @@ def _with_stand_in_secrets(config: bytes, folder: Path) -> bytes:
             return [replace(item) for item in node]
         return node
 
-    return dump_yaml(replace(data))
+    return dump_yaml(cast(dict[str, Any], replace(data)))  # replace() keeps each node's type
 
 
 def check_prometheus_tree(root: Path, files: Mapping[str, bytes], sources: Mapping[str, str], *,

@@ -407,7 +407,9 @@ def test_generated_slo_files_pass_promtool_and_feed_every_slo_panel(tmp_path: Pa
     records: set[str] = set()
     for module in modules:
         path = REPO / slo_rules_path(module.contract)
-        assert path.read_bytes() == dump_yaml(slo_rules_file(module.contract))
+        content = slo_rules_file(module.contract)
+        assert content is not None
+        assert path.read_bytes() == dump_yaml(content)
         result = subprocess.run([promtool, "check", "rules", str(path)], capture_output=True, text=True,
                                 timeout=60, check=False)
         assert result.returncode == 0, result.stdout + result.stderr
