@@ -12,6 +12,7 @@ from typing import Any
 
 import attrs
 
+from dashbuild.queries import GRAFANA_VARIABLES
 from moddash.contract import ModuleContract
 from panels.keys import keyed_panels, panel_ids, row_keys
 from panels.spec import DashboardSpec, Panel
@@ -107,6 +108,11 @@ class CompiledDashboard:
     panels: tuple[CompiledPanel, ...] = attrs.field(
         default=attrs.Factory(lambda self: flatten(self.json, spec_panels(self.spec, self.panel_sources,
                                                                            self.source)), takes_self=True))
+    # What each variable (Grafana's own and the dashboard's query variables, as `.*`) stands for when a query
+    # is parsed.
+    variable_values: dict[str, str] = attrs.field(
+        default=attrs.Factory(lambda self: {**GRAFANA_VARIABLES, **{
+            str(v["name"]): ".*" for v in self.variables() if v.get("type") == "query"}}, takes_self=True))
 
     @property
     def filename(self) -> str:

@@ -23,7 +23,7 @@ from typing import Any, Literal, cast
 import attrs
 
 from dashbuild.compiled import CompiledDashboard, CompiledPanel, CompiledTarget
-from dashbuild.queries import GRAFANA_VARIABLES, parse, referenced_variables, substitute_variables, walk
+from dashbuild.queries import parse, referenced_variables, substitute_variables, walk
 
 Severity = Literal["error", "warning"]
 Scope = Literal["dashboard", "panel", "target"]
@@ -40,19 +40,13 @@ def _walked(expr: str) -> Walked:
 
 @attrs.frozen
 class LintContext:
-    """What rules may know about the whole build, and the parsed queries they share."""
+    """What rules may know about the whole build."""
 
     uids: frozenset[str]
-    _values: dict[int, tuple[CompiledDashboard, dict[str, str]]] = attrs.field(factory=dict, eq=False, alias="values")
 
     def values(self, d: CompiledDashboard) -> dict[str, str]:
-        """Return what each variable of `d` (Grafana's own and the dashboard's) stands for when parsing queries."""
-        cached = self._values.get(id(d))
-        if cached is None or cached[0] is not d:
-            query_variables = {v["name"]: ".*" for v in d.variables() if v.get("type") == "query"}
-            cached = (d, {**GRAFANA_VARIABLES, **query_variables})
-            self._values[id(d)] = cached
-        return cached[1]
+        """Return what each variable of `d` stands for when its queries are parsed."""
+        return d.variable_values
 
     def nodes(self, d: CompiledDashboard, target: CompiledTarget) -> Walked | None:
         """Return every node of a target's query with its parents; None when it uses an unknown variable or does
