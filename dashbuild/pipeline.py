@@ -14,21 +14,20 @@ from pathlib import Path
 import attrs
 
 from dashbuild.alertmanager import CONFIG_FILE as ALERTMANAGER_CONFIG
-from dashbuild.alertmanager import alertmanager_files, required_version
+from dashbuild.alertmanager import required_version
 from dashbuild.amtool_check import check_alertmanager_config
 from dashbuild.checks import run_checks
 from dashbuild.compiled import CompiledDashboard
 from dashbuild.discover import ModuleFile, discover
 from dashbuild.errors import BuildError, BuildFailed
-from dashbuild.files import dump_json
 from dashbuild.lint import Finding, lint
+from dashbuild.outputs import BuildInputs, dashboard_path, render_outputs
 from dashbuild.overview import build_overview, module_section
-from dashbuild.prometheus import CONFIG_FILE, alert_rules_path, prometheus_files
+from dashbuild.prometheus import alert_rules_path
 from dashbuild.promtool_check import check_prometheus_tree, previously_generated
-from dashbuild.provisioning import DASHBOARDS_DIR, provisioning_files
 from dashbuild.render import render_dashboard
 from dashbuild.settings import load_settings
-from dashbuild.slo_files import slo_files, slo_sources
+from dashbuild.slo_files import slo_sources
 from moddash.contract import ModuleContract
 from panels.settings import DEFAULTS, OVERVIEW_UID, ProjectSettings
 from panels.slo import slo_row
@@ -128,11 +127,6 @@ def compile_dashboards(modules: Sequence[ModuleFile], settings: ProjectSettings 
     return compiled
 
 
-def dashboard_path(dashboard: CompiledDashboard) -> str:
-    """Return the repository-relative provisioning path of a dashboard."""
-    return f"{DASHBOARDS_DIR}/{dashboard.filename}"
-
-
 def compile_checked(root: Path) -> tuple[list[ModuleFile], list[CompiledDashboard]]:
     """Return the registry and its compiled, schema-checked dashboards; raise BuildFailed on any error."""
     _settings, modules, dashboards = _compile_checked(root)
@@ -183,11 +177,7 @@ def _build(root: Path) -> BuildResult:
     if errors:
         raise BuildFailed(errors)
     alerting = settings.alerting
-    files = _dashboard_files(dashboards)
-    files.update(provisioning_files())
-    files.update(_prometheus_files(modules, settings.runbooks))
-    files.update(slo_files(modules, settings.runbooks))
-    files.update(alertmanager_files(alerting))
+    files = render_outputs(BuildInputs(settings, tuple(modules), tuple(dashboards)))
     promtool = check_prometheus_tree(root, files, {**{alert_rules_path(m.contract): m.path for m in modules},
                                                    **slo_sources(modules)},
                                      generated_before=previously_generated(root))
@@ -205,29 +195,3 @@ def _build(root: Path) -> BuildResult:
                        notes=(*promtool.notes, *amtool.notes))
 
 
-def _dashboard_files(dashboards: Sequence[CompiledDashboard]) -> dict[str, bytes]:
-    # The checks refuse non-finite numbers first; this keeps any that slip through from being written.
-    files = {}
-    for d in dashboards:
-        try:
-            files[dashboard_path(d)] = dump_json(d.json)
-        except ValueError as error:
-            raise BuildFailed([BuildError(d.source, f"{d.filename} cannot be written as JSON: {error}")]) from error
-    return files
-
-
-def _prometheus_files(modules: Sequence[ModuleFile], runbooks: str) -> dict[str, bytes]:
-    try:
-        return prometheus_files([m.contract for m in modules], runbooks=runbooks)
-    except ValueError as error:
-        # Name the module whose files alone fail, when there is one.
-        culprit = next((m.path for m in modules if not _serialises(m)), CONFIG_FILE)
-        raise BuildFailed([BuildError(culprit, f"cannot write the Prometheus files: {error}")]) from error
-
-
-def _serialises(module: ModuleFile) -> bool:
-    try:
-        prometheus_files([module.contract])
-    except ValueError:
-        return False
-    return True
