@@ -15,7 +15,7 @@ import attrs
 from dashbuild.queries import GRAFANA_VARIABLES
 from moddash.contract import ModuleContract
 from panels.keys import keyed_panels, panel_ids, row_keys
-from panels.spec import DashboardSpec, Panel
+from panels.spec import DashboardSpec, Panel, Target
 
 
 @attrs.frozen(eq=False)
@@ -26,6 +26,7 @@ class CompiledTarget:
     expr: str
     legend: str
     json: Mapping[str, Any]
+    spec: Target | None = None  # the spec's query it was rendered from, when the panel's spec is known
 
 
 @attrs.frozen(eq=False)
@@ -49,10 +50,12 @@ class CompiledPanel:
         return self.title or self.key
 
 
-def _targets(panel: Mapping[str, Any]) -> tuple[CompiledTarget, ...]:
-    targets = panel.get("targets") or []
-    return tuple(CompiledTarget(str(t.get("refId", "?")), str(t.get("expr", "")), str(t.get("legendFormat", "")), t)
-                 for t in targets if isinstance(t, Mapping))
+def _targets(panel: Mapping[str, Any], spec: Panel | None) -> tuple[CompiledTarget, ...]:
+    targets = [t for t in panel.get("targets") or [] if isinstance(t, Mapping)]
+    linked = spec is not None and len(spec.targets) == len(targets)
+    specs: list[Target | None] = list(spec.targets) if spec is not None and linked else [None] * len(targets)
+    return tuple(CompiledTarget(str(t.get("refId", "?")), str(t.get("expr", "")), str(t.get("legendFormat", "")), t,
+                                target_spec) for t, target_spec in zip(targets, specs, strict=True))
 
 
 def flatten(dashboard: Mapping[str, Any], known: Mapping[int, tuple[str, Panel | None, str | None]] | None = None
@@ -71,7 +74,7 @@ def flatten(dashboard: Mapping[str, Any], known: Mapping[int, tuple[str, Panel |
         key, spec, source = known.get(panel_id, (None, None, None)) if panel_id is not None else (None, None, None)
         fallback = f"#{panel_id}" if panel_id is not None else f"@{row}/{index}"
         return CompiledPanel(key or fallback, panel_id, str(panel.get("title", "")), str(panel.get("type", "")),
-                             row, index, panel, _targets(panel), spec, source)
+                             row, index, panel, _targets(panel, spec), spec, source)
 
     for panel in dashboard.get("panels") or []:
         if not isinstance(panel, Mapping):

@@ -114,6 +114,7 @@ def test_the_view_flattens_collapsed_rows_and_links_panels_to_their_spec() -> No
         ("cost_over_range.demo_cost_total", "Cost (time range)", "hidden", 0)]
     assert d.panels[0].spec == ops and d.panels[0].source == "dashboards/demo.py"
     assert [t.ref_id for _p, t in d.targets()] == ["A", "A"]
+    assert [t.spec for _p, t in d.targets()] == [ops.targets[0], collapsed.panels[0].targets[0]]
 
 
 def test_each_rule_receives_exactly_its_scope() -> None:
