@@ -106,6 +106,8 @@ class CompiledDashboard:
     source: str
     panel_sources: dict[str, str] = attrs.field(factory=dict)  # panel key -> module file, when not `source`
     known_series: frozenset[str] = frozenset()
+    # Series of other exporters the dashboard reads (`ModuleDashboard.external_metrics`): known, not ours to name.
+    external_series: frozenset[str] = frozenset()
     # The module's contract for a module dashboard; None for the overview.
     contract: ModuleContract | None = None
     panels: tuple[CompiledPanel, ...] = attrs.field(

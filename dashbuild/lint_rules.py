@@ -42,6 +42,8 @@ VARIABLE_QUERY = re.compile(r"^(label_values|label_names|metrics|query_result)\(
 CONVENTION_LABELS = frozenset({("operations_total", "status"), ("tokens_total", "type"),
                                ("errors_total", "error_type")})
 DashboardIssue = str | tuple[CompiledPanel, str]
+UNDECLARED_SUFFIX = ", which no module contract declares"
+_UNDECLARED = re.compile(r" selects (\S+)" + re.escape(UNDECLARED_SUFFIX) + "$")
 
 
 # -- dashboard and template rules -------------------------------------------------------------------
@@ -271,14 +273,17 @@ def target_metric_declared(d: CompiledDashboard, panel: CompiledPanel, target: C
         if isinstance(node, promql_parser.VectorSelector):
             name = selector_name(node)
             if name not in d.known_series and name not in BUILTIN_SERIES:
-                yield f"query {target.ref_id} selects {name or 'no metric name'}, which no module contract declares"
+                yield f"query {target.ref_id} selects {name or 'no metric name'}{UNDECLARED_SUFFIX}"
 
 
 def metric_naming(d: CompiledDashboard, panel: CompiledPanel, target: CompiledTarget,
                   context: LintContext) -> Iterator[str]:
-    """Selected metrics follow the naming convention: snake_case, base units, recording rules level:metric:op."""
+    """Selected metrics follow the naming convention: snake_case, base units, recording rules level:metric:op.
+
+    Other exporters' metrics (`external_metrics`) keep the names their exporters give them.
+    """
     for node, _parents in (context.nodes(d, target) or ()) if _queries_of(panel) else ():
-        if not isinstance(node, promql_parser.VectorSelector):
+        if not isinstance(node, promql_parser.VectorSelector) or selector_name(node) in d.external_series:
             continue
         name, ref = selector_name(node), target.ref_id
         if ":" in name:
@@ -323,6 +328,16 @@ def target_legend(d: CompiledDashboard, panel: CompiledPanel, target: CompiledTa
     if modifier is not None and modifier.type == promql_parser.AggModifierType.By and modifier.labels:
         yield (f"query {target.ref_id} is split by {', '.join(modifier.labels)} but every series is labelled "
                f"{legend!r}")
+
+
+def undeclared_metrics(messages: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    """Return, per file, the metric names target-metric-declared-rule found undeclared, from (file, message)."""
+    found: dict[str, set[str]] = {}
+    for file, message in messages:
+        match = _UNDECLARED.search(message)
+        if match:
+            found.setdefault(file, set()).add(match.group(1))
+    return {file: sorted(names) for file, names in sorted(found.items())}
 
 
 RULES: tuple[Rule, ...] = (

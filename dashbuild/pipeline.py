@@ -21,6 +21,7 @@ from dashbuild.compiled import CompiledDashboard
 from dashbuild.discover import ModuleFile, discover
 from dashbuild.errors import BuildError, BuildFailed
 from dashbuild.lint import Finding, lint
+from dashbuild.lint_rules import undeclared_metrics
 from dashbuild.outputs import BuildInputs, dashboard_path, render_outputs
 from dashbuild.overview import build_overview, module_section
 from dashbuild.prometheus import alert_rules_path
@@ -63,10 +64,15 @@ class BuildResult:
 
 
 def check_registry(modules: Sequence[ModuleFile]) -> list[BuildError]:
-    """Return errors for modules that clash: same scrape port on the same host."""
+    """Return errors for modules that clash (same scrape port on the same host) or declare a metric twice."""
     errors = []
     seen: dict[str, str] = {}
     for module in modules:
+        for metric in module.dashboard.external_metrics:
+            if module.contract.has_metric(metric.name):
+                errors.append(BuildError(module.path, f"{metric.name} is in CONTRACT.metrics and in DASHBOARD's "
+                                                      "external_metrics: keep it in one (the contract when this "
+                                                      "module exposes it)"))
         # Host names are case-insensitive, and `address` writes an IPv6 host one way, brackets included.
         key = module.contract.target.address.lower()
         if key in seen:
@@ -99,9 +105,14 @@ def _compile(spec: DashboardSpec, source: str, **provenance: object) -> Compiled
     return CompiledDashboard(spec=spec, json=rendered, source=source, **provenance)  # type: ignore[arg-type]
 
 
+def _external_series(module: ModuleFile) -> frozenset[str]:
+    return frozenset(name for metric in module.dashboard.external_metrics for name in metric.series_names())
+
+
 def _series_of(module: ModuleFile) -> frozenset[str]:
-    """Return the series a module's panels may read: its contract's, and what its SLO rules record."""
-    return module.contract.series_names() | slo_recorded_series(slo_spec(module.contract))
+    """Return the series a module's panels may read: its contract's, its external metrics', what its SLO rules
+    record."""
+    return module.contract.series_names() | _external_series(module) | slo_recorded_series(slo_spec(module.contract))
 
 
 def compile_dashboards(modules: Sequence[ModuleFile], settings: ProjectSettings = DEFAULTS) -> list[CompiledDashboard]:
@@ -112,7 +123,8 @@ def compile_dashboards(modules: Sequence[ModuleFile], settings: ProjectSettings 
             spec = module_spec(module, settings)
         except (ValueError, TypeError) as error:
             raise BuildError(module.path, str(error)) from error
-        compiled.append(_compile(spec, module.path, known_series=_series_of(module), contract=module.contract))
+        compiled.append(_compile(spec, module.path, known_series=_series_of(module), contract=module.contract,
+                                 external_series=_external_series(module)))
     overview_sources: dict[str, str] = {}  # panel key -> module file
     for module in modules:
         section = module_section(module.contract, module.dashboard)
@@ -123,7 +135,9 @@ def compile_dashboards(modules: Sequence[ModuleFile], settings: ProjectSettings 
     except Exception as error:  # overview.py is code we edit too: report any failure as a build error
         raise BuildError(OVERVIEW_SOURCE, f"cannot assemble the overview: {type(error).__name__}: {error}") from error
     every_series = frozenset().union(recorded_series(), *(_series_of(m) for m in modules))
-    compiled.append(_compile(overview, OVERVIEW_SOURCE, panel_sources=overview_sources, known_series=every_series))
+    external = frozenset().union(*(_external_series(m) for m in modules))
+    compiled.append(_compile(overview, OVERVIEW_SOURCE, panel_sources=overview_sources, known_series=every_series,
+                             external_series=external))
     return compiled
 
 
@@ -152,6 +166,16 @@ def _compile_checked(root: Path) -> tuple[ProjectSettings, list[ModuleFile], lis
     return settings, modules, dashboards
 
 
+def _undeclared_summary(findings: Sequence[Finding]) -> list[BuildError]:
+    """Return per module file one error listing every metric its panels read that nothing declares, and how to
+    declare them: the way forward for a dashboard written elsewhere."""
+    messages = [(f.file, f.message) for f in findings if f.rule == "target-metric-declared-rule"]
+    return [BuildError(file, f"{len(names)} metric(s) no contract declares: {', '.join(names)}. Declare each in "
+                             "CONTRACT.metrics when this module exposes it, or in ModuleDashboard(external_metrics="
+                             f'(Metric("{names[0]}", GAUGE, "..."), ...)) when another exporter does')
+            for file, names in undeclared_metrics(messages).items()]
+
+
 def as_error(finding: Finding) -> BuildError:
     """Return a lint finding as a build error naming its file and panel."""
     return BuildError(finding.file, f"[{finding.rule}] {finding.dashboard}: {finding.message}", finding.panel)
@@ -175,7 +199,7 @@ def _build(root: Path) -> BuildResult:
     findings = lint(dashboards)
     errors = [as_error(f) for f in findings if f.severity == "error"]
     if errors:
-        raise BuildFailed(errors)
+        raise BuildFailed([*errors, *_undeclared_summary(findings)])
     alerting = settings.alerting
     files = render_outputs(BuildInputs(settings, tuple(modules), tuple(dashboards)))
     promtool = check_prometheus_tree(root, files, {**{alert_rules_path(m.contract): m.path for m in modules},

@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 import attrs
 
+from moddash.contract.model import Metric
+
 PanelKind = Literal["timeseries", "stat", "piechart"]
 PANEL_KINDS: tuple[PanelKind, ...] = ("timeseries", "stat", "piechart")
 GRID_WIDTH = 24
@@ -120,6 +122,10 @@ def _silences(items: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
 
 
 def _strings(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(items)
+
+
+def _metrics(items: Iterable[Metric]) -> tuple[Metric, ...]:
     return tuple(items)
 
 
@@ -246,6 +252,9 @@ class ModuleDashboard:
     variables: tuple[Variable, ...] = attrs.field(default=(), converter=_variables, validator=_each(Variable))
     description: str = ""
     tags: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    # Metrics the dashboard reads that another exporter exposes (node_exporter, kube-state-metrics, ...): known
+    # to the build's checks, but not part of the module's contract, so its instrumentation never creates them.
+    external_metrics: tuple[Metric, ...] = attrs.field(default=(), converter=_metrics, validator=_each(Metric))
 
     def overview_panels(self) -> tuple[Panel, ...]:
         """Return the panels this module contributes to the overview, in declaration order."""
