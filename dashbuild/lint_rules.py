@@ -43,7 +43,7 @@ CONVENTION_LABELS = frozenset({("operations_total", "status"), ("tokens_total", 
                                ("errors_total", "error_type")})
 DashboardIssue = str | tuple[CompiledPanel, str]
 UNDECLARED_SUFFIX = ", which no module contract declares"
-_UNDECLARED = re.compile(r" selects (\S+)" + re.escape(UNDECLARED_SUFFIX) + "$")
+_UNDECLARED = re.compile(r" selects (\S+)" + re.escape(UNDECLARED_SUFFIX))
 
 
 # -- dashboard and template rules -------------------------------------------------------------------
@@ -273,7 +273,9 @@ def target_metric_declared(d: CompiledDashboard, panel: CompiledPanel, target: C
         if isinstance(node, promql_parser.VectorSelector):
             name = selector_name(node)
             if name not in d.known_series and name not in BUILTIN_SERIES:
-                yield f"query {target.ref_id} selects {name or 'no metric name'}{UNDECLARED_SUFFIX}"
+                yield (f"query {target.ref_id} selects {name or 'no metric name'}{UNDECLARED_SUFFIX} (declare it in "
+                       "CONTRACT.metrics, or in ModuleDashboard(external_metrics=...) when another exporter "
+                       "exposes it)")
 
 
 def metric_naming(d: CompiledDashboard, panel: CompiledPanel, target: CompiledTarget,

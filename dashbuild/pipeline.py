@@ -167,13 +167,13 @@ def _compile_checked(root: Path) -> tuple[ProjectSettings, list[ModuleFile], lis
 
 
 def _undeclared_summary(findings: Sequence[Finding]) -> list[BuildError]:
-    """Return per module file one error listing every metric its panels read that nothing declares, and how to
-    declare them: the way forward for a dashboard written elsewhere."""
+    """Return per module file whose panels read several metrics nothing declares one error listing them all, and
+    how to declare them: the way forward for a dashboard written elsewhere (one such metric says it itself)."""
     messages = [(f.file, f.message) for f in findings if f.rule == "target-metric-declared-rule"]
     return [BuildError(file, f"{len(names)} metric(s) no contract declares: {', '.join(names)}. Declare each in "
                              "CONTRACT.metrics when this module exposes it, or in ModuleDashboard(external_metrics="
                              f'(Metric("{names[0]}", GAUGE, "..."), ...)) when another exporter does')
-            for file, names in undeclared_metrics(messages).items()]
+            for file, names in undeclared_metrics(messages).items() if len(names) > 1]
 
 
 def as_error(finding: Finding) -> BuildError:
