@@ -151,6 +151,11 @@ class CompiledDashboard:
         found = next((p for p in self.panels if p.title == title), None) if title is not None else None
         return found.source or self.source if found else self.source
 
+    @property
+    def escape_hatches(self) -> int:
+        """Return how many raw JSON options (`Panel.raw`, the reviewed escape hatch) its panels set."""
+        return sum(panel.spec.escape_hatches for panel in self.panels if panel.spec is not None)
+
     def panel(self, key: str) -> CompiledPanel | None:
         """Return the panel with this key, if any."""
         return next((p for p in self.panels if p.key == key), None)

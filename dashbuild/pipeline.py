@@ -47,6 +47,8 @@ class SummaryRow:
     panels: int
     queries: int
     file: str
+    # JSON options set through `Panel.raw`, the reviewed escape hatch.
+    escape_hatches: int = 0
 
 
 @attrs.frozen
@@ -187,7 +189,7 @@ def _build(root: Path) -> BuildResult:
         raise BuildFailed([*promtool.errors, *amtool.errors])
     summary = tuple(
         SummaryRow(d.json["title"], len(d.panels), sum(len(p.targets) for p in d.panels),
-                   dashboard_path(d))
+                   dashboard_path(d), d.escape_hatches)
         for d in dashboards
     )
     return BuildResult(files=files, summary=summary, dashboards=tuple(dashboards),
