@@ -37,9 +37,12 @@ def _build_or_exit(root: Path) -> BuildResult:
 
 def _print_summary(result: BuildResult) -> None:
     width = max(len(row.dashboard) for row in result.summary)
-    click.echo(f"{'dashboard':<{width}}  panels  queries  file")
+    # The escape-hatch column appears once a dashboard uses one, so reviewers see how many there are.
+    raw = any(row.escape_hatches for row in result.summary)
+    click.echo(f"{'dashboard':<{width}}  panels  queries{'  raw' if raw else ''}  file")
     for row in result.summary:
-        click.echo(f"{row.dashboard:<{width}}  {row.panels:>6}  {row.queries:>7}  {row.file}")
+        hatches = f"  {row.escape_hatches:>3}" if raw else ""
+        click.echo(f"{row.dashboard:<{width}}  {row.panels:>6}  {row.queries:>7}{hatches}  {row.file}")
 
 
 def _seconds(allow_zero: bool = False) -> Callable[[click.Context, click.Parameter, float | None], float | None]:

@@ -54,6 +54,10 @@ DASHBOARD = ModuleDashboard(
                         title="Cost per hour by provider"),
             h.token_usage(CONTRACT.metric("tokens_total"), by=("provider", "type"), where=_by_provider,
                           title="Tokens by provider"),
+            # Provider latency is often bimodal (cached and uncached, short and long completions): the P95 above
+            # hides a second mode that the bucket heatmap shows.
+            h.heatmap(CONTRACT.metric("request_duration_seconds"), where=_by_provider,
+                      title="Request duration distribution").sized(width=24),
         )),
     ),
 )

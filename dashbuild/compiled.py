@@ -97,6 +97,25 @@ def spec_panels(spec: DashboardSpec, sources: Mapping[str, str], default_source:
     return {ids[key]: (key, panel, sources.get(key, default_source)) for panel, key in keyed}
 
 
+def variable_value(variable: Mapping[str, Any]) -> str | None:
+    """Return what a template variable stands for when a query using it is parsed (None: not in queries).
+
+    A query variable's values are unknown, so it matches anything (`.*`); custom, interval and constant
+    variables are their first value and a text box its default (`.*` when empty), since those may be written
+    where PromQL wants a literal (a range, a number).
+    """
+    kind, query = variable.get("type"), variable.get("query")
+    if kind == "query":
+        return ".*"
+    if kind in ("custom", "interval") and isinstance(query, str):
+        return query.split(",")[0].strip()
+    if kind == "constant" and isinstance(query, str):
+        return query
+    if kind == "textbox":
+        return query if isinstance(query, str) and query else ".*"
+    return None
+
+
 @attrs.frozen(eq=False)
 class CompiledDashboard:
     """A dashboard's spec and JSON, its panels as typed objects, and the provenance every finding names."""
@@ -113,11 +132,12 @@ class CompiledDashboard:
     panels: tuple[CompiledPanel, ...] = attrs.field(
         default=attrs.Factory(lambda self: flatten(self.json, spec_panels(self.spec, self.panel_sources,
                                                                            self.source)), takes_self=True))
-    # What each variable (Grafana's own and the dashboard's query variables, as `.*`) stands for when a query
-    # is parsed.
+    # What each variable (Grafana's own and the dashboard's, see `variable_value`) stands for when a query is
+    # parsed.
     variable_values: dict[str, str] = attrs.field(
         default=attrs.Factory(lambda self: {**GRAFANA_VARIABLES, **{
-            str(v["name"]): ".*" for v in self.variables() if v.get("type") == "query"}}, takes_self=True))
+            str(v["name"]): value for v in self.variables() if (value := variable_value(v)) is not None}},
+            takes_self=True))
 
     @property
     def filename(self) -> str:
@@ -132,6 +152,11 @@ class CompiledDashboard:
         """Return the source file of the first panel titled `title` (the dashboard's file by default)."""
         found = next((p for p in self.panels if p.title == title), None) if title is not None else None
         return found.source or self.source if found else self.source
+
+    @property
+    def escape_hatches(self) -> int:
+        """Return how many raw JSON options (`Panel.raw`, the reviewed escape hatch) its panels set."""
+        return sum(panel.spec.escape_hatches for panel in self.panels if panel.spec is not None)
 
     def panel(self, key: str) -> CompiledPanel | None:
         """Return the panel with this key, if any."""

@@ -27,9 +27,9 @@ from dashbuild.queries import (
 )
 from dashbuild.schema import grafana_units
 
-# Panel types that run queries; others (text, rows) have no targets to check.
+# Panel types that run queries; others (text, rows) have no targets, description or unit to check.
 TARGET_PANELS = frozenset({"stat", "singlestat", "graph", "table", "timeseries", "gauge", "bargauge", "piechart",
-                           "state-timeline"})
+                           "state-timeline", "status-history", "heatmap", "histogram"})
 RATE_FUNCTIONS = frozenset({"rate", "irate"})
 COUNTER_FUNCTIONS = frozenset({"rate", "irate", "increase"})
 RECORDED_NAME = re.compile(r"^[a-z_]+:[a-z0-9_]+:[a-z0-9_]+$")
@@ -49,15 +49,17 @@ _UNDECLARED = re.compile(r" selects (\S+)" + re.escape(UNDECLARED_SUFFIX))
 # -- dashboard and template rules -------------------------------------------------------------------
 
 def template_datasource(d: CompiledDashboard, _: LintContext) -> Iterator[DashboardIssue]:
-    """A `datasource` variable of type datasource for Prometheus exists."""
+    """A `datasource` variable of type datasource for Prometheus exists; other datasource variables (a second
+    Prometheus, e.g. a long-term store) are Prometheus ones too, since every query is PromQL."""
     sources = [v for v in d.variables() if v.get("type") == "datasource"]
     if not sources:
         yield "no datasource template variable"
         return
+    names = [str(v.get("name")) for v in sources]
+    if "datasource" not in names:
+        yield (f"datasource variable is named {names[0]!r}, expected 'datasource'" if len(names) == 1 else
+               f"none of the datasource variables {', '.join(names)} is named 'datasource'")
     for variable in sources:
-        expected = "datasource" if len(sources) == 1 else f"{variable.get('query')}_datasource"
-        if variable.get("name") != expected:
-            yield f"datasource variable is named {variable.get('name')!r}, expected {expected!r}"
         if variable.get("query") != "prometheus":
             yield f"datasource variable {variable.get('name')!r} is not of type prometheus"
 
@@ -102,6 +104,32 @@ def dashboard_links(d: CompiledDashboard, context: LintContext) -> Iterator[Dash
         url = str(link.get("url", ""))
         if url.startswith("/d/") and url.removeprefix("/d/").split("/")[0] not in context.uids:
             yield f"link {link.get('title')!r} points to {url}, which is not a generated dashboard"
+
+
+def annotation_promql(d: CompiledDashboard, context: LintContext) -> Iterator[DashboardIssue]:
+    """Prometheus annotations use a datasource variable, and their queries parse and select declared metrics."""
+    values = context.values(d)
+    sources = {str(v.get("name")) for v in d.variables() if v.get("type") == "datasource"}
+    for annotation in d.json.get("annotations", {}).get("list", []):
+        if annotation.get("builtIn"):
+            continue
+        name, expr = annotation.get("name"), str(annotation.get("expr", ""))
+        source = annotation.get("datasource", {}).get("uid", "")
+        if source not in {f"${{{n}}}" for n in sources} | {f"${n}" for n in sources}:
+            yield f"annotation {name!r}: datasource {source!r} is not a datasource variable"
+        unknown = sorted(referenced_variables(expr) - values.keys())
+        if unknown:
+            yield (f"annotation {name!r} uses {', '.join('$' + u for u in unknown)}, which this dashboard does not "
+                   "define")
+            continue
+        try:
+            selected = {selector_name(node) for node, _parents in walk(parse(substitute_variables(expr, values)))
+                        if isinstance(node, promql_parser.VectorSelector)}
+        except ValueError as error:
+            yield f"annotation {name!r} does not parse ({error}): {expr}"
+            continue
+        for series in sorted(selected - d.known_series - BUILTIN_SERIES):
+            yield f"annotation {name!r} selects {series or 'no metric name'}, which no module contract declares"
 
 
 def panel_title_unique(d: CompiledDashboard, _: LintContext) -> Iterator[DashboardIssue]:
@@ -192,15 +220,15 @@ def panel_units(_d: CompiledDashboard, panel: CompiledPanel, _: LintContext) -> 
     if panel.kind not in TARGET_PANELS:
         return
     field_config = panel.json.get("fieldConfig", {})
-    unit = field_config.get("defaults", {}).get("unit")
-    for override in field_config.get("overrides", []):
-        for prop in override.get("properties", []):
-            if prop.get("id") == "unit":
-                unit = prop.get("value")
-    if not unit:
+    # The defaults' unit, then each override's (a table may give its columns their own units).
+    units = [field_config.get("defaults", {}).get("unit")]
+    units.extend(prop.get("value") for override in field_config.get("overrides", [])
+                 for prop in override.get("properties", []) if prop.get("id") == "unit")
+    if not any(units):
         yield "panel sets no unit"
-    elif unit not in grafana_units():
-        yield f"unit {unit!r} is not one of Grafana's unit ids"
+    for unit in units:
+        if unit and unit not in grafana_units():
+            yield f"unit {unit!r} is not one of Grafana's unit ids"
 
 
 def panel_no_targets(_d: CompiledDashboard, panel: CompiledPanel, _: LintContext) -> Iterator[str]:
@@ -353,6 +381,8 @@ RULES: tuple[Rule, ...] = (
          uneditable_dashboard),
     Rule("dashboard-links-rule", "Dashboard links resolve to generated dashboards.", "error", "dashboard",
          dashboard_links),
+    Rule("annotation-promql-rule", "Prometheus annotations parse and select declared metrics.", "error",
+         "dashboard", annotation_promql),
     Rule("panel-datasource-rule", "Panels use the datasource variable.", "error", "panel", panel_datasource),
     Rule("panel-title-description-rule", "Panels have a title and a description.", "error", "panel",
          panel_title_description),

@@ -48,6 +48,8 @@ class SummaryRow:
     panels: int
     queries: int
     file: str
+    # JSON options set through `Panel.raw`, the reviewed escape hatch.
+    escape_hatches: int = 0
 
 
 @attrs.frozen
@@ -94,6 +96,7 @@ def module_spec(module: ModuleFile, settings: ProjectSettings = DEFAULTS) -> Das
         variables=dashboard.variables,
         links=(Link(settings.overview_title, OVERVIEW_UID, "All modules at a glance"),),
         tags=("generated", "module", contract.slug, *dashboard.tags),
+        annotations=dashboard.annotations,
     )
 
 
@@ -210,7 +213,7 @@ def _build(root: Path) -> BuildResult:
         raise BuildFailed([*promtool.errors, *amtool.errors])
     summary = tuple(
         SummaryRow(d.json["title"], len(d.panels), sum(len(p.targets) for p in d.panels),
-                   dashboard_path(d))
+                   dashboard_path(d), d.escape_hatches)
         for d in dashboards
     )
     return BuildResult(files=files, summary=summary, dashboards=tuple(dashboards),

@@ -1,8 +1,9 @@
 """Validate emitted dashboards against Grafana's own JSON Schemas (v11.6.x line of the pinned SDK).
 
-The schemas ship unchanged in `dashbuild/schemas/grafana/v11.6.x/`. One documented point is relaxed
+The schemas ship unchanged in `dashbuild/schemas/grafana/v11.6.x/`. A few documented points are relaxed
 in memory, see `RELAXATIONS`. Panels, their options, field config and targets are validated one by
-one, so an error names the panel instead of an unreadable `oneOf` failure at `panels[n]`.
+one, so an error names the panel instead of an unreadable `oneOf` failure at `panels[n]`. Panel plugins
+without a schema here are checked against the SDK's models (dashbuild/schema_sdk.py).
 """
 
 from __future__ import annotations
@@ -17,15 +18,34 @@ from typing import Any
 import attrs
 import jsonschema
 
+from dashbuild.schema_sdk import SDK_PLUGINS, sdk_problems
+
 SCHEMA_LINE = "v11.6.x"
 PANEL_PLUGINS = ("timeseries", "stat", "piechart", "gauge", "bargauge", "table", "text")
 
 # Each relaxation: (definition, property, replacement schema, why).
+_PROMETHEUS_ANNOTATION = ("the v11.6 schema lists the Grafana datasource's annotation fields only ('TODO.. this "
+                          "should just be a normal query target'); the Prometheus datasource's annotation support "
+                          "reads titleFormat, textFormat, tagKeys and useValueForTime from the annotation and moves "
+                          "step into its query, which is how Grafana saves a Prometheus annotation")
+_ANY_VALUE = ("the CUE source leaves this value free (`_`), which the export turned into 'object'; the SDK generated "
+              "from the same CUE types it as any value, and Grafana's own overrides and field matchers hold strings "
+              "and numbers (unit 's', matcher byName 'errors'); dashbuild/schema.py checks each override property "
+              "against the field config schema instead")
 RELAXATIONS: tuple[tuple[str, str, dict[str, Any], str], ...] = (
     ("Threshold", "value", {"type": ["number", "null"]},
      "the base threshold step is -Infinity, which JSON carries as null; the schema's own description says "
      "'Nulls currently appear here when serializing -Infinity to JSON', and the v12 schema accepts null"),
+    ("DynamicConfigValue", "value", {}, _ANY_VALUE),
+    ("MatcherConfig", "options", {}, _ANY_VALUE),
+    ("AnnotationQuery", "step", {"type": "string"}, _PROMETHEUS_ANNOTATION),
+    ("AnnotationQuery", "titleFormat", {"type": "string"}, _PROMETHEUS_ANNOTATION),
+    ("AnnotationQuery", "textFormat", {"type": "string"}, _PROMETHEUS_ANNOTATION),
+    ("AnnotationQuery", "tagKeys", {"type": "string"}, _PROMETHEUS_ANNOTATION),
+    ("AnnotationQuery", "useValueForTime", {"type": "boolean"}, _PROMETHEUS_ANNOTATION),
 )
+# Field matchers whose option is the field's name, a regex of it, a query's ref id or a field type.
+STRING_MATCHERS = frozenset({"byName", "byRegexp", "byFrameRefID", "byType"})
 
 
 @attrs.frozen
@@ -131,6 +151,9 @@ class _Validators:
     fast_options: dict[str, _Cached]
     fast_custom: dict[str, _Cached]
     fast_target: _Cached
+    # Override properties: one field config property at a time, so nothing is required.
+    partial_defaults: _Cached
+    partial_custom: dict[str, _Cached]
 
 
 @cache
@@ -142,6 +165,7 @@ def _validators() -> _Validators:
     custom: dict[str, jsonschema.Draft7Validator] = {}
     fast_options: dict[str, _Cached] = {}
     fast_custom: dict[str, _Cached] = {}
+    partial_custom: dict[str, _Cached] = {}
     for plugin in PANEL_PLUGINS:
         plugin_defs = _load(plugin)["definitions"]
         options[plugin] = _validator(plugin_defs, "Options")
@@ -149,6 +173,9 @@ def _validators() -> _Validators:
         if "FieldConfig" in plugin_defs:
             custom[plugin] = _validator(plugin_defs, "FieldConfig")
             fast_custom[plugin] = _Cached(_fast_validator(plugin_defs, "FieldConfig"))
+            partial = dereference(plugin_defs, {"$ref": "#/definitions/FieldConfig"})
+            partial.pop("required", None)
+            partial_custom[plugin] = _Cached(jsonschema.Draft7Validator({**partial, "definitions": plugin_defs}))
     prometheus = _load("prometheus")["definitions"]
     units = frozenset(d["const"] for d in _load("units")["definitions"].values() if "const" in d)
     return _Validators(
@@ -166,6 +193,8 @@ def _validators() -> _Validators:
         fast_options=fast_options,
         fast_custom=fast_custom,
         fast_target=_Cached(_fast_validator(prometheus, "dataquery"), free_properties(prometheus["dataquery"])),
+        partial_defaults=_Cached(_fast_validator(definitions, "FieldConfig")),
+        partial_custom=partial_custom,
     )
 def grafana_units() -> frozenset[str]:
     """Return Grafana's unit ids (from the units schema)."""
@@ -203,6 +232,65 @@ def _panel_parts_fast(panel: dict[str, Any], v: _Validators, title: str) -> Iter
         yield from _cached_errors(v.fast_field_config, panel["fieldConfig"], title, "fieldConfig")
 
 
+def _object(value: Any) -> dict[str, Any]:
+    """Return `value` if it is a JSON object, else an empty one (the schema check reports the wrong type)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _custom_errors(custom: Any, plugin: str, v: _Validators, title: str, prefix: str, fast: bool,
+                   partial: bool = False) -> Iterator[SchemaError]:
+    """Yield the errors of a `custom` field config: the plugin's JSON Schema, else the SDK's model."""
+    if plugin in SDK_PLUGINS:
+        for path, message in sdk_problems(SDK_PLUGINS[plugin][1], custom):
+            yield SchemaError(title, f"{prefix}.{path}".strip("."), message)
+    elif plugin not in v.custom:
+        if custom not in ({}, None):
+            yield SchemaError(title, prefix, f"panel plugin {plugin!r} has no custom field config")
+    elif partial:
+        yield from _cached_errors(v.partial_custom[plugin], custom, title, prefix)
+    elif fast:
+        yield from _cached_errors(v.fast_custom[plugin], custom, title, prefix)
+    else:
+        yield from _errors(v.custom[plugin], custom, title, prefix)
+
+
+def _unit_errors(unit: Any, v: _Validators, title: str, path: str) -> Iterator[SchemaError]:
+    if unit is not None and unit not in v.units:
+        yield SchemaError(title, path, f"{unit!r} is not one of Grafana's unit ids")
+
+
+def _override_errors(field_config: dict[str, Any], plugin: str, v: _Validators, title: str,
+                     fast: bool) -> Iterator[SchemaError]:
+    """Yield the errors of each override: its matcher's option, and each property as a field config property
+    (`custom.x` against the plugin's custom field config), which the schema leaves free (see RELAXATIONS)."""
+    overrides = field_config.get("overrides")
+    for index, override in enumerate(overrides if isinstance(overrides, list) else []):
+        where = f"fieldConfig.overrides[{index}]"
+        matcher = _object(_object(override).get("matcher"))
+        if matcher.get("id") in STRING_MATCHERS and not isinstance(matcher.get("options"), str):
+            yield SchemaError(title, f"{where}.matcher.options",
+                              f"{matcher.get('options')!r:.60} is not a string, which {matcher.get('id')} needs")
+        properties = _object(override).get("properties")
+        for number, prop in enumerate(properties if isinstance(properties, list) else []):
+            prop = _object(prop)
+            if "value" not in prop or not isinstance(prop.get("id"), str):
+                continue
+            path = f"{where}.properties[{number}].value"
+            *parents, last = prop["id"].split(".")
+            if parents == ["custom"]:
+                for error in _custom_errors({last: prop["value"]}, plugin, v, title, path, fast, partial=True):
+                    yield attrs.evolve(error, path=error.path.replace(f"{path}.{last}", path, 1))
+                continue
+            if parents:
+                yield SchemaError(title, f"{where}.properties[{number}].id",
+                                  f"{prop['id']!r} is not a field config property")
+                continue
+            for error_path, message in v.partial_defaults.errors({last: prop["value"]}):
+                yield SchemaError(title, f"{path}{error_path.removeprefix(last)}" if error_path else path, message)
+            if last == "unit":
+                yield from _unit_errors(prop["value"], v, title, path)
+
+
 def _panel_errors(panel: dict[str, Any], v: _Validators, fast: bool = True) -> Iterator[SchemaError]:
     title = str(panel.get("title", f"id {panel.get('id')}"))
     if panel.get("type") == "row":
@@ -218,23 +306,25 @@ def _panel_errors(panel: dict[str, Any], v: _Validators, fast: bool = True) -> I
     else:
         yield from _errors(v.panel, panel, title, "")
     plugin = str(panel.get("type"))
-    if plugin not in v.options:
+    options = panel.get("options", {})
+    if plugin in SDK_PLUGINS:
+        for path, message in sdk_problems(SDK_PLUGINS[plugin][0], options):
+            yield SchemaError(title, f"options.{path}".strip("."), message)
+    elif plugin not in v.options:
         yield SchemaError(title, "type", f"no schema for panel plugin {plugin!r}")
         return
-    if fast:
-        yield from _cached_errors(v.fast_options[plugin], panel.get("options", {}), title, "options")
+    elif fast:
+        yield from _cached_errors(v.fast_options[plugin], options, title, "options")
     else:
-        yield from _errors(v.options[plugin], panel.get("options", {}), title, "options")
-    defaults = panel.get("fieldConfig", {}).get("defaults", {})
-    if plugin in v.custom and "custom" in defaults:
-        if fast:
-            yield from _cached_errors(v.fast_custom[plugin], defaults["custom"], title, "fieldConfig.defaults.custom")
-        else:
-            yield from _errors(v.custom[plugin], defaults["custom"], title, "fieldConfig.defaults.custom")
-    unit = defaults.get("unit")
-    if unit is not None and unit not in v.units:
-        yield SchemaError(title, "fieldConfig.defaults.unit", f"{unit!r} is not one of Grafana's unit ids")
-    for index, target in enumerate(panel.get("targets", [])):
+        yield from _errors(v.options[plugin], options, title, "options")
+    field_config = _object(panel.get("fieldConfig"))
+    defaults = _object(field_config.get("defaults"))
+    if "custom" in defaults:
+        yield from _custom_errors(defaults["custom"], plugin, v, title, "fieldConfig.defaults.custom", fast)
+    yield from _unit_errors(defaults.get("unit"), v, title, "fieldConfig.defaults.unit")
+    yield from _override_errors(field_config, plugin, v, title, fast)
+    targets = panel.get("targets", [])
+    for index, target in enumerate(targets if isinstance(targets, list) else []):
         if fast and isinstance(target, dict):
             yield from _cached_errors(v.fast_target, target, title, f"targets[{index}]")
         else:
@@ -252,5 +342,6 @@ def validate_dashboard(dashboard: dict[str, Any], fast: bool = True) -> list[Sch
     errors = [SchemaError(None, path, message) for path, message in v.fast_dashboard.errors(top)] if fast else \
         list(_errors(v.dashboard, top, None, ""))
     for panel in dashboard.get("panels", []):
-        errors.extend(_panel_errors(panel, v, fast))
+        errors.extend(_panel_errors(panel, v, fast) if isinstance(panel, dict) else
+                      [SchemaError(None, "panels", f"{panel!r:.60} is not a panel object")])
     return errors

@@ -57,7 +57,8 @@ def grafana_values(range_seconds: float, interval: int, variables: Iterable[dict
                    scrape_seconds: int = SCRAPE_SECONDS, resolved: Mapping[str, str] | None = None) -> dict[str, str]:
     """Return every variable's value for one panel, as Grafana substitutes them.
 
-    Template variables are "All": their allValue, else the value `resolved` gives (see resolve_variables).
+    Query variables are "All": their allValue, else the value `resolved` gives (see resolve_variables); custom,
+    interval, constant and text box variables are their current value ("All" of a custom one: its values).
     """
     rate_interval = max(interval + scrape_seconds, 4 * scrape_seconds)
     values = {
@@ -71,7 +72,23 @@ def grafana_values(range_seconds: float, interval: int, variables: Iterable[dict
     for variable in variables:
         if variable.get("type") == "query":
             values[variable["name"]] = variable.get("allValue") or (resolved or {}).get(variable["name"], ".*")
+        elif variable.get("type") in ("custom", "interval", "constant", "textbox"):
+            values[variable["name"]] = _current_value(variable)
     return values
+
+
+def _current_value(variable: dict[str, Any]) -> str:
+    """Return what a custom, interval, constant or text box variable interpolates to on load."""
+    query = str(variable.get("query", ""))
+    if variable.get("type") == "constant":
+        return query
+    current = variable.get("current", {}).get("value")
+    if current == "$__all":
+        choices = [re.escape(choice.strip()) for choice in query.split(",")]
+        return str(variable.get("allValue") or f"({'|'.join(choices)})")
+    if isinstance(current, str):
+        return current
+    return query.split(",")[0].strip()
 
 
 _QUERY_RESULT = re.compile(r"^query_result\((.*)\)$", re.DOTALL)

@@ -6,54 +6,29 @@ fails when the module file is loaded, and refuse labels the metric does not have
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import attrs
 
 from moddash.contract.model import COUNTER, HISTOGRAM, Metric
 from panels import promql
+from panels.helper_support import BLUE, GREEN, ORANGE, RED, YELLOW, short_help
+from panels.helper_support import counter_increase as _counter_increase
+from panels.helper_support import counter_rate as _counter_rate
+from panels.helper_support import filter_note as _filter_note
+from panels.helper_support import legend as _legend
+from panels.helper_support import matchers as _matchers
+from panels.helper_support import require_labels as _require_labels
+from panels.helper_support import require_type as _require_type
+from panels.kind_helpers import bar_gauge, gauge, heatmap, histogram, state_timeline, status_history, table, text
 from panels.promql import Matcher
 from panels.spec import Panel, Step, Target, ValueText, Variable
 
-GREEN, YELLOW, ORANGE, RED, BLUE = "green", "yellow", "orange", "red", "blue"
-
-
-def _require_type(metric: Metric, kind: str, helper: str) -> None:
-    if metric.type != kind:
-        raise ValueError(f"{helper}() needs a {kind}, but {metric.name} is a {metric.type}")
-
-
-def _require_labels(metric: Metric, labels: Iterable[str]) -> None:
-    for label in labels:
-        if label not in metric.labels:
-            declared = ", ".join(metric.labels) or "none"
-            raise ValueError(f"metric {metric.name} has no label {label!r} (declared: {declared})")
-
-
-def _matchers(metric: Metric, where: Sequence[Matcher]) -> tuple[Matcher, ...]:
-    _require_labels(metric, (m.label for m in where))
-    return tuple(where)
-
-
-def _legend(by: Sequence[str], fallback: str) -> str:
-    return " ".join(f"{{{{{label}}}}}" for label in by) if by else fallback
-
-
-def _filter_note(where: Sequence[Matcher]) -> str:
-    return f" Filtered by {', '.join(m.render() for m in where)}." if where else ""
-
-
-def _counter_rate(metric: Metric, by: Sequence[str], where: Sequence[Matcher]) -> str:
-    _require_type(metric, COUNTER, "rate")
-    _require_labels(metric, by)
-    return promql.sum_by(promql.rate(promql.selector(metric.name, _matchers(metric, where))), by)
-
-
-def _counter_increase(metric: Metric, by: Sequence[str], where: Sequence[Matcher]) -> str:
-    _require_type(metric, COUNTER, "increase")
-    _require_labels(metric, by)
-    return promql.sum_by(promql.increase(promql.selector(metric.name, _matchers(metric, where))), by)
-
+__all__ = ["BLUE", "GREEN", "HEALTH_MAPPINGS", "ORANGE", "RED", "YELLOW", "bar_gauge", "cache_hit_ratio",
+           "cost_over_range", "cost_rate", "count_over_range", "distribution", "duration_p95", "duration_quantiles",
+           "error_ratio", "event_timeline", "gauge", "health", "health_status", "heatmap", "histogram",
+           "label_variable", "rate_per_second", "state_timeline", "status_history", "success_ratio", "table", "text",
+           "token_usage"]
 
 def rate_per_second(metric: Metric, *, by: Sequence[str] = (), where: Sequence[Matcher] = (),
                     title: str | None = None, unit: str = "ops") -> Panel:
@@ -61,7 +36,7 @@ def rate_per_second(metric: Metric, *, by: Sequence[str] = (), where: Sequence[M
     return Panel(
         kind="timeseries",
         origin=f"rate_per_second.{metric.name}",
-        title=title or f"{metric.help.split(',')[0].rstrip('.')} per second",
+        title=title or f"{short_help(metric)} per second",
         description=(f"Per-second rate of {metric.name} ({metric.help}), summed"
                      f"{' by ' + ', '.join(by) if by else ''}.{_filter_note(where)}"),
         unit=unit,

@@ -3,34 +3,56 @@
 Helpers return these; the build pipeline compiles them to Grafana JSON with
 grafana-foundation-sdk. Keeping them plain lets a module file be imported
 without Grafana, lets the overview copy panels, and lets checks inspect them.
+Field-level objects (mappings, overrides, links, transformations, the `raw` escape hatch) are in
+panels/fields.py, each kind's own options in panels/kinds.py, variables and annotations in panels/variables.py.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 import attrs
 
 from moddash.contract.model import Metric
+from panels.fields import DataLink, Override, Pairs, Transformation, ValueText, raw_options
+from panels.kinds import PANEL_KINDS, QUERYLESS_KINDS, STYLE_OF_KIND, Graph, PanelKind, Repeat, Style
+from panels.settings import DATASOURCE_VARIABLE
+from panels.variables import (
+    VARIABLE_TYPES,
+    Annotation,
+    AnyVariable,
+    DatasourceVariable,
+    Variable,
+)
 
-PanelKind = Literal["timeseries", "stat", "piechart"]
-PANEL_KINDS: tuple[PanelKind, ...] = ("timeseries", "stat", "piechart")
+__all__ = ["PANEL_KINDS", "DashboardSpec", "Link", "ModuleDashboard", "Panel", "PanelKind", "Row", "Step", "Target",
+           "ValueText", "Variable"]
+
 GRID_WIDTH = 24
 UID_RE = re.compile(r"^[a-z0-9-]{1,40}$")
 # A panel or row key (panels/keys.py): what identifies it in reviews, lint silences and the JSON's panel ids.
 KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,199}$")
+QueryFormat = Literal["time_series", "table", "heatmap"]
+
+
+def ref_id(index: int) -> str:
+    """Return the ref id of a panel's query at `index`: A..Z, then Q26, Q27..."""
+    return chr(ord("A") + index) if index < 26 else f"Q{index}"
 
 
 @attrs.frozen
 class Target:
-    """One Prometheus query of a panel."""
+    """One Prometheus query of a panel; `format` is how Grafana shapes its result (`heatmap` sorts and
+    de-accumulates histogram buckets by `le`, `table` gives one row per series)."""
 
     expr: str = attrs.field(validator=attrs.validators.min_len(1))
     legend: str = ""
     instant: bool = False
+    format: QueryFormat = attrs.field(default="time_series",
+                                      validator=attrs.validators.in_(("time_series", "table", "heatmap")))
 
 
 @attrs.frozen
@@ -54,58 +76,19 @@ def _check_steps(_: object, attribute: attrs.Attribute[tuple[Step, ...]], steps:
         raise ValueError(f"threshold values must be strictly ascending, got {numbers}")
 
 
-@attrs.frozen
-class ValueText:
-    """Show `text` in `color` for an exact value or a [low, high] range."""
-
-    text: str
-    color: str
-    value: float | None = None
-    low: float | None = None
-    high: float | None = None
-
-    def __attrs_post_init__(self) -> None:
-        exact = self.value is not None
-        ranged = self.low is not None or self.high is not None
-        if exact == ranged:
-            raise ValueError("a value mapping needs either `value` or a `low`/`high` range")
-
-
-def _each(kind: type) -> Callable[[object, attrs.Attribute[Any], tuple[object, ...]], None]:
+def _each(kind: type | tuple[type, ...]) -> Callable[[object, attrs.Attribute[Any], tuple[object, ...]], None]:
     """Return a validator refusing any item that is not a `kind`, naming what was given instead."""
+    names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
+
     def check(_: object, attribute: attrs.Attribute[Any], items: tuple[object, ...]) -> None:
         for item in items:
             if not isinstance(item, kind):
-                raise TypeError(f"{attribute.name} must hold {kind.__name__} values, got {type(item).__name__}: "
+                raise TypeError(f"{attribute.name} must hold {names} values, got {type(item).__name__}: "
                                 f"{item!r:.80}")
     return check
 
 
-def _targets(items: Iterable[Target]) -> tuple[Target, ...]:
-    return tuple(items)
-
-
-def _steps(items: Iterable[Step]) -> tuple[Step, ...]:
-    return tuple(items)
-
-
-def _value_texts(items: Iterable[ValueText]) -> tuple[ValueText, ...]:
-    return tuple(items)
-
-
-def _panels(items: Iterable[Panel]) -> tuple[Panel, ...]:
-    return tuple(items)
-
-
-def _rows(items: Iterable[Row]) -> tuple[Row, ...]:
-    return tuple(items)
-
-
-def _variables(items: Iterable[Variable]) -> tuple[Variable, ...]:
-    return tuple(items)
-
-
-def _links(items: Iterable[Link]) -> tuple[Link, ...]:
+def _tuple(items: Iterable[Any]) -> tuple[Any, ...]:
     return tuple(items)
 
 
@@ -121,32 +104,31 @@ def _silences(items: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
     return silences
 
 
-def _strings(items: Iterable[str]) -> tuple[str, ...]:
-    return tuple(items)
-
-
-def _metrics(items: Iterable[Metric]) -> tuple[Metric, ...]:
-    return tuple(items)
-
-
 def _check_key(_: object, attribute: attrs.Attribute[str | None], value: str | None) -> None:
     if value is not None and not KEY_RE.fullmatch(value):
         raise ValueError(f"key {value!r} must be lowercase letters, digits, '_', '.' or '-' (at most 200), "
                          "starting with a letter or digit")
 
 
+def _raw(items: Mapping[str, object] | Iterable[tuple[str, object]]) -> Pairs:
+    return raw_options(items)
+
+
 @attrs.frozen
 class Panel:
-    """One visualisation: kind, queries, unit and presentation."""
+    """One visualisation: kind, queries, unit and presentation.
+
+    `style` holds the kind's own options (panels/kinds.py); `raw` sets JSON options the model does not cover,
+    by dotted path, after rendering, and the result is validated like the rest (see `escape_hatches`).
+    """
 
     kind: PanelKind = attrs.field(validator=attrs.validators.in_(PANEL_KINDS))
     title: str = attrs.field(validator=attrs.validators.min_len(1))
     description: str = attrs.field()
     unit: str = attrs.field()
-    targets: tuple[Target, ...] = attrs.field(converter=_targets,
-                                              validator=[attrs.validators.min_len(1), _each(Target)])
-    thresholds: tuple[Step, ...] = attrs.field(default=(Step("green"),), converter=_steps, validator=_check_steps)
-    mappings: tuple[ValueText, ...] = attrs.field(default=(), converter=_value_texts)
+    targets: tuple[Target, ...] = attrs.field(converter=_tuple, validator=_each(Target))
+    thresholds: tuple[Step, ...] = attrs.field(default=(Step("green"),), converter=_tuple, validator=_check_steps)
+    mappings: tuple[ValueText, ...] = attrs.field(default=(), converter=_tuple, validator=_each(ValueText))
     min: float | None = None
     max: float | None = None
     decimals: int | None = None
@@ -162,16 +144,37 @@ class Panel:
     # Identity (panels/keys.py): an explicit key wins over `origin`, what the helper that made it shows.
     key: str | None = attrs.field(default=None, validator=_check_key)
     origin: str = ""
+    style: Style | None = None
+    overrides: tuple[Override, ...] = attrs.field(default=(), converter=_tuple, validator=_each(Override))
+    data_links: tuple[DataLink, ...] = attrs.field(default=(), converter=_tuple, validator=_each(DataLink))
+    links: tuple[DataLink, ...] = attrs.field(default=(), converter=_tuple, validator=_each(DataLink))
+    transformations: tuple[Transformation, ...] = attrs.field(default=(), converter=_tuple,
+                                                              validator=_each(Transformation))
+    repeat: Repeat | None = attrs.field(default=None,
+                                        validator=attrs.validators.optional(attrs.validators.instance_of(Repeat)))
+    datasource: str = DATASOURCE_VARIABLE
+    raw: Pairs = attrs.field(default=(), converter=_raw)
 
     @description.validator
     def _check_description(self, _: attrs.Attribute[str], value: str) -> None:
-        if not value.strip():
+        if not value.strip() and self.kind not in QUERYLESS_KINDS:
             raise ValueError(f"panel {self.title!r}: description is empty; say what the panel shows and how to read it")
 
     @unit.validator
     def _check_unit(self, _: attrs.Attribute[str], value: str) -> None:
-        if not value.strip():
+        if self.kind in QUERYLESS_KINDS:
+            if value:
+                raise ValueError(f"panel {self.title!r}: a {self.kind} panel shows no number and takes no unit")
+        elif not value.strip():
             raise ValueError(f"panel {self.title!r}: unit is empty; use a Grafana unit id such as 'short' or 'none'")
+
+    @targets.validator
+    def _check_targets(self, _: attrs.Attribute[tuple[Target, ...]], value: tuple[Target, ...]) -> None:
+        if self.kind in QUERYLESS_KINDS:
+            if value:
+                raise ValueError(f"panel {self.title!r}: a {self.kind} panel runs no query")
+        elif not value:
+            raise ValueError(f"panel {self.title!r}: a {self.kind} panel needs at least one target")
 
     @width.validator
     def _check_width(self, _: attrs.Attribute[int | None], value: int | None) -> None:
@@ -182,6 +185,40 @@ class Panel:
     def _check_height(self, _: attrs.Attribute[int | None], value: int | None) -> None:
         if value is not None and value < 1:
             raise ValueError(f"panel {self.title!r}: height must be at least 1, got {value}")
+
+    def __attrs_post_init__(self) -> None:
+        expected = STYLE_OF_KIND.get(self.kind)
+        if self.style is not None and (expected is None or not isinstance(self.style, expected)):
+            wanted = f"a {expected.__name__} style" if expected else "no style"
+            raise ValueError(f"panel {self.title!r}: a {self.kind} panel takes {wanted}, got "
+                             f"{type(self.style).__name__}")
+        if self.kind == "text" and self.style is None:
+            raise ValueError(f"panel {self.title!r}: a text panel needs its content, style=Text('...')")
+        if (self.stacked or self.bars) and (self.kind != "timeseries" or self.style is not None):
+            raise ValueError(f"panel {self.title!r}: `stacked` and `bars` are time series shorthands; give "
+                             "style=Graph(draw=..., stacking=...) instead")
+        refs = {ref_id(index) for index in range(len(self.targets))}
+        for override in self.overrides:
+            if override.matcher == "byFrameRefID" and override.pattern not in refs:
+                raise ValueError(f"panel {self.title!r}: override of query {override.pattern!r}, but the panel's "
+                                 f"queries are {', '.join(sorted(refs)) or 'none'}")
+        if self.repeat is not None and self.overview:
+            raise ValueError(f"panel {self.title!r}: a repeated panel cannot be in the overview, which has no "
+                             f"${self.repeat.variable}")
+        if self.datasource != DATASOURCE_VARIABLE and self.overview:
+            raise ValueError(f"panel {self.title!r}: a panel reading ${self.datasource} cannot be in the overview")
+
+    @property
+    def graph(self) -> Graph:
+        """Return how a time series is drawn: its style, or the one `stacked` and `bars` stand for."""
+        if isinstance(self.style, Graph):
+            return self.style
+        return Graph(draw="bars" if self.bars else "line", stacking="normal" if self.stacked else "none")
+
+    @property
+    def escape_hatches(self) -> int:
+        """Return how many JSON options this panel sets through `raw`, the reviewed escape hatch."""
+        return len(self.raw)
 
     def sized(self, width: int | None = None, height: int | None = None) -> Panel:
         """Return a copy with an explicit grid width (of 24) and/or height."""
@@ -208,31 +245,38 @@ class Panel:
         """Return a copy with other threshold steps (base step first)."""
         return attrs.evolve(self, thresholds=steps)
 
+    def with_overrides(self, *overrides: Override) -> Panel:
+        """Return a copy with these field overrides added after its own."""
+        return attrs.evolve(self, overrides=(*self.overrides, *overrides))
+
+    def with_links(self, *links: DataLink, per_value: bool = False) -> Panel:
+        """Return a copy with links added: on the panel's header, or with `per_value` on each value it shows."""
+        if per_value:
+            return attrs.evolve(self, data_links=(*self.data_links, *links))
+        return attrs.evolve(self, links=(*self.links, *links))
+
+    def repeated(self, variable: str, direction: Literal["h", "v"] = "h", max_per_row: int | None = None) -> Panel:
+        """Return a copy Grafana repeats for each selected value of `$variable`."""
+        return attrs.evolve(self, repeat=Repeat(variable, direction, max_per_row))
+
+    def with_raw(self, options: Mapping[str, object] | Iterable[tuple[str, object]]) -> Panel:
+        """Return a copy setting JSON options the model does not cover (dotted path -> value), validated like the
+        rest of the panel; each is an escape hatch a reviewer should question."""
+        added = raw_options(options)
+        return attrs.evolve(self, raw=(*self.raw, *added))
+
 
 @attrs.frozen
 class Row:
-    """A titled group of panels laid out left to right, wrapping at 24 columns."""
+    """A titled group of panels laid out left to right, wrapping at 24 columns; `repeat` repeats the whole row
+    for each selected value of a dashboard variable (its title should name it, e.g. `$operation`)."""
 
     title: str = attrs.field(validator=attrs.validators.min_len(1))
-    panels: tuple[Panel, ...] = attrs.field(converter=_panels, validator=_each(Panel))
+    panels: tuple[Panel, ...] = attrs.field(converter=_tuple, validator=_each(Panel))
     collapsed: bool = False
     key: str | None = attrs.field(default=None, validator=_check_key)
-
-
-@attrs.frozen
-class Variable:
-    """A multi-select query template variable, with All selected by default.
-
-    `all_value` is what All stands for (`.*`); None makes All the regex of every value the query
-    returns, which is how a hidden variable hands a chosen set of label values to the panels.
-    """
-
-    name: str
-    label: str
-    query: str
-    regex: str = ""
-    all_value: str | None = ".*"
-    hidden: bool = False
+    repeat: str | None = attrs.field(default=None, validator=attrs.validators.optional(
+        attrs.validators.matches_re(r"^[a-zA-Z_][a-zA-Z0-9_]*$")))
 
 
 @attrs.frozen
@@ -244,17 +288,48 @@ class Link:
     tooltip: str = ""
 
 
+def check_references(rows: Sequence[Row], variables: Sequence[AnyVariable], annotations: Sequence[Annotation]) -> None:
+    """Raise ValueError when a variable name repeats, or a repeat or datasource names a variable that is missing."""
+    names = [DATASOURCE_VARIABLE, *(v.name for v in variables)]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValueError(f"variable {repeated[0]!r} is defined twice (`{DATASOURCE_VARIABLE}` is always defined)")
+    sources = {DATASOURCE_VARIABLE, *(v.name for v in variables if isinstance(v, DatasourceVariable))}
+
+    def need(name: str, what: str, kinds: str, among: Iterable[str]) -> None:
+        if name not in among:
+            raise ValueError(f"{what} uses ${name}, which is not one of this dashboard's {kinds} "
+                             f"({', '.join(sorted(among)) or 'none'})")
+
+    for row in rows:
+        if row.repeat:
+            need(row.repeat, f"row {row.title!r} repeat", "variables", names)
+        for panel in row.panels:
+            if panel.repeat:
+                need(panel.repeat.variable, f"panel {panel.title!r} repeat", "variables", names)
+            need(panel.datasource, f"panel {panel.title!r}", "datasource variables", sources)
+    for annotation in annotations:
+        need(annotation.datasource, f"annotation {annotation.name!r}", "datasource variables", sources)
+    for variable in variables:
+        if isinstance(variable, Variable):
+            need(variable.datasource, f"variable {variable.name!r}", "datasource variables", sources)
+
+
 @attrs.frozen
 class ModuleDashboard:
-    """What a module file declares about its dashboard: rows, variables, description."""
+    """What a module file declares about its dashboard: rows, variables, annotations, description."""
 
-    rows: tuple[Row, ...] = attrs.field(converter=_rows, validator=[attrs.validators.min_len(1), _each(Row)])
-    variables: tuple[Variable, ...] = attrs.field(default=(), converter=_variables, validator=_each(Variable))
+    rows: tuple[Row, ...] = attrs.field(converter=_tuple, validator=[attrs.validators.min_len(1), _each(Row)])
+    variables: tuple[AnyVariable, ...] = attrs.field(default=(), converter=_tuple, validator=_each(VARIABLE_TYPES))
     description: str = ""
-    tags: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    tags: tuple[str, ...] = attrs.field(default=(), converter=_tuple)
+    annotations: tuple[Annotation, ...] = attrs.field(default=(), converter=_tuple, validator=_each(Annotation))
     # Metrics the dashboard reads that another exporter exposes (node_exporter, kube-state-metrics, ...): known
     # to the build's checks, but not part of the module's contract, so its instrumentation never creates them.
-    external_metrics: tuple[Metric, ...] = attrs.field(default=(), converter=_metrics, validator=_each(Metric))
+    external_metrics: tuple[Metric, ...] = attrs.field(default=(), converter=_tuple, validator=_each(Metric))
+
+    def __attrs_post_init__(self) -> None:
+        check_references(self.rows, self.variables, self.annotations)
 
     def overview_panels(self) -> tuple[Panel, ...]:
         """Return the panels this module contributes to the overview, in declaration order."""
@@ -268,14 +343,23 @@ def _check_uid(_: object, attribute: attrs.Attribute[str], value: str) -> None:
 
 @attrs.frozen
 class DashboardSpec:
-    """A complete dashboard ready to compile: identity, variables, rows and links."""
+    """A complete dashboard ready to compile: identity, variables, annotations, rows and links."""
 
     uid: str = attrs.field(validator=_check_uid)
     title: str = attrs.field(validator=attrs.validators.min_len(1))
     description: str
-    rows: tuple[Row, ...] = attrs.field(converter=_rows)
-    variables: tuple[Variable, ...] = attrs.field(default=(), converter=_variables)
-    links: tuple[Link, ...] = attrs.field(default=(), converter=_links)
-    tags: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    rows: tuple[Row, ...] = attrs.field(converter=_tuple)
+    variables: tuple[AnyVariable, ...] = attrs.field(default=(), converter=_tuple, validator=_each(VARIABLE_TYPES))
+    links: tuple[Link, ...] = attrs.field(default=(), converter=_tuple)
+    tags: tuple[str, ...] = attrs.field(default=(), converter=_tuple)
     refresh: str = "30s"
     time_from: str = "now-6h"
+    annotations: tuple[Annotation, ...] = attrs.field(default=(), converter=_tuple, validator=_each(Annotation))
+
+    def __attrs_post_init__(self) -> None:
+        check_references(self.rows, self.variables, self.annotations)
+
+    @property
+    def escape_hatches(self) -> int:
+        """Return how many raw JSON options (escape hatches) the dashboard's panels set."""
+        return sum(panel.escape_hatches for row in self.rows for panel in row.panels)

@@ -14,7 +14,7 @@ from dashbuild.compiled import CompiledDashboard
 from dashbuild.lint import RULES, LintContext, Rule, lint, lint_dashboard
 from dashbuild.render import render_dashboard
 from moddash.contract import ModuleContract, ScrapeTarget, standard_metrics
-from panels import DashboardSpec, Link, Row
+from panels import Annotation, DashboardSpec, Link, Row
 from panels import helpers as h
 from panels.promql import variable
 from tests.conftest import REPO, BuildRunner
@@ -26,6 +26,7 @@ SPEC = DashboardSpec(
     uid="demo", title="Demo", description="d",
     variables=(h.label_variable(OPS, "operation"),),
     links=(Link("Demo", "demo"),),
+    annotations=(Annotation("Errors", "sum(increase(demo_errors_total[1m])) > 0", title_format="errors"),),
     rows=(Row("r", (
         h.rate_per_second(OPS, by=("operation",), where=(variable("operation"),), title="Ops"),
         h.duration_p95(DEMO.metric("operation_duration_seconds"), by=("operation",)),
@@ -90,6 +91,8 @@ MUTATIONS: dict[str, tuple[Mutation, str]] = {
                                    "drops the le label"),
     "target-legend-rule": (lambda d: panel(d, "Ops")["targets"][0].update(legendFormat="ops"),
                            "split by operation but every series is labelled 'ops'"),
+    "annotation-promql-rule": (lambda d: d["annotations"]["list"][1].update(expr="sum(demo_deploys_total) > 0"),
+                               "annotation 'Errors' selects demo_deploys_total, which no module contract declares"),
 }
 
 

@@ -19,7 +19,7 @@ from dashbuild.overview import build_overview
 from dashbuild.prometheus import recording_rules_file
 from dashbuild.queries import substitute_variables
 from moddash.contract import COUNTER, Metric, ModuleContract, ScrapeTarget, standard_metrics
-from panels import Panel, helpers, promql
+from panels import Panel, Variable, helpers, promql
 from panels.settings import SCRAPE_INTERVAL
 
 DEMO = ModuleContract(
@@ -306,6 +306,7 @@ def test_overview_shows_the_busiest_five_of_six_modules(tmp_path: Path, promtool
               for i in range(1, 7)}
     rules = recording_rules_file(contracts)
     (variable,) = [v for v in build_overview([]).variables if v.name == "busiest"]
+    assert isinstance(variable, Variable)
     chooses = variable.query.removeprefix("query_result(").removesuffix(")").replace("${__range}", "10m")
     assert_evaluates(tmp_path, promtool, series, f"count({chooses})", NOW, [{"labels": "{}", "value": 5}],
                      rules=rules, interval=SCRAPE_INTERVAL)
