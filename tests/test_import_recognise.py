@@ -67,3 +67,19 @@ def test_canonical_form_holds_variables() -> None:
     assert canonical('sum(up{job=~"$job"})') == canonical('sum (up{job=~"$job"} )')
     assert canonical('sum(up{job=~"$job"})') != canonical('sum(up{job=~"$other"})')
     assert canonical("sum(") is None
+
+
+KIND_DEMO = {m.name: m for m in PM.metrics}
+ERRORS, TOTAL = PM.metric("errors_total"), PM.metric("operations_total")
+DURATION = PM.metric("operation_duration_seconds")
+KIND_PANELS = [
+    h.gauge(ERRORS, TOTAL), h.bar_gauge(ERRORS, TOTAL, "operation"), h.table((TOTAL, ERRORS), by=("operation",)),
+    h.heatmap(DURATION), h.histogram(TOTAL), h.state_timeline(ERRORS, TOTAL, by=("operation",)),
+    h.status_history(TOTAL, by=("operation",)),
+]
+
+
+@pytest.mark.parametrize("panel", KIND_PANELS, ids=lambda p: p.kind)
+def test_the_panel_kind_helpers_are_recognised_too(panel: Panel) -> None:
+    found = recognise(originals(panel), KIND_DEMO, panel.kind, panel.unit)
+    assert found is not None and found.panel.kind == panel.kind and found.panel.targets == panel.targets

@@ -16,7 +16,7 @@ import attrs
 import promql_parser
 
 from dashbuild.queries import GRAFANA_VARIABLES, function_name, parse, selector_name, walk
-from moddash.contract.model import COUNTER, HISTOGRAM, Metric
+from moddash.contract.model import COUNTER, GAUGE, HISTOGRAM, Metric
 from panels import helpers as h
 from panels.promql import Matcher, eq, ne, regex, variable
 from panels.spec import Panel
@@ -138,22 +138,45 @@ def _candidates(shape: _Shape, metrics: Mapping[str, Metric]) -> Iterable[Candid
                     for success in where:  # the numerator's filter is the denominator's plus `success`
                         yield "success_ratio", (name, ), {"success": success,
                                                           "where": tuple(m for m in where if m != success)}
-        for total in counters:
-            if total != name:
-                for by in shape.by:
-                    for where in shape.where:
-                        yield "error_ratio", (name, total), {"by": by, "where": where}
-                yield "cache_hit_ratio", (name, total), {}
-    for name in histograms:
         for by in shape.by:
             for where in shape.where:
+                yield "histogram", (name,), {"by": by, "where": where}
+                if by:
+                    yield "status_history", (name,), {"by": by, "where": where}
+        for total in counters:
+            if total != name:
+                yield from _pairs(name, total, shape)
+                yield "cache_hit_ratio", (name, total), {}
+    for by in shape.by:
+        for where in shape.where:
+            if by and counters:
+                yield "table", (), {"counters": tuple(metrics[n] for n in counters), "by": by, "where": where}
+            for name in (n for n in shape.names if n in metrics and metrics[n].type == GAUGE):
+                yield "histogram", (name,), {"by": by, "where": where}
+    for name in histograms:
+        for where in shape.where:
+            yield "heatmap", (name,), {"where": where}
+            for by in shape.by:
                 if shape.quantiles:
                     yield "duration_quantiles", (name,), {"quantiles": shape.quantiles, "by": by, "where": where}
 
 
+def _pairs(part: str, whole: str, shape: _Shape) -> Iterable[Candidate]:
+    """Yield the helpers of two counters: error ratio, state timeline, gauge and bar gauge of a share."""
+    for by in shape.by:
+        for where in shape.where:
+            yield "error_ratio", (part, whole), {"by": by, "where": where}
+            yield "state_timeline", (part, whole), {"by": by, "where": where}
+            if len(by) == 1:
+                yield "bar_gauge", (part, whole, by[0]), {"where": where}
+    for where in shape.where:
+        yield "gauge", (part, whole), {"where": where}
+
+
 def _call(helper: str, names: Sequence[str], kwargs: Mapping[str, Any], metrics: Mapping[str, Metric]) -> Panel | None:
     try:
-        panel: Panel = getattr(h, helper)(*(metrics[n] for n in names), **kwargs)
+        args: list[object] = [metrics.get(n, n) for n in names]  # bar_gauge's third argument is a label
+        panel: Panel = getattr(h, helper)(*args, **kwargs)
     except (ValueError, TypeError):
         return None
     return panel
