@@ -87,6 +87,8 @@ def _targets(panel: Json, old_version: int, plugin_of: Mapping[str, str], notes:
     for target in targets:
         if not isinstance(target, dict):
             continue
+        for key in [key for key, value in target.items() if value is None and key != "datasource"]:
+            del target[key]  # a null query setting is an unset one
         if "datasource" in target:
             target["datasource"] = datasource_ref(target["datasource"], plugin_of, notes, panel)
             if target["datasource"] is None:
