@@ -29,7 +29,7 @@ from dashbuild.importer.compare_values import (
 from dashbuild.importer.migrate import migrate
 from dashbuild.importer.migrate_common import short
 
-__all__ = ["Difference", "compare"]
+__all__ = ["Difference", "Layout", "compare"]
 
 Layout = Literal["exact", "order"]
 
@@ -180,6 +180,11 @@ def _layout(pairs: list[tuple[_Placed, _Placed]], layout: Layout) -> Iterator[Di
                              f"({where(b)}, place {b.index + 1})")
 
 
+def _written(panel: Mapping[str, Any], index: int) -> str:
+    targets = [t for t in panel.get("targets") or [] if isinstance(t, Mapping)]
+    return " ".join(str(targets[index].get("expr") or "").split())
+
+
 def _panels(before: Mapping[str, Any], after: Mapping[str, Any], layout: Layout) -> Iterator[Difference]:
     rows_a, placed_a = _rows_and_panels(before)
     rows_b, placed_b = _rows_and_panels(after)
@@ -219,6 +224,8 @@ def _panels(before: Mapping[str, Any], after: Mapping[str, Any], layout: Layout)
                                  ABSENT if query_b is ABSENT else shown)
                 continue
             for path, old, new in leaf_differences(query_a, query_b, f"queries[{index}]"):
+                if path.endswith(".expr"):  # compared parsed, shown as written
+                    old, new = _written(a.panel, index), _written(b.panel, index)
                 yield Difference(a.label, path, old, new)
         overrides_a, overrides_b = view_a.pop("overrides"), view_b.pop("overrides")
         for matcher in [*overrides_a, *(m for m in overrides_b if m not in overrides_a)]:

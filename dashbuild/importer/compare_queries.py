@@ -49,15 +49,16 @@ def normalize_expr(expr: Any) -> str:
 def target_view(target: Mapping[str, Any], panel_datasource: Any) -> dict[str, Any]:
     """Return what a Prometheus target asks for, with Grafana's defaults and without its refId.
 
-    A target without a data source uses the panel's; without `instant` or `range` it is a range query;
+    A target without a data source uses the panel's; without `instant` or `range` it is a range query
+    (`type` says which Grafana runs: range, instant or both);
     `format` defaults to `time_series` and `intervalFactor` to 1.
     """
     instant = bool(target.get("instant"))
+    ranged = bool(target.get("range", not instant))
     view: dict[str, Any] = {
         "expr": normalize_expr(target.get("expr")) if "expr" in target else ABSENT,
         "legendFormat": target.get("legendFormat") or "",
-        "instant": instant,
-        "range": bool(target.get("range", not instant)),
+        "type": "range+instant" if ranged and instant else "instant" if instant else "range",
         "format": target.get("format") or "time_series",
         "interval": target.get("interval") or "",
         "intervalFactor": target.get("intervalFactor") or 1,
@@ -65,8 +66,9 @@ def target_view(target: Mapping[str, Any], panel_datasource: Any) -> dict[str, A
         "exemplar": bool(target.get("exemplar")),
         "datasource": datasource_uid(target.get("datasource")) or panel_datasource,
     }
-    known = {*view, "refId", "editorMode", "step", "legendLink", "calculatedInterval", "datasourceErrors", "errors",
-             "metric", "queryType"}
+    # Beside the above: the refId (a name), the editor's mode, and what old editors saved that nothing reads.
+    known = {*view, "instant", "range", "refId", "editorMode", "step", "legendLink", "calculatedInterval",
+             "datasourceErrors", "errors", "metric", "queryType"}
     # Other data sources' settings are compared as they are.
     view.update(clean({key: value for key, value in target.items() if key not in known}))
     return view
