@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import random
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -256,3 +257,15 @@ def test_query_spellings(expr: str, same_as: str) -> None:
 def test_different_variables_stay_different() -> None:
     assert normalize_expr("rate(x[$a])") != normalize_expr("rate(x[$b])")
     assert normalize_expr('up{job="$a"}') != normalize_expr('up{job="$b"}')
+
+
+def test_malformed_dashboards_compare_equal_to_themselves() -> None:
+    rng = random.Random(20260730)
+    odd: list[Any] = [None, "x", "", 1, -1, 1.5, True, [], {}, ["x"], [None], [{}], {"a": []}]
+    names = sorted(CORPUS)
+    for _ in range(50):
+        dashboard = copy.deepcopy(CORPUS[rng.choice(names)])
+        for panel in [p for p in dashboard.get("panels") or [] if isinstance(p, dict)][:6]:
+            key = rng.choice(sorted(panel))
+            panel[key] = copy.deepcopy(rng.choice(odd))
+        assert compare(dashboard, copy.deepcopy(dashboard)) == []

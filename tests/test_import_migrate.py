@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import random
 import re
 from pathlib import Path
 from typing import Any
@@ -458,3 +459,32 @@ def test_dashboard_level_legacy() -> None:
     assert new == {"schemaVersion": TARGET_SCHEMA_VERSION, "title": "T", "graphTooltip": 1, "refresh": "",
                    "timepicker": {"refresh_intervals": ["5s"]}, "templating": {"list": []},
                    "annotations": {"list": []}, "panels": []}
+
+
+def _json_paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [path]
+    children = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else []
+    for key, child in children:
+        found += _json_paths(child, (*path, key))
+    return found
+
+
+def test_malformed_values_never_raise() -> None:
+    # Real files come from anywhere: any value of the wrong type is left as it is, never an exception.
+    rng = random.Random(20260730)
+    odd: list[Any] = [None, "x", "", 1, -1, 1.5, True, [], {}, ["x"], [None], [{}], {"a": []}]
+    names = sorted(CORPUS)
+    for _ in range(150):
+        dashboard = copy.deepcopy(CORPUS[rng.choice(names)])
+        paths = _json_paths(dashboard)[1:]
+        for _ in range(rng.randint(1, 5)):
+            *parents, last = rng.choice(paths)
+            holder: Any = dashboard
+            try:
+                for key in parents:
+                    holder = holder[key]
+                holder[last] = copy.deepcopy(rng.choice(odd))
+            except (KeyError, IndexError, TypeError):
+                continue  # the path went away with an earlier replacement
+        once = migrate(dashboard)
+        assert migrate(once) == once

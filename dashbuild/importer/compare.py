@@ -27,7 +27,7 @@ from dashbuild.importer.compare_values import (
     with_defaults,
 )
 from dashbuild.importer.migrate import migrate
-from dashbuild.importer.migrate_common import short
+from dashbuild.importer.migrate_common import arr, obj, short
 
 __all__ = ["Difference", "Layout", "compare"]
 
@@ -83,7 +83,7 @@ def _rows_and_panels(dashboard: Mapping[str, Any]) -> tuple[list[tuple[tuple[str
         placed.append(_Placed(row, counts.get(row, 0), panel))
         counts[row] = counts.get(row, 0) + 1
 
-    for panel in dashboard.get("panels") or []:
+    for panel in arr(dashboard.get("panels")):
         if not isinstance(panel, Mapping):
             continue
         if panel.get("type") == "row":
@@ -91,7 +91,7 @@ def _rows_and_panels(dashboard: Mapping[str, Any]) -> tuple[list[tuple[tuple[str
             seen[title] = seen.get(title, 0) + 1
             row = (title, seen[title])
             rows.append((row, panel))
-            for child in panel.get("panels") or []:
+            for child in arr(panel.get("panels")):
                 if isinstance(child, Mapping):
                     add(child)
         else:
@@ -181,7 +181,7 @@ def _layout(pairs: list[tuple[_Placed, _Placed]], layout: Layout) -> Iterator[Di
 
 
 def _written(panel: Mapping[str, Any], index: int) -> str:
-    targets = [t for t in panel.get("targets") or [] if isinstance(t, Mapping)]
+    targets = [t for t in arr(panel.get("targets")) if isinstance(t, Mapping)]
     return " ".join(str(targets[index].get("expr") or "").split())
 
 
@@ -308,8 +308,8 @@ def _links(before: Any, after: Any) -> Iterator[Difference]:
         filled = with_defaults(link, schema_of("dashboard", "DashboardLink")) if isinstance(link, Mapping) else link
         return json.dumps(clean(filled), sort_keys=True)
 
-    views_a = [view(link) for link in before or []]
-    views_b = [view(link) for link in after or []]
+    views_a = [view(link) for link in arr(before)]
+    views_b = [view(link) for link in arr(after)]
     for link in views_a:
         if link in views_b:
             views_b.remove(link)
@@ -324,15 +324,15 @@ def _dashboard(before: Mapping[str, Any], after: Mapping[str, Any]) -> Iterator[
         time = mapping(dashboard.get("time"))
         return {"title": dashboard.get("title") or "", "uid": dashboard.get("uid") or "",
                 "description": dashboard.get("description") or "",
-                "tags": sorted(map(str, dashboard.get("tags") or [])), "refresh": dashboard.get("refresh") or "",
+                "tags": sorted(map(str, arr(dashboard.get("tags")))), "refresh": dashboard.get("refresh") or "",
                 "time": {"from": time.get("from") or "now-6h", "to": time.get("to") or "now"},
                 "timezone": dashboard.get("timezone") or "browser", "graphTooltip": dashboard.get("graphTooltip") or 0}
 
     for path, old, new in leaf_differences(view(before), view(after)):
         yield Difference("dashboard", path, old, new)
-    yield from _listed((before.get("templating") or {}).get("list"), (after.get("templating") or {}).get("list"),
+    yield from _listed(obj(before.get("templating")).get("list"), obj(after.get("templating")).get("list"),
                        "variable", _variable_view)
-    yield from _listed((before.get("annotations") or {}).get("list"), (after.get("annotations") or {}).get("list"),
+    yield from _listed(obj(before.get("annotations")).get("list"), obj(after.get("annotations")).get("list"),
                        "annotation", _annotation_view, _builtin_default)
     yield from _links(before.get("links"), after.get("links"))
 

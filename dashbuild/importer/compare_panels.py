@@ -8,7 +8,7 @@ from typing import Any
 
 from dashbuild.importer.compare_queries import target_view
 from dashbuild.importer.compare_values import ABSENT, clean, datasource_uid, fill, mapping, schema_of, with_defaults
-from dashbuild.importer.migrate_common import MIXED
+from dashbuild.importer.migrate_common import MIXED, arr, obj
 from dashbuild.schema import PANEL_PLUGINS
 
 Json = dict[str, Any]
@@ -51,7 +51,7 @@ _SPECIAL_DEFAULTS = ("unit", "decimals", "min", "max", "thresholds", "color", "m
 def thresholds_text(thresholds: Any) -> str:
     """Return thresholds as one line: `absolute: green, 70 orange, 80 red`."""
     config = thresholds if isinstance(thresholds, Mapping) else DEFAULT_THRESHOLDS
-    steps = [s for s in config.get("steps") or [] if isinstance(s, Mapping)]
+    steps = [s for s in arr(config.get("steps")) if isinstance(s, Mapping)]
     parts = [str(s.get("color")) if i == 0 else f"{s.get('value')} {s.get('color')}" for i, s in enumerate(steps)]
     return f"{config.get('mode') or 'absolute'}: {', '.join(parts)}"
 
@@ -73,7 +73,7 @@ def _property_value(prop_id: str, value: Any) -> Any:
 def overrides_view(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """Return the overrides keyed by matcher (`byName=CPU`), each its properties by id (the last one wins)."""
     view: dict[str, dict[str, Any]] = {}
-    for override in config.get("overrides") or []:
+    for override in arr(config.get("overrides")):
         if not isinstance(override, Mapping):
             continue
         matcher = mapping(override.get("matcher"))
@@ -82,12 +82,12 @@ def overrides_view(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         while key in view:
             key += "'"  # a second override with the same matcher
         view[key] = {str(p.get("id")): _property_value(str(p.get("id")), p.get("value"))
-                     for p in override.get("properties") or [] if isinstance(p, Mapping)}
+                     for p in arr(override.get("properties")) if isinstance(p, Mapping)}
     return view
 
 
 def _panel_datasource(panel: Mapping[str, Any]) -> Any:
-    targets = [t for t in panel.get("targets") or [] if isinstance(t, Mapping)]
+    targets = [t for t in arr(panel.get("targets")) if isinstance(t, Mapping)]
     if not targets:
         return None
     own = datasource_uid(panel.get("datasource"))
@@ -108,24 +108,24 @@ def panel_view(panel: Mapping[str, Any]) -> Json:
     datasource = _panel_datasource(panel)
     view: Json = {"kind": kind, "title": panel.get("title") or "", "description": panel.get("description") or "",
                   "datasource": datasource}
-    view["queries"] = [target_view(t, datasource) for t in panel.get("targets") or [] if isinstance(t, Mapping)]
+    view["queries"] = [target_view(t, datasource) for t in arr(panel.get("targets")) if isinstance(t, Mapping)]
     view["unit"] = defaults.get("unit") or "none"
     for key in ("decimals", "min", "max"):
         view[key] = defaults.get(key, ABSENT)
     view["thresholds"] = thresholds_text(defaults.get("thresholds"))
     view["color"] = clean(defaults.get("color")) or ({"mode": DEFAULT_COLOR[kind]} if kind in DEFAULT_COLOR else ABSENT)
-    view["mappings"] = clean(defaults.get("mappings") or [])
-    view["links"] = [_link(link) for link in panel.get("links") or []]
-    view["field links"] = [_link(link) for link in defaults.get("links") or []]
+    view["mappings"] = clean(arr(defaults.get("mappings")))
+    view["links"] = [_link(link) for link in arr(panel.get("links"))]
+    view["field links"] = [_link(link) for link in arr(defaults.get("links"))]
     runtime = RUNTIME_DEFAULTS.get(kind, {})
-    custom = with_defaults(defaults.get("custom") or {}, schema_of(plugin, "FieldConfig") if plugin else None)
+    custom = with_defaults(obj(defaults.get("custom")), schema_of(plugin, "FieldConfig") if plugin else None)
     view["custom"] = fill(custom, runtime.get("custom", {}))
     view["field"] = clean({key: value for key, value in defaults.items() if key not in _SPECIAL_DEFAULTS})
     view["overrides"] = overrides_view(config)
-    options = with_defaults(panel.get("options") or {}, schema_of(plugin, "Options") if plugin else None)
+    options = with_defaults(obj(panel.get("options")), schema_of(plugin, "Options") if plugin else None)
     view["options"] = fill(options, runtime.get("options", {}))
     view["transformations"] = [clean({**t, "disabled": bool(t.get("disabled"))}) if isinstance(t, Mapping) else t
-                               for t in panel.get("transformations") or []]
+                               for t in arr(panel.get("transformations"))]
     for key in _PANEL_SETTINGS:
         view[key] = panel.get(key, ABSENT)
     view["repeatDirection"] = (panel.get("repeatDirection") or "h") if panel.get("repeat") else ABSENT

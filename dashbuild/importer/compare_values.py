@@ -8,7 +8,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from dashbuild.importer.migrate_common import variable_name
+from dashbuild.importer.migrate_common import obj, variable_name
 from dashbuild.schema import SCHEMA_LINE
 
 Json = dict[str, Any]
@@ -108,7 +108,7 @@ def with_defaults(value: Any, schema: Mapping[str, Any] | None) -> Any:
     """Return `value` with every missing or null property that has a schema default filled in, recursively."""
     if schema is None or not isinstance(value, Mapping):
         return value
-    properties = schema.get("properties") or {}
+    properties = obj(schema.get("properties"))
     filled = dict(value)
     for key, sub in properties.items():
         if not isinstance(sub, Mapping):

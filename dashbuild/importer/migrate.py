@@ -15,7 +15,7 @@ from typing import Any
 
 import attrs
 
-from dashbuild.importer.migrate_common import Json, Note, Notes, arr, number
+from dashbuild.importer.migrate_common import Json, Note, Notes, arr, number, obj
 from dashbuild.importer.migrate_layout import assign_ids, finish_layout, rows_to_grid
 from dashbuild.importer.migrate_panels import migrate_panel
 from dashbuild.importer.migrate_templating import datasource_plugins, migrate_annotation, migrate_variable
@@ -49,14 +49,14 @@ def _version(dashboard: Mapping[str, Any]) -> int:
 
 def _dashboard_steps(dashboard: Json, old_version: int, notes: Notes) -> None:
     if old_version < 2 and isinstance(dashboard.get("services"), dict):
-        filters = dashboard["services"].get("filter") or {}
+        filters = obj(dashboard["services"].get("filter"))
         dashboard.setdefault("time", filters.get("time"))
-        dashboard.setdefault("templating", {"list": filters.get("list") or []})
+        dashboard.setdefault("templating", {"list": arr(filters.get("list"))})
     if old_version < 6:
         pulldowns = arr(dashboard.get("pulldowns"))
         annotations = next((p for p in pulldowns if isinstance(p, dict) and p.get("type") == "annotations"), None)
         if annotations is not None:
-            dashboard["annotations"] = {"list": annotations.get("annotations") or []}
+            dashboard["annotations"] = {"list": arr(annotations.get("annotations"))}
     if old_version < 7 and isinstance(dashboard.get("nav"), list) and dashboard["nav"]:
         dashboard.setdefault("timepicker", dashboard["nav"][0])
     if old_version < 14 and "graphTooltip" not in dashboard:
@@ -102,7 +102,7 @@ def migrate_with_notes(dashboard: Mapping[str, Any]) -> MigrationResult:
     notes = Notes()
     _dashboard_steps(result, old_version, notes)
     plugin_of = datasource_plugins(result["templating"])
-    panels = [p for p in result.get("panels") or [] if isinstance(p, dict)] \
+    panels = [p for p in arr(result.get("panels")) if isinstance(p, dict)] \
         if isinstance(result.get("panels"), list) else []
     if "rows" in result and old_version < 16:
         panels += rows_to_grid(result, notes)

@@ -173,7 +173,7 @@ def _legend(old: Any, panel: Json, notes: Notes) -> tuple[Json, Json]:
         legend["placement"] = "right"
     if old.get("values"):
         legend["calcs"] = [_LEGEND_CALCS[key] for key, on in old.items() if key in _LEGEND_CALCS and on]
-        if old.get("sort") in _LEGEND_SORT and legend["calcs"]:
+        if str(old.get("sort")) in _LEGEND_SORT and legend["calcs"]:
             legend["sortBy"] = _LEGEND_SORT[str(old["sort"])]
             legend["sortDesc"] = bool(old.get("sortDesc"))
     if number(old.get("sideWidth")):
@@ -205,11 +205,11 @@ def graph_to_timeseries(panel: Json, notes: Notes) -> Json:
     old_config = obj(panel.get("fieldConfig"))
     yaxes = arr(panel.get("yaxes"))
     y1 = _axis(yaxes[0] if yaxes else None)
-    y1 = {**copy.deepcopy(old_config.get("defaults") or {}), **y1}
-    overrides: list[Json] = list(copy.deepcopy(old_config.get("overrides") or []))
+    y1 = {**copy.deepcopy(obj(old_config.get("defaults"))), **y1}
+    overrides: list[Json] = list(copy.deepcopy(arr(old_config.get("overrides"))))
     leftovers: Json = {}
 
-    for alias, color in (panel.get("aliasColors") or {}).items():
+    for alias, color in obj(panel.get("aliasColors")).items():
         if color:
             overrides.append({"matcher": {"id": "byName", "options": alias},
                               "properties": [{"id": "color", "value": {"mode": "fixed", "fixedColor": color}}]})
@@ -217,7 +217,7 @@ def graph_to_timeseries(panel: Json, notes: Notes) -> Json:
             "dash": [panel.get("dashLength", 10), panel.get("spaceLength", 10)]}
     fill_below = False
     kept_overrides = []
-    for override in panel.get("seriesOverrides") or []:
+    for override in arr(panel.get("seriesOverrides")):
         if not isinstance(override, dict) or not override.get("alias"):
             continue
         rule, rest, below = _series_override(override, y1, yaxes, dash, panel, notes)
@@ -229,7 +229,7 @@ def graph_to_timeseries(panel: Json, notes: Notes) -> Json:
     if kept_overrides:
         leftovers["seriesOverrides"] = kept_overrides
 
-    custom: Json = dict(y1.get("custom") or {})
+    custom: Json = dict(obj(y1.get("custom")))
     custom["drawStyle"] = "bars" if panel.get("bars") else "line" if panel.get("lines", True) else "points"
     if panel.get("points"):
         custom["showPoints"] = "always"
@@ -273,13 +273,13 @@ def graph_to_timeseries(panel: Json, notes: Notes) -> Json:
         leftovers["decimals"] = panel["decimals"]
         notes.kept(panel, "decimals", panel["decimals"], "the legend decimals differ from the y-axis decimals")
 
-    thresholds = _thresholds(panel.get("thresholds") or []) if isinstance(panel.get("thresholds"), list) else None
+    thresholds = _thresholds(arr(panel.get("thresholds")))
     if thresholds is not None:
         y1["thresholds"], mode = thresholds
         custom["thresholdsStyle"] = {"mode": mode}
-    data_links = (panel.get("options") or {}).get("dataLinks") if isinstance(panel.get("options"), dict) else None
+    data_links = arr(obj(panel.get("options")).get("dataLinks"))
     if data_links:
-        y1["links"] = [*(y1.get("links") or []), *data_links]
+        y1["links"] = [*arr(y1.get("links")), *data_links]
     y1["custom"] = custom
     y1.pop("nullValueMode", None)
     if xaxis.get("show") is False:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from dashbuild.importer.migrate_common import Json, Notes, number, obj, walk_panels
+from dashbuild.importer.migrate_common import Json, Notes, arr, number, obj, walk_panels
 
 COLUMNS = 24
 CELL_HEIGHT = 30
@@ -72,8 +72,8 @@ class _RowArea:
 
 def rows_to_grid(dashboard: Json, notes: Notes) -> list[Json]:
     """Return the flat `panels` list (with row panels) that Grafana builds from a legacy `rows` list."""
-    rows = [row for row in dashboard.get("rows") or [] if isinstance(row, dict)]
-    ids = [p["id"] for row in rows for p in row.get("panels") or [] if isinstance(p, dict)
+    rows = [row for row in arr(dashboard.get("rows")) if isinstance(row, dict)]
+    ids = [p["id"] for row in rows for p in arr(row.get("panels")) if isinstance(p, dict)
            and isinstance(p.get("id"), int) and not isinstance(p.get("id"), bool)]
     next_row_id = max(ids, default=0) + 1
     # Row panels only exist when at least one row shows its title, collapses or repeats.
@@ -99,7 +99,7 @@ def rows_to_grid(dashboard: Json, notes: Notes) -> list[Json]:
             next_row_id += 1
             y += 1
         area = _RowArea(row_height, y)
-        for panel in row.get("panels") or []:
+        for panel in arr(row.get("panels")):
             if not isinstance(panel, dict):
                 continue
             span = number(panel.pop("span", None)) or DEFAULT_SPAN

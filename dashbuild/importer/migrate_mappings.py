@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from dashbuild.importer.migrate_common import Json, number
+from dashbuild.importer.migrate_common import Json, arr, number, obj
 
 
 def _color(text: Any, thresholds: Json | None) -> Any:
     # The color the thresholds give the mapped text when it is a number (Grafana's migrations do this).
     value = number(text)
-    steps = (thresholds or {}).get("steps") or []
+    steps = arr(obj(thresholds).get("steps"))
     if value is None or not steps:
         return None
     active = steps[0]
@@ -66,8 +66,8 @@ def angular_mappings(source: Json, thresholds: Json | None) -> tuple[list[Json],
     As in the AngularJS panels, `mappingType` 1 uses the value maps and 2 the range maps (guessed from
     which list is filled when it is missing); the other list was not in use and is returned as inactive.
     """
-    value_maps = [m for m in source.get("valueMaps") or [] if isinstance(m, dict)]
-    range_maps = [m for m in source.get("rangeMaps") or [] if isinstance(m, dict)]
+    value_maps = [m for m in arr(source.get("valueMaps")) if isinstance(m, dict)]
+    range_maps = [m for m in arr(source.get("rangeMaps")) if isinstance(m, dict)]
     kind = number(source.get("mappingType")) or (1 if value_maps else 2 if range_maps else None)
     builder = _Builder(thresholds)
     inactive: Json = {}

@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from dashbuild.importer.migrate_common import MIXED, Json, Notes, datasource_ref, obj, ref_id
+from dashbuild.importer.migrate_common import MIXED, Json, Notes, arr, datasource_ref, obj, ref_id
 from dashbuild.importer.migrate_graph import graph_to_timeseries
 from dashbuild.importer.migrate_mappings import upgrade_mappings
 from dashbuild.importer.migrate_singlestat import singlestat_to_stat
@@ -82,7 +82,7 @@ def _targets(panel: Json, old_version: int, plugin_of: Mapping[str, str], notes:
     targets = panel.get("targets")
     if not isinstance(targets, list):
         return
-    used = {t.get("refId") for t in targets if isinstance(t, dict) and t.get("refId")}
+    used = {t["refId"] for t in targets if isinstance(t, dict) and isinstance(t.get("refId"), str)}
     index = 0
     for target in targets:
         if not isinstance(target, dict):
@@ -129,7 +129,7 @@ def _field_config_steps(panel: Json, old_version: int) -> None:
     config.setdefault("defaults", {})
     config.setdefault("overrides", [])
     defaults = obj(config.get("defaults"))
-    overrides = [o for o in config.get("overrides") or [] if isinstance(o, dict)]
+    overrides = [o for o in arr(config.get("overrides")) if isinstance(o, dict)]
     _fix_thresholds(defaults.get("thresholds"))
     if old_version < 30 and "mappings" in defaults:
         defaults["mappings"] = upgrade_mappings(defaults["mappings"], defaults.get("thresholds"))
@@ -141,7 +141,7 @@ def _field_config_steps(panel: Json, old_version: int) -> None:
         mode = custom.pop("displayMode")
         custom["cellOptions"] = _TABLE_DISPLAY.get(str(mode), {"type": mode})
     for override in overrides:
-        for prop in override.get("properties") or []:
+        for prop in arr(override.get("properties")):
             if not isinstance(prop, dict):
                 continue
             if prop.get("id") == "thresholds":
@@ -172,7 +172,7 @@ def _options_steps(panel: Json, old_version: int) -> None:
             legend["showLegend"] = False
         else:
             legend["showLegend"] = True
-    for links in (options.get("dataLinks"), ((options.get("fieldOptions") or {}).get("defaults") or {}).get("links")):
+    for links in (options.get("dataLinks"), (obj(obj(options.get("fieldOptions")).get("defaults"))).get("links")):
         for link in links if isinstance(links, list) else []:
             if isinstance(link, dict):
                 link["url"] = _legacy_link_syntax(link.get("url"), old_version)
@@ -190,7 +190,9 @@ def _transformation_steps(panel: Json, old_version: int) -> None:
                 upgraded.append({"id": "merge", "options": {}})
         panel["transformations"] = transformations = upgraded
     for transformation in transformations:
-        options = transformation.get("options") if isinstance(transformation, dict) else None
+        if not isinstance(transformation, dict):
+            continue
+        options = transformation.get("options")
         if old_version < 39 and transformation.get("id") == "timeSeriesTable" and isinstance(options, dict) \
                 and isinstance(options.get("refIdToStat"), dict):
             transformation["options"] = {ref: {"stat": stat} for ref, stat in options["refIdToStat"].items()}
@@ -232,10 +234,10 @@ def _single_stat_options(panel: Json) -> None:
             defaults["thresholds"] = {"mode": "absolute", "steps": field_options["thresholds"]}
         if "mappings" in field_options and "mappings" not in defaults:
             defaults["mappings"] = field_options["mappings"]
-        config["defaults"] = {**(config.get("defaults") or {}), **defaults}
-        config["overrides"] = [*(config.get("overrides") or []), *(field_options.get("overrides") or [])]
+        config["defaults"] = {**obj(config.get("defaults")), **defaults}
+        config["overrides"] = [*(arr(config.get("overrides"))), *(arr(field_options.get("overrides")))]
         reduce = {key: field_options[key] for key in ("values", "limit", "calcs") if key in field_options}
-        options["reduceOptions"] = {**(options.get("reduceOptions") or {}), **reduce}
+        options["reduceOptions"] = {**obj(options.get("reduceOptions")), **reduce}
         del options["fieldOptions"]
     defaults = obj(config.get("defaults"))
     if version < 7.1 and defaults.get("title") is not None:
@@ -272,6 +274,9 @@ def migrate_panel(panel: Json, old_version: int, plugin_of: Mapping[str, str], n
         notes.kept(panel, "options-gauge", panel["options-gauge"], "the Grafana 6.0 gauge options are not converted")
     _options_steps(panel, old_version)
     kind = panel.get("type")
+    if not isinstance(kind, str):
+        notes.kept(panel, "type", kind, "a panel type is a plugin id (a string)")
+        return panel
     if kind == "graph":
         panel = graph_to_timeseries(panel, notes)
     elif kind in ("singlestat", "grafana-singlestat-panel"):

@@ -12,15 +12,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from dashbuild.importer.migrate_common import (
-    GRAPH_ONLY_KEYS,
-    PANEL_KEEP,
-    UI_STATE_KEYS,
-    Json,
-    Notes,
-    number,
-    obj,
-)
+from dashbuild.importer.migrate_common import GRAPH_ONLY_KEYS, PANEL_KEEP, UI_STATE_KEYS, Json, Notes, arr, number, obj
 from dashbuild.importer.migrate_mappings import angular_mappings
 
 DEFAULT_COLORS = ["#299c46", "rgba(237, 129, 40, 0.89)", "#d44a3a"]  # the singlestat's own defaults
@@ -60,7 +52,7 @@ def singlestat_to_stat(panel: Json, notes: Notes) -> Json:
     if panel.get("tableColumn"):
         reduce["fields"] = f"/^{panel['tableColumn']}$/"
     options: Json = {"reduceOptions": reduce, "orientation": "horizontal"}
-    defaults: Json = copy.deepcopy((panel.get("fieldConfig") or {}).get("defaults") or {})
+    defaults: Json = copy.deepcopy(obj(obj(panel.get("fieldConfig")).get("defaults")))
     if panel.get("format"):
         defaults["unit"] = panel["format"]
     if panel.get("decimals") is not None:
@@ -127,7 +119,7 @@ def singlestat_to_stat(panel: Json, notes: Notes) -> Json:
 
     new["options"] = options
     new["fieldConfig"] = {"defaults": defaults,
-                          "overrides": copy.deepcopy((panel.get("fieldConfig") or {}).get("overrides") or [])}
+                          "overrides": copy.deepcopy(arr(obj(panel.get("fieldConfig")).get("overrides")))}
     handled = {"valueName", "tableColumn", "format", "decimals", "nullText", "thresholds", "colors", "valueMaps",
                "rangeMaps", "mappingType", "gauge", "sparkline", "colorBackground", "colorValue", "prefix",
                "postfix", "nullPointMode", "options", *_DEFAULT_SIZES, *_IGNORED}

@@ -12,15 +12,7 @@ from __future__ import annotations
 import copy
 import re
 
-from dashbuild.importer.migrate_common import (
-    GRAPH_ONLY_KEYS,
-    PANEL_KEEP,
-    UI_STATE_KEYS,
-    Json,
-    Notes,
-    number,
-    obj,
-)
+from dashbuild.importer.migrate_common import GRAPH_ONLY_KEYS, PANEL_KEEP, UI_STATE_KEYS, Json, Notes, arr, number, obj
 from dashbuild.importer.migrate_mappings import angular_mappings
 
 DEFAULT_COLORS = ["rgba(245, 54, 54, 0.9)", "rgba(237, 129, 40, 0.89)", "rgba(50, 172, 45, 0.97)"]
@@ -43,7 +35,7 @@ def is_old_table(panel: Json) -> bool:
 
 
 def _thresholds(style: Json) -> Json | None:
-    levels = [number(level) for level in style.get("thresholds") or []]
+    levels = [number(level) for level in arr(style.get("thresholds"))]
     if not levels or any(level is None for level in levels):
         return None
     colors = style.get("colors") or DEFAULT_COLORS
@@ -73,9 +65,10 @@ def _style_config(style: Json, panel: Json, notes: Notes) -> tuple[Json, Json]:
     if thresholds is not None:
         config["thresholds"] = thresholds
     rest: Json = {}
-    if style.get("colorMode") in _COLOR_MODES:
-        custom["cellOptions"] = {"type": _COLOR_MODES[str(style["colorMode"])]}
-        if style["colorMode"] == "row":
+    color_mode = str(style.get("colorMode"))
+    if color_mode in _COLOR_MODES:
+        custom["cellOptions"] = {"type": _COLOR_MODES[color_mode]}
+        if color_mode == "row":
             notes.add(panel, f"{label}: colorMode 'row' colors the cell only: the table colors no whole rows")
     if style.get("align") not in (None, "", "auto"):
         custom["align"] = style["align"]
@@ -112,12 +105,12 @@ def old_table_to_table(panel: Json, notes: Notes) -> Json:
     new: Json = {key: copy.deepcopy(value) for key, value in panel.items() if key in PANEL_KEEP}
     new["type"] = "table"
     leftovers: Json = {}
-    transformations = list(copy.deepcopy(panel.get("transformations") or []))
+    transformations = list(copy.deepcopy(arr(panel.get("transformations"))))
     transform = panel.get("transform")
-    if transform in _TRANSFORMS:
+    if isinstance(transform, str) and transform in _TRANSFORMS:
         options: Json = {"reducers": []}
         if transform == "timeseries_aggregations":
-            columns = [c.get("value") for c in panel.get("columns") or [] if isinstance(c, dict)]
+            columns = [c.get("value") for c in arr(panel.get("columns")) if isinstance(c, dict)]
             options = {"reducers": [_COLUMN_REDUCERS[c] for c in columns if c in _COLUMN_REDUCERS],
                        "includeTimeField": False}
         transformations.append({"id": _TRANSFORMS[str(transform)], "options": options})
@@ -126,10 +119,10 @@ def old_table_to_table(panel: Json, notes: Notes) -> Json:
         notes.kept(panel, "transform", transform, "no transformation does this")
     if transformations:
         new["transformations"] = transformations
-    defaults: Json = copy.deepcopy((panel.get("fieldConfig") or {}).get("defaults") or {})
-    overrides: list[Json] = list(copy.deepcopy((panel.get("fieldConfig") or {}).get("overrides") or []))
+    defaults: Json = copy.deepcopy(obj(obj(panel.get("fieldConfig")).get("defaults")))
+    overrides: list[Json] = list(copy.deepcopy(arr(obj(panel.get("fieldConfig")).get("overrides"))))
     kept_styles = []
-    for style in panel.get("styles") or []:
+    for style in arr(panel.get("styles")):
         if not isinstance(style, dict):
             continue
         config, rest = _style_config(style, panel, notes)
