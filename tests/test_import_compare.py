@@ -29,6 +29,7 @@ def _timeseries(title: str, panel_id: int, grid: tuple[int, int, int, int], expr
 BASE: dict[str, Any] = {
     "title": "Service", "uid": "service", "schemaVersion": 39, "tags": ["a", "b"], "refresh": "30s",
     "time": {"from": "now-1h", "to": "now"},
+    "links": [{"title": "Home", "type": "link", "url": "/d/home", "icon": "external link"}],
     "templating": {"list": [
         {"type": "datasource", "name": "datasource", "query": "prometheus"},
         {"type": "query", "name": "job", "datasource": {"type": "prometheus", "uid": "${datasource}"},
@@ -162,6 +163,29 @@ DIFFERENT: dict[str, tuple[Change, str, Layout]] = {
     "changed dashboard time": (
         lambda d: d["time"].update({"from": "now-6h"}),
         "dashboard: time.from: 'now-1h' → 'now-6h'", "exact"),
+    "added query": (
+        lambda d: _panel(d, "Latency")["targets"].append({"refId": "B", "expr": "up"}),
+        "panel 'Latency' in row 'Errors': queries[1]: (absent) → {'expr': 'up'}", "exact"),
+    "changed decimals": (
+        lambda d: _panel(d, "Requests")["fieldConfig"]["defaults"].update(decimals=2),
+        "panel 'Requests' in row 'Traffic': decimals: (absent) → 2", "exact"),
+    "added transformation": (
+        lambda d: _panel(d, "Up").update(transformations=[{"id": "reduce", "options": {"reducers": ["max"]}}]),
+        "panel 'Up' in row 'Traffic': transformations: (absent) → [{'id': 'reduce', 'options': {'reducers': ['max']}, "
+        "'disabled': False}]", "exact"),
+    "repeated panel": (
+        lambda d: _panel(d, "Up").update(repeat="job"),
+        "panel 'Up' in row 'Traffic': repeat: (absent) → {'variable': 'job', 'direction': 'h'}", "exact"),
+    "added dashboard link": (
+        lambda d: d["links"].append({"title": "Docs", "type": "link", "url": "https://example.com/docs"}),
+        "link 'Docs': (absent) → (present)", "exact"),
+    "added annotation": (
+        lambda d: d["annotations"]["list"].append({"name": "Deploys", "datasource": PROMETHEUS, "enable": True,
+                                                   "expr": "changes(build_info[5m]) > 0", "iconColor": "red"}),
+        "annotation 'Deploys': (absent) → (present)", "exact"),
+    "changed dashboard link": (
+        lambda d: d["links"][0].update(keepTime=True),
+        "link 'Home': keepTime: False → True", "exact"),
     "collapsed row": (
         lambda d: _panel(d, "Errors").update(collapsed=True, panels=[
             d["panels"].pop(d["panels"].index(_panel(d, title))) for title in ("Error ratio", "Latency")]),

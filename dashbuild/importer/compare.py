@@ -185,21 +185,20 @@ def _written(panel: Mapping[str, Any], index: int) -> str:
     return " ".join(str(targets[index].get("expr") or "").split())
 
 
-def _panels(before: Mapping[str, Any], after: Mapping[str, Any], layout: Layout) -> Iterator[Difference]:
-    rows_a, placed_a = _rows_and_panels(before)
-    rows_b, placed_b = _rows_and_panels(after)
-    rows_right = dict(rows_b)
+def _rows(rows_a: list[tuple[tuple[str, int], Mapping[str, Any]]],
+          rows_b: list[tuple[tuple[str, int], Mapping[str, Any]]]) -> Iterator[Difference]:
+    right = dict(rows_b)
     for key, row in rows_a:
-        other = rows_right.pop(key, None)
         label = f"row {key[0]!r}" + (f" (#{key[1]})" if key[1] > 1 else "")
+        other = right.pop(key, None)
         if other is None:
             yield Difference(label, "", "(present)", ABSENT)
             continue
-        for setting in ("collapsed", "repeat"):
-            if bool(row.get(setting)) != bool(other.get(setting)) or (row.get(setting) or "") != (other.get(setting)
-                                                                                                  or ""):
-                yield Difference(label, setting, row.get(setting, ABSENT), other.get(setting, ABSENT))
-    for key in rows_right:
+        if bool(row.get("collapsed")) != bool(other.get("collapsed")):
+            yield Difference(label, "collapsed", bool(row.get("collapsed")), bool(other.get("collapsed")))
+        if (row.get("repeat") or "") != (other.get("repeat") or ""):
+            yield Difference(label, "repeat", row.get("repeat", ABSENT), other.get("repeat", ABSENT))
+    for key in right:
         yield Difference(f"row {key[0]!r}", "", ABSENT, "(present)")
     order_a = [key for key, _ in rows_a if key in dict(rows_b)]
     order_b = [key for key, _ in rows_b if key in dict(rows_a)]
@@ -207,38 +206,46 @@ def _panels(before: Mapping[str, Any], after: Mapping[str, Any], layout: Layout)
     for position, key in enumerate(order_a):
         if position not in kept:
             yield Difference(f"row {key[0]!r}", "layout", f"(row {position + 1})", f"(row {order_b.index(key) + 1})")
+
+
+def _panel(a: _Placed, b: _Placed) -> Iterator[Difference]:
+    view_a, view_b = panel_view(a.panel), panel_view(b.panel)
+    queries_a, queries_b = view_a.pop("queries"), view_b.pop("queries")
+    for index in range(max(len(queries_a), len(queries_b))):
+        if index >= len(queries_a) or index >= len(queries_b):
+            there = {"expr": _written(a.panel if index < len(queries_a) else b.panel, index)}
+            yield Difference(a.label, f"queries[{index}]", there if index < len(queries_a) else ABSENT,
+                             there if index < len(queries_b) else ABSENT)
+            continue
+        for path, old, new in leaf_differences(queries_a[index], queries_b[index], f"queries[{index}]"):
+            if path.endswith(".expr"):  # compared parsed, shown as written
+                old, new = _written(a.panel, index), _written(b.panel, index)
+            yield Difference(a.label, path, old, new)
+    overrides_a, overrides_b = view_a.pop("overrides"), view_b.pop("overrides")
+    for matcher in [*overrides_a, *(m for m in overrides_b if m not in overrides_a)]:
+        if matcher not in overrides_b or matcher not in overrides_a:
+            yield Difference(a.label, f"overrides[{matcher}]", overrides_a.get(matcher, ABSENT),
+                             overrides_b.get(matcher, ABSENT))
+            continue
+        for prop in sorted(set(overrides_a[matcher]) | set(overrides_b[matcher])):
+            old, new = overrides_a[matcher].get(prop, ABSENT), overrides_b[matcher].get(prop, ABSENT)
+            if any(True for _ in leaf_differences(old, new)):
+                yield Difference(a.label, f"overrides[{matcher}].{prop}", old, new)
+    for path, old, new in leaf_differences(view_a, view_b):
+        yield Difference(a.label, path, old, new)
+
+
+def _panels(before: Mapping[str, Any], after: Mapping[str, Any], layout: Layout) -> Iterator[Difference]:
+    rows_a, placed_a = _rows_and_panels(before)
+    rows_b, placed_b = _rows_and_panels(after)
+    yield from _rows(rows_a, rows_b)
     pairs, missing, added = _match(placed_a, placed_b)
     for item in missing:
         yield Difference(item.label, "", f"({item.panel.get('type')} panel)", ABSENT)
     for item in added:
         yield Difference(item.label, "", ABSENT, f"({item.panel.get('type')} panel)")
     for a, b in pairs:
-        view_a, view_b = panel_view(a.panel), panel_view(b.panel)
-        queries_a, queries_b = view_a.pop("queries"), view_b.pop("queries")
-        for index in range(max(len(queries_a), len(queries_b))):
-            query_a = queries_a[index] if index < len(queries_a) else ABSENT
-            query_b = queries_b[index] if index < len(queries_b) else ABSENT
-            if query_a is ABSENT or query_b is ABSENT:
-                shown = {"expr": (query_a if query_b is ABSENT else query_b).get("expr")}
-                yield Difference(a.label, f"queries[{index}]", ABSENT if query_a is ABSENT else shown,
-                                 ABSENT if query_b is ABSENT else shown)
-                continue
-            for path, old, new in leaf_differences(query_a, query_b, f"queries[{index}]"):
-                if path.endswith(".expr"):  # compared parsed, shown as written
-                    old, new = _written(a.panel, index), _written(b.panel, index)
-                yield Difference(a.label, path, old, new)
-        overrides_a, overrides_b = view_a.pop("overrides"), view_b.pop("overrides")
-        for matcher in [*overrides_a, *(m for m in overrides_b if m not in overrides_a)]:
-            if matcher not in overrides_b or matcher not in overrides_a:
-                yield Difference(a.label, f"overrides[{matcher}]", overrides_a.get(matcher, ABSENT),
-                                 overrides_b.get(matcher, ABSENT))
-                continue
-            for prop in sorted(set(overrides_a[matcher]) | set(overrides_b[matcher])):
-                old, new = overrides_a[matcher].get(prop, ABSENT), overrides_b[matcher].get(prop, ABSENT)
-                if any(True for _ in leaf_differences(old, new)):
-                    yield Difference(a.label, f"overrides[{matcher}].{prop}", old, new)
-        for path, old, new in leaf_differences(view_a, view_b):
-            yield Difference(a.label, path, old, new)
+        yield from _panel(a, b)
     yield from _layout(pairs, layout)
 
 
@@ -252,8 +259,7 @@ def _variable_view(variable: Mapping[str, Any]) -> dict[str, Any]:
     current = mapping(view.get("current"))
     value = current.get("value")
     view["current"] = sorted(map(str, value)) if isinstance(value, list) else value
-    for key in ("options", "definition", "queryValue", "id", "rootStateKey", "global", "index", "state", "error",
-                "description" if not view.get("description") else ""):
+    for key in ("options", "definition", "queryValue", "id", "rootStateKey", "global", "index", "state", "error"):
         view.pop(key, None)  # the editor's and the runtime's: options are refreshed from the query
     if view.get("type") != "query":
         view.pop("refresh", None)
@@ -283,8 +289,9 @@ def _named(items: Any, key: str = "name") -> dict[str, Mapping[str, Any]]:
     return found
 
 
-def _listed(before: Any, after: Any, kind: str, view: Any, skip: Any = None) -> Iterator[Difference]:
-    items_a, items_b = _named(before), _named(after)
+def _listed(before: Any, after: Any, kind: str, view: Any, skip: Any = None, key: str = "name"
+            ) -> Iterator[Difference]:
+    items_a, items_b = _named(before, key), _named(after, key)
     for name in [*items_a, *(n for n in items_b if n not in items_a)]:
         a, b = items_a.get(name), items_b.get(name)
         if skip is not None and skip(a) and skip(b):
@@ -303,20 +310,9 @@ def _builtin_default(annotation: Mapping[str, Any] | None) -> bool:
                                   and annotation.get("hide", True) is not False)
 
 
-def _links(before: Any, after: Any) -> Iterator[Difference]:
-    def view(link: Any) -> str:
-        filled = with_defaults(link, schema_of("dashboard", "DashboardLink")) if isinstance(link, Mapping) else link
-        return json.dumps(clean(filled), sort_keys=True)
-
-    views_a = [view(link) for link in arr(before)]
-    views_b = [view(link) for link in arr(after)]
-    for link in views_a:
-        if link in views_b:
-            views_b.remove(link)
-        else:
-            yield Difference(f"link {json.loads(link).get('title', '')!r}", "", json.loads(link), ABSENT)
-    for link in views_b:
-        yield Difference(f"link {json.loads(link).get('title', '')!r}", "", ABSENT, json.loads(link))
+def _link_view(link: Mapping[str, Any]) -> dict[str, Any]:
+    view: dict[str, Any] = clean(with_defaults(link, schema_of("dashboard", "DashboardLink")))
+    return view
 
 
 def _dashboard(before: Mapping[str, Any], after: Mapping[str, Any]) -> Iterator[Difference]:
@@ -334,7 +330,7 @@ def _dashboard(before: Mapping[str, Any], after: Mapping[str, Any]) -> Iterator[
                        "variable", _variable_view)
     yield from _listed(obj(before.get("annotations")).get("list"), obj(after.get("annotations")).get("list"),
                        "annotation", _annotation_view, _builtin_default)
-    yield from _links(before.get("links"), after.get("links"))
+    yield from _listed(before.get("links"), after.get("links"), "link", _link_view, key="title")
 
 
 def compare(original: Mapping[str, Any], rebuilt: Mapping[str, Any], layout: Layout = "exact") -> list[Difference]:

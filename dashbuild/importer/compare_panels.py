@@ -44,7 +44,7 @@ RUNTIME_DEFAULTS: dict[str, dict[str, Json]] = {
     "table": {"custom": {"align": "auto", "cellOptions": {"type": "auto"}, "inspect": False}},
 }
 _PANEL_SETTINGS = ("interval", "maxDataPoints", "timeFrom", "timeShift", "hideTimeOverride", "transparent",
-                   "repeat", "maxPerRow", "libraryPanel")
+                   "libraryPanel")
 _SPECIAL_DEFAULTS = ("unit", "decimals", "min", "max", "thresholds", "color", "mappings", "custom", "links")
 
 
@@ -128,5 +128,7 @@ def panel_view(panel: Mapping[str, Any]) -> Json:
                                for t in arr(panel.get("transformations"))]
     for key in _PANEL_SETTINGS:
         view[key] = panel.get(key, ABSENT)
-    view["repeatDirection"] = (panel.get("repeatDirection") or "h") if panel.get("repeat") else ABSENT
+    # A repeat is one setting: which variable, which way, how many per row (only with a repeat).
+    view["repeat"] = clean({"variable": panel["repeat"], "direction": panel.get("repeatDirection") or "h",
+                            "maxPerRow": panel.get("maxPerRow")}) if panel.get("repeat") else ABSENT
     return view

@@ -102,8 +102,13 @@ def migrate_with_notes(dashboard: Mapping[str, Any]) -> MigrationResult:
     notes = Notes()
     _dashboard_steps(result, old_version, notes)
     plugin_of = datasource_plugins(result["templating"])
-    panels = [p for p in arr(result.get("panels")) if isinstance(p, dict)] \
-        if isinstance(result.get("panels"), list) else []
+    if "panels" in result and not isinstance(result["panels"], list):
+        notes.add(None, f"panels = {result['panels']!r:.60} replaced: not a list of panels")
+    everything = arr(result.get("panels"))
+    panels = [p for p in everything if isinstance(p, dict)]
+    odd = [p for p in everything if not isinstance(p, dict)]
+    for item in odd:
+        notes.add(None, f"panels entry {item!r:.60} left as is (after the panels): not a panel object")
     if "rows" in result and old_version < 16:
         panels += rows_to_grid(result, notes)
     elif result.get("rows"):
@@ -118,11 +123,11 @@ def migrate_with_notes(dashboard: Mapping[str, Any]) -> MigrationResult:
             panel["panels"] = [migrate_panel(child, old_version, plugin_of, notes)
                                for child in panel["panels"] if isinstance(child, dict)]
         migrated.append(panel)
-    result["panels"] = finish_layout(migrated, notes)
-    result["templating"]["list"] = [migrate_variable(v, old_version, plugin_of, notes)
-                                    for v in result["templating"]["list"] if isinstance(v, dict)]
-    result["annotations"]["list"] = [migrate_annotation(a, plugin_of, notes)
-                                     for a in result["annotations"]["list"] if isinstance(a, dict)]
+    result["panels"] = [*finish_layout(migrated, notes), *odd]
+    result["templating"]["list"] = [migrate_variable(v, old_version, plugin_of, notes) if isinstance(v, dict) else v
+                                    for v in result["templating"]["list"]]
+    result["annotations"]["list"] = [migrate_annotation(a, plugin_of, notes) if isinstance(a, dict) else a
+                                     for a in result["annotations"]["list"]]
     for key in _OBSOLETE:
         if key != "rows" or old_version < 16:
             result.pop(key, None)

@@ -52,7 +52,7 @@ def _upgrade_panel_link(link: Any) -> Any:
         return link
     url = link.get("url") or ""
     if not url and link.get("dashboard"):
-        url = "dashboard/db/" + re.sub(r"[^\w]+", "-", str(link["dashboard"]).lower()).strip("-")
+        url = "dashboard/db/" + re.sub(r" +", "-", re.sub(r"[^\w ]+", "", str(link["dashboard"]).lower()))
     if not url and link.get("dashUri"):
         url = f"dashboard/{link['dashUri']}"
     url = url or "/"
@@ -112,7 +112,8 @@ def _targets(panel: Json, old_version: int, plugin_of: Mapping[str, str], notes:
 
 
 def _fix_thresholds(thresholds: Any) -> None:
-    # What Grafana's validateFieldConfig does on load: absolute by default, the first step is -Infinity.
+    # The model's rules: "first value is always -Infinity" (JSON null), and Grafana reads thresholds
+    # without a mode as absolute (only "percentage" changes how steps are read).
     if not isinstance(thresholds, dict):
         return
     thresholds.setdefault("mode", "absolute")
@@ -205,7 +206,9 @@ def _text_panel(panel: Json, old_version: int) -> None:
             panel["options"].pop("angular", None)
     if panel.get("type") != "text":
         return
-    options = panel.setdefault("options", {}) if isinstance(panel.get("options", {}), dict) else {}
+    if not isinstance(panel.get("options", {}), dict):
+        return
+    options = panel.setdefault("options", {})
     # The AngularJS text panel kept its content and mode at the panel's top level.
     if "content" in panel:
         options.setdefault("content", panel.pop("content"))
@@ -227,15 +230,18 @@ def _single_stat_options(panel: Json) -> None:
         return
     version = _plugin_version(panel)
     field_options = options.get("fieldOptions")
-    config = panel.setdefault("fieldConfig", {}) if isinstance(panel.get("fieldConfig", {}), dict) else {}
+    if not isinstance(panel.get("fieldConfig", {}), dict):
+        return
+    config = obj(panel.get("fieldConfig"))
     if version < 7.0 and isinstance(field_options, dict):
+        panel["fieldConfig"] = config
         defaults = obj(field_options.get("defaults"))
         if "thresholds" in field_options and "thresholds" not in defaults:
             defaults["thresholds"] = {"mode": "absolute", "steps": field_options["thresholds"]}
         if "mappings" in field_options and "mappings" not in defaults:
             defaults["mappings"] = field_options["mappings"]
         config["defaults"] = {**obj(config.get("defaults")), **defaults}
-        config["overrides"] = [*(arr(config.get("overrides"))), *(arr(field_options.get("overrides")))]
+        config["overrides"] = [*arr(config.get("overrides")), *arr(field_options.get("overrides"))]
         reduce = {key: field_options[key] for key in ("values", "limit", "calcs") if key in field_options}
         options["reduceOptions"] = {**obj(options.get("reduceOptions")), **reduce}
         del options["fieldOptions"]
@@ -283,7 +289,7 @@ def migrate_panel(panel: Json, old_version: int, plugin_of: Mapping[str, str], n
         panel = singlestat_to_stat(panel, notes)
     elif is_old_table(panel):
         panel = old_table_to_table(panel, notes)
-    elif kind in _ANGULAR or kind == "table-old":
+    elif kind in _ANGULAR:
         notes.add(panel, f"panel type {kind!r} is an AngularJS plugin Grafana 11 no longer loads; left as is")
     elif kind == "heatmap" and not isinstance(panel.get("options"), dict) and "dataFormat" in panel:
         notes.add(panel, "AngularJS heatmap (dataFormat, cards, yAxis) left as is: not converted to the new heatmap")
