@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import pytest
+
+from dashbuild.compiled import flatten
 from dashbuild.importer.infer import InferredMetric, Query, infer
+from dashbuild.importer.migrate import migrate
 
 
 def metrics(*exprs: str, variables: tuple[str, ...] = ()) -> dict[str, InferredMetric]:
@@ -65,3 +72,18 @@ def test_the_module_prefix_is_the_most_common_first_word() -> None:
     result = infer([Query("node_load1"), Query("rate(node_cpu_seconds_total[5m])"), Query("process_open_fds")])
     assert result.prefix() == "node"
     assert infer([]).prefix() is None
+
+
+CORPUS = sorted((Path(__file__).parent / "corpus" / "dashboards").glob("*.json"))
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=lambda p: p.stem)
+def test_every_corpus_query_parses_and_every_metric_gets_a_type(path: Path) -> None:
+    dashboard = migrate(json.loads(path.read_text()))
+    queries = [Query(t.expr, t.legend) for p in flatten(dashboard) for t in p.targets if t.expr]
+    variables = [v.get("query") if isinstance(v.get("query"), str) else (v.get("query") or {}).get("query", "")
+                 for v in dashboard.get("templating", {}).get("list", [])]
+    result = infer(queries, [str(v) for v in variables])
+    assert queries and result.unparsed == ()
+    assert result.metrics and all(m.kind in ("counter", "histogram", "gauge") for m in result.metrics)
+    assert all(not m.name.endswith("_bucket") for m in result.metrics)
