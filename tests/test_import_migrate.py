@@ -67,6 +67,20 @@ ALLOWED: tuple[tuple[str, str, str], ...] = (
     (r"^options$", r"Additional properties are not allowed \('fieldOptions' was",
      "left in stat panels by Grafana 7.0's own migration (pluginVersion 7.x); Grafana keeps and ignores it"),
     (r"^transformations\[\d+\]$", r"'options' is a required property", "Grafana reads a missing options as {}"),
+    # Override properties are checked as the field config property they set (dashbuild/schema.py), which shows
+    # the same strictness in overrides as in defaults, and what Grafana's override editor saves:
+    (r"^fieldConfig\.overrides\[\d+\]\.properties\[\d+\]\.value\[\d+\]$", r"is a required property",
+     "SOURCE.md: DashboardLink requires all 9 fields; an override's `links` are data links (title, url)"),
+    (r"^fieldConfig\.overrides\[\d+\]\.properties\[\d+\]\.value$", r"^None is not (of type|one of)",
+     "an override property set to null, which Grafana's editor saves when a value is cleared: it unsets it"),
+    (r"^fieldConfig\.overrides\[\d+\]\.properties\[\d+\]\.value$", r"^'true' is not of type 'boolean'",
+     "a boolean saved as the string 'true' by older override editors; Grafana reads it as true"),
+    (r"^fieldConfig\.overrides\[\d+\]\.properties\[\d+\]\.value$", r"is valid under each of",
+     "the schema's TableCellOptions oneOf has overlapping branches, in overrides as in defaults"),
+    (r"^fieldConfig\.overrides\[\d+\]\.properties\[\d+\]\.id$", r"'custom\.hideFrom\.viz' is not a field",
+     "the nested id Grafana's legend 'hide series' toggle writes; Grafana reads it"),
+    (r"^options\.tooltip\.show$", r"unknown property 'show' \(the SDK's heatmap",
+     "a heatmap tooltip option of another Grafana version than the SDK's v11.6 model"),
 )
 _UNEXPECTED = re.compile(r"^Additional properties are not allowed \((.*) (?:was|were) unexpected\)$")
 
