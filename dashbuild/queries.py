@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import zlib
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from functools import lru_cache
@@ -34,6 +35,33 @@ def substitute_variables(expr: str, values: Mapping[str, str]) -> str:
         name = next(g for g in match.groups() if g)
         return values.get(name, match.group(0))
     return _VARIABLE_RE.sub(replace, expr)
+
+
+_LEGACY_VARIABLE = re.compile(r"\[\[(\w+)(?::\w+)?\]\]")
+_RANGE = re.compile(r"\[[^\[\]]*\]")
+_OFFSET = re.compile(r"(\boffset\s+-?)(\$\{\w+(?::\w+)?\}|\$\w+)")
+_NAME = re.compile(r"\$\{(\w+)(?::\w+)?\}|\$(\w+)")
+
+
+def _duration(name: str) -> str:
+    # A duration of its own for each variable, so `[$a]` and `[$b]` still differ once parsed.
+    builtin = GRAFANA_VARIABLES.get(name, "")
+    return builtin if builtin.endswith("s") else f"{10_000 + zlib.crc32(name.encode()) % 80_000}s"
+
+
+def _durations(text: str) -> str:
+    return _NAME.sub(lambda m: _duration(m.group(1) or m.group(2)), text)
+
+
+def stand_in_variables(expr: str) -> str:
+    """Return `expr` with every Grafana variable (`$v`, `${v}`, `[[v]]`) replaced by a stand-in that parses where
+    it stands: a duration inside `[...]` and after `offset`, else an identifier `__var_v` (Grafana's own dummy
+    values for `$__rate_interval` and friends). The same variable always gets the same stand-in."""
+    text = _LEGACY_VARIABLE.sub(lambda m: "${" + m.group(1) + "}", expr)
+    text = _RANGE.sub(lambda m: _durations(m.group(0)), text)
+    text = _OFFSET.sub(lambda m: m.group(1) + _durations(m.group(2)), text)
+    names = {m.group(1) or m.group(2) for m in _NAME.finditer(text)}
+    return substitute_variables(text, {name: GRAFANA_VARIABLES.get(name, f"__var_{name}") for name in names})
 
 
 def referenced_variables(expr: str) -> set[str]:

@@ -10,7 +10,7 @@ from dashboards.prompt_manager import CONTRACT as PM
 from dashboards.prompt_manager import DASHBOARD as PM_DASHBOARD
 from dashboards.prompt_security import CONTRACT as PS
 from dashboards.prompt_security import DASHBOARD as PS_DASHBOARD
-from dashbuild.importer.recognise import OriginalTarget, canonical, recognise
+from dashbuild.importer.recognise import OriginalTarget, recognise
 from moddash.contract import Metric
 from panels import Panel
 from panels import helpers as h
@@ -61,12 +61,6 @@ def test_the_panel_kind_chooses_between_helpers_with_the_same_query() -> None:
     query = [OriginalTarget("sum by (type) (rate(x_tokens_total[$__rate_interval]))", "{{type}}")]
     found = recognise(query, tokens, "timeseries", "short")
     assert found is not None and found.helper == "token_usage"  # token_usage is the one in unit short
-
-
-def test_canonical_form_holds_variables() -> None:
-    assert canonical('sum(up{job=~"$job"})') == canonical('sum (up{job=~"$job"} )')
-    assert canonical('sum(up{job=~"$job"})') != canonical('sum(up{job=~"$other"})')
-    assert canonical("sum(") is None
 
 
 KIND_DEMO = {m.name: m for m in PM.metrics}

@@ -2,28 +2,11 @@
 
 from __future__ import annotations
 
-import re
-import zlib
 from collections.abc import Mapping
 from typing import Any
 
 from dashbuild.importer.compare_values import ABSENT, clean, datasource_uid
-from dashbuild.queries import GRAFANA_VARIABLES, parse, substitute_variables
-
-_LEGACY_VARIABLE = re.compile(r"\[\[(\w+)(?::\w+)?\]\]")
-_RANGE = re.compile(r"\[[^\[\]]*\]")
-_OFFSET = re.compile(r"(\boffset\s+-?)(\$\{\w+(?::\w+)?\}|\$\w+)")
-_NAME = re.compile(r"\$\{(\w+)(?::\w+)?\}|\$(\w+)")
-
-
-def _duration(name: str) -> str:
-    # A duration of its own for each variable, so `[$a]` and `[$b]` still differ once parsed.
-    builtin = GRAFANA_VARIABLES.get(name, "")
-    return builtin if builtin.endswith("s") else f"{10_000 + zlib.crc32(name.encode()) % 80_000}s"
-
-
-def _durations(text: str) -> str:
-    return _NAME.sub(lambda m: _duration(m.group(1) or m.group(2)), text)
+from dashbuild.queries import parse, stand_in_variables
 
 
 def normalize_expr(expr: Any) -> str:
@@ -34,14 +17,8 @@ def normalize_expr(expr: Any) -> str:
     `$__rate_interval` and friends). An expression that still does not parse (a variable query such as
     `label_values(...)`) is compared with its whitespace collapsed.
     """
-    text = _LEGACY_VARIABLE.sub(lambda m: "${" + m.group(1) + "}", str(expr or ""))
-    text = _RANGE.sub(lambda m: _durations(m.group(0)), text)
-    text = _OFFSET.sub(lambda m: m.group(1) + _durations(m.group(2)), text)
-    names = {m.group(1) or m.group(2) for m in _NAME.finditer(text)}
-    stand_ins = {name: GRAFANA_VARIABLES.get(name, f"__var_{name}") for name in names}
-    text = substitute_variables(text, stand_ins)
     try:
-        return str(parse(text))
+        return str(parse(stand_in_variables(str(expr or ""))))
     except ValueError:
         return " ".join(str(expr or "").split())
 

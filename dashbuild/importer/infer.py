@@ -18,14 +18,13 @@ from typing import Any, Literal
 import attrs
 import promql_parser
 
-from dashbuild.queries import BUILTIN_SERIES, GRAFANA_VARIABLES, function_name, parse, selector_name, walk
+from dashbuild.queries import BUILTIN_SERIES, function_name, parse, selector_name, stand_in_variables, walk
 
 MetricKind = Literal["counter", "histogram", "gauge"]
 TARGET_LABELS = frozenset({"job", "instance"})
 COUNTER_FUNCTIONS = frozenset({"rate", "irate", "increase", "resets"})
 _LEGEND_LABEL = re.compile(r"\{\{\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}")
 _LABEL_VALUES = re.compile(r"^\s*label_values\(\s*(.*?)\s*,\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\)\s*$", re.DOTALL)
-_VARIABLE = re.compile(r"\$\{(\w+)(?::\w+)?\}|\$(\w+)|\[\[(\w+)\]\]")
 _HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
 
 
@@ -76,22 +75,6 @@ class _Evidence:
     le_seen: bool = False
 
 
-def _placeholders(expr: str) -> str:
-    """Return `expr` with every Grafana variable replaced by something that parses where it stands."""
-    def replace(match: re.Match[str]) -> str:
-        name = next(g for g in match.groups() if g)
-        if name in GRAFANA_VARIABLES:
-            return GRAFANA_VARIABLES[name]
-        return "1m" if _in_range(match) else "placeholder"
-    return _VARIABLE.sub(replace, expr)
-
-
-def _in_range(match: re.Match[str]) -> bool:
-    """Return whether a variable stands as a duration: inside `[...]` or after `offset`."""
-    before = match.string[:match.start()]
-    return before.rstrip().endswith(("[", ":")) or before.rstrip().endswith("offset")
-
-
 def _selectors(tree: Any) -> list[tuple[Any, tuple[Any, ...]]]:
     return [(node, parents) for node, parents in walk(tree) if isinstance(node, promql_parser.VectorSelector)]
 
@@ -117,7 +100,7 @@ def _aggregation_labels(parents: Sequence[Any]) -> tuple[set[str], bool]:
 def _learn(query: Query, evidence: dict[str, _Evidence]) -> bool:
     """Add what one query shows to `evidence`; return False when it does not parse."""
     try:
-        tree = parse(_placeholders(query.expr))
+        tree = parse(stand_in_variables(query.expr))
     except ValueError:
         return False
     selectors = _selectors(tree)
@@ -147,7 +130,7 @@ def _variable_labels(variable_queries: Iterable[str], evidence: dict[str, _Evide
         if not match:
             continue
         try:
-            tree = parse(_placeholders(match.group(1)))
+            tree = parse(stand_in_variables(match.group(1)))
         except ValueError:
             continue
         for node, _parents in _selectors(tree):

@@ -2,8 +2,8 @@
 
 Recognition is proven, not guessed: the parameters a helper could take (its metrics, `by` labels, filters,
 quantiles) are read from the parsed queries, each candidate call is made, and it is accepted only when the
-helper's queries are the original ones (compared parsed, Grafana variables held fixed) with the same legends
-and instant flags. Anything else stays an explicit query.
+helper's queries are the original ones (compared as the round-trip comparison compares them: parsed, variables
+stood in for) with the same legends and instant flags. Anything else stays an explicit query.
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ from typing import Any
 import attrs
 import promql_parser
 
-from dashbuild.queries import GRAFANA_VARIABLES, function_name, parse, selector_name, walk
+from dashbuild.importer.compare_queries import normalize_expr
+from dashbuild.queries import GRAFANA_VARIABLES, function_name, parse, selector_name, substitute_variables, walk
 from moddash.contract.model import COUNTER, GAUGE, HISTOGRAM, Metric
 from panels import helpers as h
 from panels.promql import Matcher, eq, ne, regex, variable
 from panels.spec import Panel
 
-_VARIABLE = re.compile(r"\$\{(\w+)(?::\w+)?\}|\$(\w+)|\[\[(\w+)\]\]")
 _MATCH_VARIABLE = re.compile(r"^\$(\w+)$")
 
 
@@ -42,21 +42,6 @@ class Recognised:
     metrics: tuple[str, ...]  # metric family names, in the helper's argument order
     kwargs: tuple[tuple[str, Any], ...]
     panel: Panel  # what the call returns, for the writer to compare the rest of the panel with
-
-
-def canonical(expr: str) -> str | None:
-    """Return a query in one normal form (parsed and printed, variables held as placeholders); None if unparsable."""
-    def hold(match: re.Match[str]) -> str:
-        name = next(g for g in match.groups() if g)
-        return GRAFANA_VARIABLES.get(name, f"__var_{name}__")
-    try:
-        return str(parse(_VARIABLE.sub(hold, expr)))
-    except ValueError:
-        # A variable in a place where a placeholder does not parse (a duration): compare the text as written.
-        try:
-            return str(parse(expr))
-        except ValueError:
-            return None
 
 
 def _matcher(label: str, op: Any, value: str) -> Matcher | None:
@@ -89,8 +74,8 @@ def _shape(targets: Sequence[OriginalTarget]) -> _Shape | None:
     quantiles: list[float] = []
     for target in targets:
         try:
-            tree = parse(_VARIABLE.sub(lambda m: GRAFANA_VARIABLES.get(next(g for g in m.groups() if g), m.group(0)),
-                                       target.expr))
+            # Only Grafana's own variables: a filter's `$var` must stay visible to `_matcher`.
+            tree = parse(substitute_variables(target.expr, GRAFANA_VARIABLES))
         except ValueError:
             return None
         for node, _parents in walk(tree):
@@ -185,7 +170,7 @@ def _call(helper: str, names: Sequence[str], kwargs: Mapping[str, Any], metrics:
 def _same_queries(panel: Panel, targets: Sequence[OriginalTarget]) -> bool:
     if len(panel.targets) != len(targets):
         return False
-    return all(canonical(ours.expr) == canonical(theirs.expr) and ours.legend == theirs.legend
+    return all(normalize_expr(ours.expr) == normalize_expr(theirs.expr) and ours.legend == theirs.legend
                and ours.instant == theirs.instant for ours, theirs in zip(panel.targets, targets, strict=True))
 
 
