@@ -127,6 +127,8 @@ class CompiledDashboard:
     known_series: frozenset[str] = frozenset()
     # Series of other exporters the dashboard reads (`ModuleDashboard.external_metrics`): known, not ours to name.
     external_series: frozenset[str] = frozenset()
+    # The modules whose metrics it reads: their names are their owners' words, not units (`a0_ms` is no `_ms`).
+    module_names: frozenset[str] = frozenset()
     # The module's contract for a module dashboard; None for the overview.
     contract: ModuleContract | None = None
     panels: tuple[CompiledPanel, ...] = attrs.field(

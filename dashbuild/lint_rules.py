@@ -306,6 +306,12 @@ def target_metric_declared(d: CompiledDashboard, panel: CompiledPanel, target: C
                        "exposes it)")
 
 
+def _without_module_prefix(name: str, module_names: frozenset[str]) -> str:
+    """Return the metric name after the longest module name it starts with (the part the convention names)."""
+    prefixes = sorted((m for m in module_names if name.startswith(f"{m}_")), key=len, reverse=True)
+    return name[len(prefixes[0]):] if prefixes else name
+
+
 def metric_naming(d: CompiledDashboard, panel: CompiledPanel, target: CompiledTarget,
                   context: LintContext) -> Iterator[str]:
     """Selected metrics follow the naming convention: snake_case, base units, recording rules level:metric:op.
@@ -321,7 +327,7 @@ def metric_naming(d: CompiledDashboard, panel: CompiledPanel, target: CompiledTa
                 yield f"query {ref}: recorded series {name} is not named level:metric:operation"
         elif not PLAIN_NAME.fullmatch(name):
             yield f"query {ref}: metric {name} is not lowercase snake_case"
-        elif NON_BASE_UNITS.search(name):
+        elif NON_BASE_UNITS.search(_without_module_prefix(name, d.module_names)):
             yield f"query {ref}: metric {name} does not use base units (seconds, bytes, ratios)"
 
 

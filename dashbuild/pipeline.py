@@ -127,7 +127,8 @@ def compile_dashboards(modules: Sequence[ModuleFile], settings: ProjectSettings 
         except (ValueError, TypeError) as error:
             raise BuildError(module.path, str(error)) from error
         compiled.append(_compile(spec, module.path, known_series=_series_of(module), contract=module.contract,
-                                 external_series=_external_series(module)))
+                                 external_series=_external_series(module),
+                                 module_names=frozenset({module.contract.name})))
     overview_sources: dict[str, str] = {}  # panel key -> module file
     for module in modules:
         section = module_section(module.contract, module.dashboard)
@@ -140,7 +141,7 @@ def compile_dashboards(modules: Sequence[ModuleFile], settings: ProjectSettings 
     every_series = frozenset().union(recorded_series(), *(_series_of(m) for m in modules))
     external = frozenset().union(*(_external_series(m) for m in modules))
     compiled.append(_compile(overview, OVERVIEW_SOURCE, panel_sources=overview_sources, known_series=every_series,
-                             external_series=external))
+                             external_series=external, module_names=frozenset(m.contract.name for m in modules)))
     return compiled
 
 

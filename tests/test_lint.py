@@ -143,6 +143,25 @@ def test_labels_the_instrumentation_fills_itself_need_no_declared_values() -> No
     assert lint_dashboard(compiled(CLEAN, contract=None), CONTEXT, [rule("contract-label-values-rule")]) == []
 
 
+@pytest.mark.parametrize("module", ["a0_ms", "kb", "sms_hours", "billing_percent"])
+def test_unit_words_in_a_module_name_are_not_units(module: str) -> None:
+    """Module names are their owners' words: `a0_ms_operations_total` uses base units; its own `_ms` would not."""
+    contract = ModuleContract(module, "M", ScrapeTarget(9000), standard_metrics(module))
+    spec = DashboardSpec(uid=module.replace("_", "-"), title="M", description="d", rows=(Row("r", (
+        h.rate_per_second(contract.metric("operations_total"), title="Ops"),)),))
+
+    def naming_findings(data: dict[str, Any]) -> list[str]:
+        d = CompiledDashboard(spec=spec, json=data, source=f"dashboards/{module}.py", contract=contract,
+                              known_series=contract.series_names(), module_names=frozenset({module}))
+        return [f.message for f in lint_dashboard(d, CONTEXT, [rule("metric-naming-rule")])]
+
+    data = render_dashboard(spec)
+    assert naming_findings(data) == []
+    set_expr("Ops", f"sum(rate({module}_latency_ms[$__rate_interval]))")(data)
+    (finding,) = naming_findings(data)
+    assert "does not use base units" in finding
+
+
 def test_rate_interval_rule_also_flags_it_outside_rate() -> None:
     data = copy.deepcopy(CLEAN)
     set_expr("Ops", "sum(increase(demo_operations_total[$__rate_interval]))")(data)
