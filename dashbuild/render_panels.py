@@ -226,11 +226,20 @@ KINDS: dict[str, Callable[[Panel], PanelBuilder]] = {
 def _query(panel: Panel, index: int) -> prom.Dataquery:
     target = panel.targets[index]
     source = datasource_ref(panel.datasource)
-    query = (prom.Dataquery().expr(target.expr).ref_id(ref_id(index)).legend_format(target.legend or "__auto")
-             .datasource(source))
+    query = prom.Dataquery().expr(target.expr).ref_id(ref_id(index)).datasource(source)
+    if target.legend or target.auto_legend:
+        query = query.legend_format(target.legend or "__auto")
     query = query.instant() if target.instant else query.range()
     if target.format != "time_series":
         query = query.format(pq.PromQueryFormat(target.format))
+    if target.step:
+        query = query.interval(target.step)
+    if target.interval_factor != 1:
+        query = query.interval_factor(target.interval_factor)
+    if target.hide:
+        query = query.hide(True)
+    if target.exemplar:
+        query = query.exemplar(True)
     return query
 
 

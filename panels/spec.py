@@ -46,13 +46,28 @@ def ref_id(index: int) -> str:
 @attrs.frozen
 class Target:
     """One Prometheus query of a panel; `format` is how Grafana shapes its result (`heatmap` sorts and
-    de-accumulates histogram buckets by `le`, `table` gives one row per series)."""
+    de-accumulates histogram buckets by `le`, `table` gives one row per series).
+
+    Without a `legend`, Grafana names series automatically (`__auto`); `auto_legend=False` leaves the legend
+    empty, which shows each series' full name and labels. `step` is the query's minimum step (Grafana's "Min
+    step", e.g. `1m`), `interval_factor` its legacy resolution divisor, `hide` keeps it from being drawn, and
+    `exemplar` asks for exemplars too.
+    """
 
     expr: str = attrs.field(validator=attrs.validators.min_len(1))
     legend: str = ""
     instant: bool = False
     format: QueryFormat = attrs.field(default="time_series",
                                       validator=attrs.validators.in_(("time_series", "table", "heatmap")))
+    auto_legend: bool = True
+    step: str = attrs.field(default="", validator=attrs.validators.matches_re(r"^$|^\$?[a-zA-Z0-9_{}]+$"))
+    interval_factor: int = attrs.field(default=1, validator=[attrs.validators.ge(1), attrs.validators.le(10)])
+    hide: bool = False
+    exemplar: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        if self.legend and not self.auto_legend:
+            raise ValueError(f"query {self.expr!r:.60}: auto_legend=False is for queries without a legend")
 
 
 @attrs.frozen
@@ -124,7 +139,9 @@ class Panel:
 
     kind: PanelKind = attrs.field(validator=attrs.validators.in_(PANEL_KINDS))
     title: str = attrs.field(validator=attrs.validators.min_len(1))
-    description: str = attrs.field()
+    # Required in practice: lint's panel-title-description-rule fails the build on a blank one (silenceable with
+    # a reason, as an imported dashboard's undescribed panels are until someone describes them).
+    description: str = attrs.field(validator=attrs.validators.instance_of(str))
     unit: str = attrs.field()
     targets: tuple[Target, ...] = attrs.field(converter=_tuple, validator=_each(Target))
     thresholds: tuple[Step, ...] = attrs.field(default=(Step("green"),), converter=_tuple, validator=_check_steps)
@@ -154,11 +171,6 @@ class Panel:
                                         validator=attrs.validators.optional(attrs.validators.instance_of(Repeat)))
     datasource: str = DATASOURCE_VARIABLE
     raw: Pairs = attrs.field(default=(), converter=_raw)
-
-    @description.validator
-    def _check_description(self, _: attrs.Attribute[str], value: str) -> None:
-        if not value.strip() and self.kind not in QUERYLESS_KINDS:
-            raise ValueError(f"panel {self.title!r}: description is empty; say what the panel shows and how to read it")
 
     @unit.validator
     def _check_unit(self, _: attrs.Attribute[str], value: str) -> None:
@@ -219,6 +231,11 @@ class Panel:
     def escape_hatches(self) -> int:
         """Return how many JSON options this panel sets through `raw`, the reviewed escape hatch."""
         return len(self.raw)
+
+    def evolve(self, **changes: Any) -> Panel:
+        """Return a copy with these fields changed (validated like a new panel), e.g. a helper's panel with the
+        title, description and unit of the dashboard it was imported from."""
+        return attrs.evolve(self, **changes)
 
     def sized(self, width: int | None = None, height: int | None = None) -> Panel:
         """Return a copy with an explicit grid width (of 24) and/or height."""

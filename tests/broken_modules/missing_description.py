@@ -1,7 +1,8 @@
 """Broken module: missing description."""
 # expect: dashboards/broken.py
 # expect: description
-# expect: panel 'Undescribed': description is empty
+# expect: Undescribed
+# expect: panel has no description
 from moddash.contract import ModuleContract, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Panel, Row, Target
 from panels import helpers as h
