@@ -1,0 +1,382 @@
+"""One migrated panel as a `Panel` value: what the model says directly, and the rest as escape hatches.
+
+The model's fields come first (kind, title, queries, unit, thresholds, mappings, overrides, links,
+transformations, repeat, the time series style). Then the panel is rendered and compared with the original as
+the round-trip comparison compares them (`panel_view`); every setting that still differs is set through `raw`
+at its JSON path, with the original's value, until nothing differs. What cannot be set that way (queries, the
+data source) or what Grafana's schema refuses is not written, and a note says so.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+
+from dashbuild.importer.compare_panels import panel_view
+from dashbuild.importer.compare_values import ABSENT, leaf_differences, mapping
+from dashbuild.importer.migrate_common import arr, obj, short
+from dashbuild.render_panels import render_panel
+from panels.fields import RAW_FORBIDDEN, DataLink, Override, Transformation, ValueText, raw_options
+from panels.kinds import PANEL_KINDS, Graph, Repeat, Text
+from panels.layout import GridPos
+from panels.settings import DATASOURCE_VARIABLE
+from panels.spec import Panel, Step, Target, ref_id
+
+Json = dict[str, Any]
+DESCRIPTION_SILENCE = ("panel-title-description-rule",
+                       "imported without a description: write what the panel shows and how to read it")
+_RAW_KEY = re.compile(r"^[A-Za-z0-9_$@-]+$")
+_STEP = re.compile(r"^\$?[a-zA-Z0-9_{}]+$")
+# Where each part of `panel_view` lives in the panel JSON.
+_VIEW_ROOTS = {"options": "options", "custom": "fieldConfig.defaults.custom", "field": "fieldConfig.defaults",
+               "color": "fieldConfig.defaults.color", "thresholds": "fieldConfig.defaults.thresholds",
+               "mappings": "fieldConfig.defaults.mappings", "decimals": "fieldConfig.defaults.decimals",
+               "min": "fieldConfig.defaults.min", "max": "fieldConfig.defaults.max",
+               "unit": "fieldConfig.defaults.unit", "field links": "fieldConfig.defaults.links", "links": "links",
+               "transformations": "transformations", "description": "description", "interval": "interval",
+               "maxDataPoints": "maxDataPoints", "timeFrom": "timeFrom", "timeShift": "timeShift",
+               "hideTimeOverride": "hideTimeOverride", "transparent": "transparent"}
+# Roots an escape hatch replaces whole when the original has nothing below them (raw cannot delete a key).
+_EMPTY_ROOTS = ("options", "fieldConfig.defaults.custom")
+
+
+@attrs.frozen
+class PanelContext:
+    """What converting a panel needs from its dashboard."""
+
+    datasources: Mapping[str, str]  # the original's data source variable names -> ours
+    panel_number: int = 0
+
+
+@attrs.frozen
+class ConvertedPanel:
+    """A panel as our model writes it, and what the module file should say about it."""
+
+    panel: Panel
+    notes: tuple[str, ...] = ()
+
+
+def _float(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value) if isinstance(value, float) else value
+
+
+def _targets(panel: Mapping[str, Any], notes: list[str]) -> tuple[tuple[Target, ...], dict[str, str]]:
+    """Return the queries and, per original refId, the refId ours get (overrides by query follow them)."""
+    targets: list[Target] = []
+    refs: dict[str, str] = {}
+    for number, target in enumerate(t for t in arr(panel.get("targets")) if isinstance(t, Mapping)):
+        expr = str(target.get("expr") or "").strip()
+        if not expr:
+            notes.append(f"query {target.get('refId') or number + 1} is not imported: it has no PromQL expression "
+                         f"({short(dict(target), 80)})")
+            continue
+        legend = str(target.get("legendFormat") or "")
+        instant = bool(target.get("instant"))
+        if instant and target.get("range"):
+            notes.append(f"query {target.get('refId')}: ran as both range and instant; imported as a range query")
+            instant = False
+        query_format = str(target.get("format") or "time_series")
+        if query_format not in ("time_series", "table", "heatmap"):
+            notes.append(f"query {target.get('refId')}: format {query_format!r} is not imported (time_series used)")
+            query_format = "time_series"
+        step = str(target.get("interval") or "")
+        if step and not _STEP.fullmatch(step):
+            notes.append(f"query {target.get('refId')}: min step {step!r} is not imported: not a duration or variable")
+            step = ""
+        factor = target.get("intervalFactor")
+        factor = factor if isinstance(factor, int) and not isinstance(factor, bool) and 1 <= factor <= 10 else 1
+        refs[str(target.get("refId") or "")] = ref_id(len(targets))
+        targets.append(Target(expr, legend="" if legend == "__auto" else legend, instant=instant,
+                              format=query_format,  # type: ignore[arg-type]
+                              auto_legend=legend == "__auto" or bool(legend), step=step, interval_factor=factor,
+                              hide=bool(target.get("hide")), exemplar=bool(target.get("exemplar"))))
+    return tuple(targets), refs
+
+
+def _thresholds(defaults: Mapping[str, Any]) -> tuple[Step, ...] | None:
+    config = defaults.get("thresholds")
+    if config is None:
+        return (Step("green"), Step("red", 80))  # Grafana's default for a field without thresholds
+    config = mapping(config)
+    steps = [s for s in arr(config.get("steps")) if isinstance(s, Mapping)]
+    if (config.get("mode") or "absolute") != "absolute" or not steps:
+        return None
+    try:
+        return (Step(str(steps[0].get("color") or "green")),
+                *(Step(str(s.get("color") or "green"), _float(s.get("value"))) for s in steps[1:]))
+    except (TypeError, ValueError):
+        return None
+
+
+def _mappings(defaults: Mapping[str, Any]) -> tuple[ValueText, ...]:
+    found: list[ValueText] = []
+    for item in arr(defaults.get("mappings")):
+        item = mapping(item)
+        options = mapping(item.get("options"))
+        kind = item.get("type")
+        if kind == "value":
+            for key, result in options.items():
+                number = _float(_number(key))
+                if number is None:
+                    return ()
+                found.append(ValueText(str(mapping(result).get("text") or ""), str(mapping(result).get("color") or ""),
+                                       value=number))
+        elif kind == "range":
+            result = mapping(options.get("result"))
+            found.append(ValueText(str(result.get("text") or ""), str(result.get("color") or ""),
+                                   low=_float(options.get("from")), high=_float(options.get("to"))))
+        elif kind == "regex":
+            result = mapping(options.get("result"))
+            found.append(ValueText(str(result.get("text") or ""), str(result.get("color") or ""),
+                                   pattern=str(options.get("pattern") or "")))
+        else:
+            return ()
+    return tuple(found)
+
+
+def _number(text: Any) -> Any:
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def _overrides(config: Mapping[str, Any], refs: Mapping[str, str]) -> tuple[Override, ...]:
+    found: list[Override] = []
+    for item in arr(config.get("overrides")):
+        item = mapping(item)
+        matcher = mapping(item.get("matcher"))
+        kind, pattern = matcher.get("id"), matcher.get("options")
+        if kind not in ("byName", "byRegexp", "byFrameRefID") or not isinstance(pattern, str) or not pattern:
+            return ()
+        if kind == "byFrameRefID":
+            if pattern not in refs:
+                return ()
+            pattern = refs[pattern]
+        properties = [(str(mapping(p).get("id")), mapping(p).get("value")) for p in arr(item.get("properties"))]
+        if not properties:
+            return ()
+        found.append(Override(kind, pattern, properties))
+    return tuple(found)
+
+
+def _links(items: Any) -> tuple[DataLink, ...]:
+    return tuple(DataLink(str(mapping(link).get("title") or "link"), str(mapping(link).get("url") or "#"),
+                          bool(mapping(link).get("targetBlank"))) for link in arr(items) if mapping(link).get("url"))
+
+
+def _transformations(panel: Mapping[str, Any]) -> tuple[Transformation, ...]:
+    found = []
+    for item in arr(panel.get("transformations")):
+        item = mapping(item)
+        if set(item) - {"id", "options"}:
+            return ()
+        found.append(Transformation(str(item.get("id")), mapping(item.get("options"))))
+    return tuple(found)
+
+
+def _graph(custom: Mapping[str, Any]) -> Graph:
+    stacking = mapping(custom.get("stacking")).get("mode") or "none"
+    return Graph(draw=custom.get("drawStyle") if custom.get("drawStyle") in ("line", "bars", "points") else "line",
+                 fill_opacity=int(custom.get("fillOpacity") or 0) if _float(custom.get("fillOpacity")) is not None
+                 and 0 <= float(custom.get("fillOpacity") or 0) <= 100 else 0,
+                 stacking=stacking if stacking in ("none", "normal", "percent") else "none",
+                 axis_placement=custom.get("axisPlacement") if custom.get("axisPlacement") in
+                 ("auto", "left", "right", "hidden") else None,
+                 line_width=int(custom.get("lineWidth")) if isinstance(custom.get("lineWidth"), int)
+                 and 0 <= int(custom.get("lineWidth")) <= 10 else 1,
+                 show_points=custom.get("showPoints") if custom.get("showPoints") in ("auto", "never", "always")
+                 else "auto")
+
+
+def _repeat(panel: Mapping[str, Any]) -> Repeat | None:
+    variable = panel.get("repeat")
+    if not isinstance(variable, str) or not variable:
+        return None
+    direction = "v" if panel.get("repeatDirection") == "v" else "h"
+    per_row = panel.get("maxPerRow")
+    per_row = per_row if direction == "h" and isinstance(per_row, int) and 1 <= per_row <= 24 else None
+    return Repeat(variable, direction, per_row)
+
+
+def _datasource(panel: Mapping[str, Any], context: PanelContext, notes: list[str]) -> str:
+    view = panel_view(panel)
+    uid = view.get("datasource")
+    if isinstance(uid, str) and uid.startswith("$") and uid[1:] in context.datasources:
+        return context.datasources[uid[1:]]
+    if uid is not None and arr(panel.get("targets")):
+        notes.append(f"data source {short(uid, 60)} is not a data source variable of the dashboard: the panel reads "
+                     f"${DATASOURCE_VARIABLE}")
+    return DATASOURCE_VARIABLE
+
+
+def model_panel(original: Mapping[str, Any], context: PanelContext) -> tuple[Panel, list[str]]:
+    """Return the panel as our model's fields express it (no escape hatches yet) and notes."""
+    notes: list[str] = []
+    kind = str(original.get("type"))
+    config = mapping(original.get("fieldConfig"))
+    defaults = mapping(config.get("defaults"))
+    grid = mapping(original.get("gridPos"))
+    title = str(original.get("title") or "").strip() or f"Untitled {kind} panel {context.panel_number}"
+    if not str(original.get("title") or "").strip():
+        notes.append("the original panel has no title: it is named by kind and place")
+    width = grid.get("w") if isinstance(grid.get("w"), int) and 1 <= grid["w"] <= 24 else None
+    height = grid.get("h") if isinstance(grid.get("h"), int) and grid["h"] >= 1 else None
+    if kind == "text":
+        options = mapping(original.get("options"))
+        mode = options.get("mode") if options.get("mode") in ("markdown", "html", "code") else "markdown"
+        content = str(options.get("content") or "") or " "
+        return Panel("text", title, str(original.get("description") or ""), "", (),
+                     style=Text(content, mode), width=width, height=height), notes
+    targets, refs = _targets(original, notes)
+    description = str(original.get("description") or "")
+    silenced = (DESCRIPTION_SILENCE,) if not description.strip() else ()
+    fields: dict[str, Any] = {}
+    if kind == "timeseries":
+        fields["style"] = _graph(obj(defaults.get("custom")))
+    thresholds = _thresholds(defaults)
+    if thresholds is not None:
+        fields["thresholds"] = thresholds
+    panel = Panel(
+        kind, title, description, str(defaults.get("unit") or "none"), targets,  # type: ignore[arg-type]
+        mappings=_mappings(defaults), min=_float(defaults.get("min")), max=_float(defaults.get("max")),
+        decimals=defaults.get("decimals") if isinstance(defaults.get("decimals"), int)
+        and not isinstance(defaults.get("decimals"), bool) else None,
+        min_interval=str(original["interval"]) if isinstance(original.get("interval"), str)
+        and original.get("interval") else None,
+        width=width, height=height, silenced=silenced, overrides=_overrides(config, refs),
+        data_links=_links(defaults.get("links")), links=_links(original.get("links")),
+        transformations=_transformations(original), repeat=_repeat(original),
+        datasource=_datasource(original, context, notes), **fields)
+    return panel, notes
+
+
+def rendered(panel: Panel) -> Json:
+    """Return the panel's JSON as the build renders it (at its size, at the grid's origin)."""
+    return render_panel(panel, 1, GridPos(0, 0, panel.width or 12, panel.height or 8))
+
+
+def _differences(original: Mapping[str, Any], ours: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
+    view_a, view_b = panel_view(original), panel_view(ours)
+    found = []
+    for key in ("queries", "overrides", "datasource", "repeat", "kind", "title"):
+        a, b = view_a.pop(key), view_b.pop(key)
+        if key == "overrides":
+            if any(True for _ in leaf_differences(a, b)):
+                found.append(("overrides", a, b))
+        else:
+            found.extend((f"{key}.{path}".rstrip("."), x, y) for path, x, y in leaf_differences(a, b))
+    found.extend(leaf_differences(view_a, view_b))
+    return found
+
+
+def _json_path(view_path: str) -> str | None:
+    """Return the JSON path (dotted) a `panel_view` path stands for, cut before list indexes and odd keys."""
+    if view_path == "overrides":
+        return "fieldConfig.overrides"
+    root, _, rest = view_path.partition(".")
+    base = _VIEW_ROOTS.get(root.split("[")[0])
+    if base is None:
+        return None
+    if root != root.split("[")[0]:
+        return base
+    keys = []
+    for key in rest.split(".") if rest else []:
+        bare = key.split("[")[0]
+        if not _RAW_KEY.fullmatch(bare):
+            break
+        keys.append(bare)
+        if bare != key:
+            break
+    return ".".join([base, *keys])
+
+
+def _get(panel: Mapping[str, Any], path: str) -> Any:
+    node: Any = panel
+    for key in path.split("."):
+        if not isinstance(node, Mapping) or key not in node:
+            return ABSENT
+        node = node[key]
+    return node
+
+
+def _raw_for(original: Mapping[str, Any], path: str) -> tuple[str, Any] | None:
+    """Return (path, value) setting the original's value at `path`, or at the nearest ancestor it has."""
+    keys = path.split(".")
+    while keys:
+        here = ".".join(keys)
+        value = _get(original, here)
+        if value is not ABSENT:
+            return here, value
+        if here in _EMPTY_ROOTS:
+            return here, {}
+        if here == "fieldConfig.defaults":
+            return None
+        keys.pop()
+    return None
+
+
+SchemaCheck = Callable[[Panel], list[str]]
+
+
+def convert_panel(original: Mapping[str, Any], context: PanelContext,
+                  schema_errors: SchemaCheck | None = None) -> ConvertedPanel:
+    """Return the panel in our model with escape hatches for the rest, and notes on what differs."""
+    panel, notes = model_panel(original, context)
+    if panel.kind not in PANEL_KINDS:
+        raise ValueError(f"panel kind {panel.kind!r} is not in our model")
+    raw: dict[str, Any] = {}
+    for _round in range(6):
+        differences = [d for d in _differences(original, rendered(panel)) if not d[0].startswith(
+            ("queries", "datasource", "kind", "title", "repeat"))]
+        wanted: dict[str, Any] = {}
+        for view_path, _before, _after in differences:
+            json_path = _json_path(view_path)
+            found = _raw_for(original, json_path) if json_path else None
+            if found is not None and found[0].split(".")[0] not in RAW_FORBIDDEN:
+                wanted[found[0]] = found[1]
+        # A shorter path replaces what a longer one below it would set.
+        for path in sorted(wanted):
+            if any(path.startswith(f"{other}.") for other in wanted if other != path):
+                wanted.pop(path)
+        added = {p: v for p, v in wanted.items() if raw.get(p, ABSENT) != v}
+        if not added:
+            break
+        raw.update(added)
+        for path in list(raw):
+            if any(path.startswith(f"{other}.") for other in raw if other != path):
+                raw.pop(path)
+        panel = attrs.evolve(panel, raw=raw_options(raw))
+    if schema_errors is not None:
+        panel, dropped = _drop_refused(panel, schema_errors)
+        notes.extend(dropped)
+    for view_path, before, after in _differences(original, rendered(panel)):
+        if view_path.startswith("queries") and view_path.endswith(".datasource"):
+            continue
+        notes.append(f"differs from the original: {view_path}: {short(before, 70)} -> {short(after, 70)}")
+    return ConvertedPanel(panel, tuple(notes))
+
+
+def _drop_refused(panel: Panel, schema_errors: SchemaCheck) -> tuple[Panel, list[str]]:
+    """Remove escape hatches Grafana's schema refuses (each alone), returning notes naming them."""
+    if not schema_errors(panel):
+        return panel, []
+    dropped: list[str] = []
+    for path, value in panel.raw:
+        without = attrs.evolve(panel, raw=tuple(pair for pair in panel.raw if pair[0] != path))
+        errors = schema_errors(panel)
+        if len(schema_errors(without)) < len(errors):
+            dropped.append(f"not imported: {path} = {short(value, 80)}: Grafana 11.6's schema refuses it "
+                           f"({errors[0]})")
+            panel = without
+    if schema_errors(panel):
+        dropped.append(f"not imported: every escape hatch ({', '.join(p for p, _ in panel.raw)}): the schema "
+                       f"refuses the panel with them ({schema_errors(panel)[0]})")
+        panel = attrs.evolve(panel, raw=())
+    return panel, dropped
