@@ -138,14 +138,17 @@ def render_dashboard(spec: DashboardSpec) -> dict[str, Any]:
     # placement would move panels whose position is (0, 0).
     # Ids come from the panels' keys, not their order: they stay when a panel is retitled or moved.
     keys, rows = panel_keys(spec.rows), row_keys(spec.rows)
-    ids = panel_ids([*rows, *(key for row in keys for key in row)])
+    ids = panel_ids([*(key for key in rows if key), *(key for row in keys for key in row)])
     panels: list[Any] = []
     for placed, row_key, panel_keys_of_row in zip(layout(spec.rows), rows, keys, strict=True):
+        children = [render_panel(panel, ids[key], pos)
+                    for (panel, pos), key in zip(placed.panels, panel_keys_of_row, strict=True)]
+        if placed.pos is None or row_key is None:  # a headerless first row: its panels sit at the top
+            panels.extend(children)
+            continue
         header = db.Row(placed.row.title).id(ids[row_key]).collapsed(placed.row.collapsed).grid_pos(
             dm.GridPos(h=placed.pos.h, w=placed.pos.w, x=placed.pos.x, y=placed.pos.y))
         row = (header.repeat(placed.row.repeat) if placed.row.repeat else header).build()
-        children = [render_panel(panel, ids[key], pos)
-                    for (panel, pos), key in zip(placed.panels, panel_keys_of_row, strict=True)]
         panels.append(row)
         if placed.row.collapsed:
             row.panels = cast(Any, children)
