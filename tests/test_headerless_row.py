@@ -11,6 +11,7 @@ import pytest
 
 from dashbuild.checks import run_checks
 from dashbuild.compiled import CompiledDashboard, flatten
+from dashbuild.diff_dashboard import diff_dashboard
 from dashbuild.lint import LintContext, lint_dashboard
 from dashbuild.overview import module_section
 from dashbuild.render import render_dashboard
@@ -141,6 +142,16 @@ def test_overview_section_takes_headerless_panels() -> None:
     section = module_section(TOP, dashboard)
     assert section is not None and section.title == "Top"
     assert [p.key for p in section.panels] == ["top.cost_over_range.top_cost_total"]
+
+
+def test_diff_names_the_top_of_the_dashboard() -> None:
+    before = render_dashboard(spec(Row("Traffic", (h.rate_per_second(OPS, title="Ops"),))))
+    after = render_dashboard(spec(Row("", (h.cost_over_range(COST),)),
+                                  Row("Traffic", (h.rate_per_second(OPS, title="Ops"),))))
+    changed = diff_dashboard("top.json", before, after)
+    assert changed is not None
+    assert [(c.kind, c.what, c.details) for c in changed.changes] == [
+        ("added", "panel 'Cost (time range)'", ("stat in the top (no row)",))]
 
 
 # -- a module file with it builds -------------------------------------------------------------------
