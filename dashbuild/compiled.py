@@ -102,7 +102,8 @@ def variable_value(variable: Mapping[str, Any]) -> str | None:
 
     A query variable's values are unknown, so it matches anything (`.*`); custom, interval and constant
     variables are their first value and a text box its default (`.*` when empty), since those may be written
-    where PromQL wants a literal (a range, a number).
+    where PromQL wants a literal (a range, a number). Ad hoc filters and datasource variables stand for nothing
+    in a query (Grafana adds ad hoc filters to each query's selectors itself).
     """
     kind, query = variable.get("type"), variable.get("query")
     if kind == "query":

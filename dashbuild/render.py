@@ -20,6 +20,7 @@ from panels.layout import layout
 from panels.settings import DATASOURCE_NAME, DATASOURCE_UID, DATASOURCE_VARIABLE
 from panels.spec import DashboardSpec
 from panels.variables import (
+    AdhocVariable,
     Annotation,
     AnyVariable,
     ConstantVariable,
@@ -37,7 +38,7 @@ BUILT_IN_ANNOTATION: dict[str, Any] = {
     "target": {"limit": 100, "matchAny": False, "tags": [], "type": "dashboard"},
 }
 VariableBuilder = (db.QueryVariable | db.CustomVariable | db.IntervalVariable | db.ConstantVariable
-                   | db.TextBoxVariable | db.DatasourceVariable)
+                   | db.TextBoxVariable | db.DatasourceVariable | db.AdHocVariable)
 
 
 def _datasource_variable() -> db.DatasourceVariable:
@@ -94,6 +95,11 @@ def _variable(variable: AnyVariable) -> VariableBuilder:
         textbox = (db.TextBoxVariable(variable.name).label(variable.label).default_value(variable.default)
                    .current(_selected(variable.default)))
         return textbox.hide(dm.VariableHide.HIDE_VARIABLE) if variable.hidden else textbox
+    if isinstance(variable, AdhocVariable):
+        adhoc = db.AdHocVariable(variable.name).datasource(datasource_ref(variable.datasource))
+        if variable.label:  # some Grafana versions show `label ?? name`, so an empty label would hide the name
+            adhoc = adhoc.label(variable.label)
+        return adhoc.hide(dm.VariableHide.HIDE_VARIABLE) if variable.hidden else adhoc
     source = db.DatasourceVariable(variable.name).label(variable.label).type("prometheus")
     if variable.regex:
         source = source.regex(variable.regex)

@@ -22,6 +22,7 @@ from panels.kinds import PANEL_KINDS, QUERYLESS_KINDS, STYLE_OF_KIND, Graph, Pan
 from panels.settings import DATASOURCE_VARIABLE
 from panels.variables import (
     VARIABLE_TYPES,
+    AdhocVariable,
     Annotation,
     AnyVariable,
     DatasourceVariable,
@@ -335,7 +336,7 @@ def check_references(rows: Sequence[Row], variables: Sequence[AnyVariable], anno
     for annotation in annotations:
         need(annotation.datasource, f"annotation {annotation.name!r}", "datasource variables", sources)
     for variable in variables:
-        if isinstance(variable, Variable):
+        if isinstance(variable, Variable | AdhocVariable):
             need(variable.datasource, f"variable {variable.name!r}", "datasource variables", sources)
 
 
