@@ -93,7 +93,7 @@ def spec_panels(spec: DashboardSpec, sources: Mapping[str, str], default_source:
                 ) -> dict[int, tuple[str, Panel | None, str | None]]:
     """Return panel id -> (key, spec panel, source file) for a spec, with ids as the renderer assigns them."""
     keyed = list(keyed_panels(spec.rows))
-    ids = panel_ids([*row_keys(spec.rows), *(key for _panel, key in keyed)])
+    ids = panel_ids([*(key for key in row_keys(spec.rows) if key), *(key for _panel, key in keyed)])
     return {ids[key]: (key, panel, sources.get(key, default_source)) for panel, key in keyed}
 
 
@@ -102,7 +102,8 @@ def variable_value(variable: Mapping[str, Any]) -> str | None:
 
     A query variable's values are unknown, so it matches anything (`.*`); custom, interval and constant
     variables are their first value and a text box its default (`.*` when empty), since those may be written
-    where PromQL wants a literal (a range, a number).
+    where PromQL wants a literal (a range, a number). Ad hoc filters and datasource variables stand for nothing
+    in a query (Grafana adds ad hoc filters to each query's selectors itself).
     """
     kind, query = variable.get("type"), variable.get("query")
     if kind == "query":

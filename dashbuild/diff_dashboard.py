@@ -101,6 +101,11 @@ def _queries(old: CompiledPanel, new: CompiledPanel) -> tuple[list[tuple[str, st
     return code, details
 
 
+def _row(title: str) -> str:
+    """Return how a change names a row: by title, or the top of the dashboard for panels above every header."""
+    return f"row {title!r}" if title else "the top (no row)"
+
+
 def _group(panel: CompiledPanel, sections: Mapping[str, str]) -> str:
     module_file = sections.get(panel.row)
     return f"section {panel.row!r} ({module_file})" if module_file else ""
@@ -153,15 +158,15 @@ def diff_dashboard(file: str, before: Mapping[str, Any], after: Mapping[str, Any
         if old is None and new is not None:
             added: tuple[tuple[str, str | None, str | None], ...] = tuple(
                 (f"query {t.ref_id}", None, t.expr) for t in new.targets)
-            changes.append(Change("added", f"panel {new.title!r}", (f"{new.kind} in row {new.row!r}",), added,
+            changes.append(Change("added", f"panel {new.title!r}", (f"{new.kind} in {_row(new.row)}",), added,
                                   _group(new, sections)))
         elif new is None and old is not None:
-            group = _group(old, sections) or (f"row {old.row!r} (removed)" if old.row not in new_rows else "")
+            group = _group(old, sections) or (f"{_row(old.row)} (removed)" if old.row not in new_rows else "")
             changes.append(Change("removed", f"panel {old.title!r}", group=group))
         elif old is not None and new is not None:
             details = field_changes(old.json, new.json, NOISE)
             if index in moved:
-                details.append(f"moved: row {old.row!r} position {old.index + 1} {ARROW} row {new.row!r} "
+                details.append(f"moved: {_row(old.row)} position {old.index + 1} {ARROW} {_row(new.row)} "
                                f"position {new.index + 1}")
             if layout:
                 details.extend(field_changes({k: old.json.get(k) for k in ("id", "gridPos")},

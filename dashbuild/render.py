@@ -20,6 +20,7 @@ from panels.layout import layout
 from panels.settings import DATASOURCE_NAME, DATASOURCE_UID, DATASOURCE_VARIABLE
 from panels.spec import DashboardSpec
 from panels.variables import (
+    AdhocVariable,
     Annotation,
     AnyVariable,
     ConstantVariable,
@@ -37,7 +38,7 @@ BUILT_IN_ANNOTATION: dict[str, Any] = {
     "target": {"limit": 100, "matchAny": False, "tags": [], "type": "dashboard"},
 }
 VariableBuilder = (db.QueryVariable | db.CustomVariable | db.IntervalVariable | db.ConstantVariable
-                   | db.TextBoxVariable | db.DatasourceVariable)
+                   | db.TextBoxVariable | db.DatasourceVariable | db.AdHocVariable)
 
 
 def _datasource_variable() -> db.DatasourceVariable:
@@ -94,6 +95,11 @@ def _variable(variable: AnyVariable) -> VariableBuilder:
         textbox = (db.TextBoxVariable(variable.name).label(variable.label).default_value(variable.default)
                    .current(_selected(variable.default)))
         return textbox.hide(dm.VariableHide.HIDE_VARIABLE) if variable.hidden else textbox
+    if isinstance(variable, AdhocVariable):
+        adhoc = db.AdHocVariable(variable.name).datasource(datasource_ref(variable.datasource))
+        if variable.label:  # some Grafana versions show `label ?? name`, so an empty label would hide the name
+            adhoc = adhoc.label(variable.label)
+        return adhoc.hide(dm.VariableHide.HIDE_VARIABLE) if variable.hidden else adhoc
     source = db.DatasourceVariable(variable.name).label(variable.label).type("prometheus")
     if variable.regex:
         source = source.regex(variable.regex)
@@ -138,14 +144,17 @@ def render_dashboard(spec: DashboardSpec) -> dict[str, Any]:
     # placement would move panels whose position is (0, 0).
     # Ids come from the panels' keys, not their order: they stay when a panel is retitled or moved.
     keys, rows = panel_keys(spec.rows), row_keys(spec.rows)
-    ids = panel_ids([*rows, *(key for row in keys for key in row)])
+    ids = panel_ids([*(key for key in rows if key), *(key for row in keys for key in row)])
     panels: list[Any] = []
     for placed, row_key, panel_keys_of_row in zip(layout(spec.rows), rows, keys, strict=True):
+        children = [render_panel(panel, ids[key], pos)
+                    for (panel, pos), key in zip(placed.panels, panel_keys_of_row, strict=True)]
+        if placed.pos is None or row_key is None:  # a headerless first row: its panels sit at the top
+            panels.extend(children)
+            continue
         header = db.Row(placed.row.title).id(ids[row_key]).collapsed(placed.row.collapsed).grid_pos(
             dm.GridPos(h=placed.pos.h, w=placed.pos.w, x=placed.pos.x, y=placed.pos.y))
         row = (header.repeat(placed.row.repeat) if placed.row.repeat else header).build()
-        children = [render_panel(panel, ids[key], pos)
-                    for (panel, pos), key in zip(placed.panels, panel_keys_of_row, strict=True)]
         panels.append(row)
         if placed.row.collapsed:
             row.panels = cast(Any, children)

@@ -35,6 +35,7 @@ from panels.spec import (
     Target,
 )
 from panels.variables import (
+    AdhocVariable,
     Annotation,
     ConstantVariable,
     CustomVariable,
@@ -45,6 +46,7 @@ from panels.variables import (
 )
 
 __all__ = [
+    "AdhocVariable",
     "Annotation",
     "BarGauge",
     "ConstantVariable",

@@ -4,7 +4,8 @@ A panel's key is, in order of preference:
 1. explicit: `panel.keyed("ops_rate")`;
 2. derived from what the panel shows: the helper that made it and the metric it reads
    (`rate_per_second.prompt_manager_operations_total`), set by every helper in `panels.helpers`;
-3. positional: the row's key and the panel's place in it (`summary.3`), for a hand-made `Panel(...)`.
+3. positional: the row's key and the panel's place in it (`summary.3`), for a hand-made `Panel(...)`; a
+   headerless first row's key is `top` unless it has an explicit one (`top.1`, `top.2`, ...).
 
 Derived and positional keys that repeat in one dashboard get `-2`, `-3`, ... in declaration order; explicit
 keys must be unique. Retitling never changes a key, and moving changes only positional ones. The key
@@ -29,9 +30,12 @@ def slug(text: str) -> str:
     return _NOT_KEY.sub("_", text.lower()).strip("_.-") or "untitled"
 
 
+TOP = "top"
+
+
 def row_key(row: Row) -> str:
-    """Return a row's key: explicit, else the slug of its title."""
-    return row.key or slug(row.title)
+    """Return a row's key: explicit, else the slug of its title (`top` for a headerless row)."""
+    return row.key or (TOP if row.headerless else slug(row.title))
 
 
 def _dedupe(wanted: Sequence[tuple[str, bool]]) -> list[str]:
@@ -68,9 +72,11 @@ def panel_keys(rows: Sequence[Row]) -> list[list[str]]:
     return [[next(flat) for _ in row.panels] for row in rows]
 
 
-def row_keys(rows: Sequence[Row]) -> list[str]:
-    """Return the key of every row, unique in the dashboard (repeats numbered)."""
-    return _dedupe([(f"row.{row_key(row)}", bool(row.key)) for row in rows])
+def row_keys(rows: Sequence[Row]) -> list[str | None]:
+    """Return the key of every row header, unique in the dashboard (repeats numbered); None for a headerless
+    row, which renders no row panel and so needs no id."""
+    headed = iter(_dedupe([(f"row.{row_key(row)}", bool(row.key)) for row in rows if not row.headerless]))
+    return [None if row.headerless else next(headed) for row in rows]
 
 
 def keyed_panels(rows: Sequence[Row]) -> Iterable[tuple[Panel, str]]:

@@ -1,11 +1,10 @@
 """Automatic 24-column grid layout: nobody writes gridPos by hand.
 
-Rules: each row starts on a new line with a 1-high row header. Panels without
-a width share lines evenly (at most four per line, widths differing by at most
-one column, lines balanced); panels flow left to right and wrap when the next
-one would pass column 24. A collapsed row holds its panels, and the next row
-starts right below its header. A line without an explicit height is 8 high, or 5
-when it holds only stat panels.
+Rules: each row starts on a new line with a 1-high row header (a headerless first row has none: its panels
+start at the top). Panels without a width share lines evenly (at most four per line, widths differing by at
+most one column, lines balanced); panels flow left to right and wrap when the next one would pass column 24.
+A collapsed row holds its panels, and the next row starts right below its header. A line without an explicit
+height is 8 high, or 5 when it holds only stat panels.
 """
 
 from __future__ import annotations
@@ -34,10 +33,10 @@ class GridPos:
 
 @attrs.frozen
 class PlacedRow:
-    """A row header's position and its panels with theirs."""
+    """A row header's position (None for a headerless row, which has none) and its panels with theirs."""
 
     row: Row
-    pos: GridPos
+    pos: GridPos | None
     panels: tuple[tuple[Panel, GridPos], ...]
 
 
@@ -89,10 +88,11 @@ def _line_default_height(panels: Sequence[Panel]) -> int:
 
 
 def place_row(row: Row, top: int) -> tuple[PlacedRow, int]:
-    """Return the row placed with its header at `top`, and the first free y below it."""
+    """Return the row placed with its header (if it has one) at `top`, and the first free y below it."""
     widths = resolve_widths(row.panels)
     placed: list[tuple[Panel, GridPos]] = []
-    y = top + ROW_HEIGHT
+    header = 0 if row.headerless else ROW_HEIGHT
+    y = top + header
     for line in _lines(row.panels, widths):
         line_panels = [row.panels[i] for i in line]
         default = _line_default_height(line_panels)
@@ -103,8 +103,9 @@ def place_row(row: Row, top: int) -> tuple[PlacedRow, int]:
             x += widths[index]
         y += max(heights)
     # A collapsed row keeps its panels inside it; the next row starts right under its header.
-    next_top = top + ROW_HEIGHT if row.collapsed else y
-    return PlacedRow(row, GridPos(x=0, y=top, w=GRID_WIDTH, h=ROW_HEIGHT), tuple(placed)), next_top
+    next_top = top + header if row.collapsed else y
+    pos = None if row.headerless else GridPos(x=0, y=top, w=GRID_WIDTH, h=ROW_HEIGHT)
+    return PlacedRow(row, pos, tuple(placed)), next_top
 
 
 def layout(rows: Sequence[Row]) -> tuple[PlacedRow, ...]:

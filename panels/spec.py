@@ -22,6 +22,7 @@ from panels.kinds import PANEL_KINDS, QUERYLESS_KINDS, STYLE_OF_KIND, Graph, Pan
 from panels.settings import DATASOURCE_VARIABLE
 from panels.variables import (
     VARIABLE_TYPES,
+    AdhocVariable,
     Annotation,
     AnyVariable,
     DatasourceVariable,
@@ -286,14 +287,38 @@ class Panel:
 @attrs.frozen
 class Row:
     """A titled group of panels laid out left to right, wrapping at 24 columns; `repeat` repeats the whole row
-    for each selected value of a dashboard variable (its title should name it, e.g. `$operation`)."""
+    for each selected value of a dashboard variable (its title should name it, e.g. `$operation`).
 
-    title: str = attrs.field(validator=attrs.validators.min_len(1))
+    A dashboard's first row may be headerless, `Row("", panels)`: its panels sit at the top of the dashboard,
+    above the first row header (or on a dashboard without any), and it has no header to collapse or repeat.
+    Its hand-made panels are keyed `top.1`, `top.2`, ... unless it has a `key` (panels/keys.py).
+    """
+
+    title: str
     panels: tuple[Panel, ...] = attrs.field(converter=_tuple, validator=_each(Panel))
     collapsed: bool = False
     key: str | None = attrs.field(default=None, validator=_check_key)
     repeat: str | None = attrs.field(default=None, validator=attrs.validators.optional(
         attrs.validators.matches_re(r"^[a-zA-Z_][a-zA-Z0-9_]*$")))
+
+    def __attrs_post_init__(self) -> None:
+        if self.headerless and (self.collapsed or self.repeat):
+            what = "collapsed" if self.collapsed else f"repeated by ${self.repeat}"
+            raise ValueError(f"{self.label}: a row without a title has no header, so it cannot be {what}; "
+                             "give it a title")
+
+    @property
+    def headerless(self) -> bool:
+        """Return whether the row has no header: its panels sit at the top of the dashboard."""
+        return not self.title
+
+    @property
+    def label(self) -> str:
+        """Return how errors name the row: its title, or what its first panel is for a headerless row."""
+        if not self.headerless:
+            return f"row {self.title!r}"
+        first = f" (first panel {self.panels[0].title!r})" if self.panels else ""
+        return f"the row without a title{first}"
 
 
 @attrs.frozen
@@ -328,8 +353,17 @@ def check_references(rows: Sequence[Row], variables: Sequence[AnyVariable], anno
     for annotation in annotations:
         need(annotation.datasource, f"annotation {annotation.name!r}", "datasource variables", sources)
     for variable in variables:
-        if isinstance(variable, Variable):
+        if isinstance(variable, Variable | AdhocVariable):
             need(variable.datasource, f"variable {variable.name!r}", "datasource variables", sources)
+
+
+def check_rows(rows: Sequence[Row]) -> None:
+    """Raise ValueError when a row other than the first has no title (only the top of a dashboard has no header)."""
+    for number, row in enumerate(rows, start=1):
+        if row.headerless and number > 1:
+            after = rows[number - 2]
+            raise ValueError(f"{row.label} is row {number}, after {after.label}: only the first row may be "
+                             "without a title (its panels sit above every row header); give it a title")
 
 
 @attrs.frozen
@@ -346,6 +380,7 @@ class ModuleDashboard:
     external_metrics: tuple[Metric, ...] = attrs.field(default=(), converter=_tuple, validator=_each(Metric))
 
     def __attrs_post_init__(self) -> None:
+        check_rows(self.rows)
         check_references(self.rows, self.variables, self.annotations)
 
     def overview_panels(self) -> tuple[Panel, ...]:
@@ -374,6 +409,7 @@ class DashboardSpec:
     annotations: tuple[Annotation, ...] = attrs.field(default=(), converter=_tuple, validator=_each(Annotation))
 
     def __attrs_post_init__(self) -> None:
+        check_rows(self.rows)
         check_references(self.rows, self.variables, self.annotations)
 
     @property

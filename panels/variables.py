@@ -127,8 +127,21 @@ class DatasourceVariable:
     hidden: bool = False
 
 
-AnyVariable = Variable | CustomVariable | IntervalVariable | ConstantVariable | TextboxVariable | DatasourceVariable
-VARIABLE_TYPES = (Variable, CustomVariable, IntervalVariable, ConstantVariable, TextboxVariable, DatasourceVariable)
+@attrs.frozen
+class AdhocVariable:
+    """Ad hoc filters: key/value label filters the viewer adds, which Grafana applies to every query of the
+    datasource `datasource` names. It stands for nothing inside a query, so queries do not write `$name`."""
+
+    name: str = attrs.field(validator=_check_name)
+    label: str = ""
+    datasource: str = attrs.field(default=DATASOURCE_VARIABLE, validator=_check_name)
+    hidden: bool = False
+
+
+AnyVariable = (Variable | CustomVariable | IntervalVariable | ConstantVariable | TextboxVariable | DatasourceVariable
+               | AdhocVariable)
+VARIABLE_TYPES = (Variable, CustomVariable, IntervalVariable, ConstantVariable, TextboxVariable, DatasourceVariable,
+                  AdhocVariable)
 
 
 @attrs.frozen

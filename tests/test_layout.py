@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from panels import Panel, Row, Target
-from panels.layout import layout, resolve_widths
+from panels.layout import GridPos, layout, resolve_widths
 
 
 def panel(title: str, kind: str = "timeseries", width: int | None = None, height: int | None = None) -> Panel:
@@ -32,7 +32,7 @@ def test_rows_stack_and_line_height_is_the_tallest() -> None:
         Row("one", (panel("a", height=4), panel("b", height=10))),
         Row("two", (panel("c", kind="stat"), panel("d", kind="stat"))),
     ])
-    assert first.pos.y == 0 and second.pos.y == 11
+    assert (first.pos, second.pos) == (GridPos(x=0, y=0, w=24, h=1), GridPos(x=0, y=11, w=24, h=1))
     assert [pos.h for _, pos in second.panels] == [5, 5]  # a line of stats only is 5 high
     assert [pos.y for _, pos in second.panels] == [12, 12]
 
@@ -40,7 +40,7 @@ def test_rows_stack_and_line_height_is_the_tallest() -> None:
 def test_collapsed_row_keeps_next_row_right_below() -> None:
     collapsed, after = layout([Row("hidden", (panel("a"), panel("b")), collapsed=True), Row("next", (panel("c"),))])
     assert [pos.y for _, pos in collapsed.panels] == [1, 1]
-    assert after.pos.y == 1
+    assert after.pos == GridPos(x=0, y=1, w=24, h=1)
 
 
 def test_width_over_24_is_refused() -> None:
