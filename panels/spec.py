@@ -139,7 +139,8 @@ class Panel:
     """
 
     kind: PanelKind = attrs.field(validator=attrs.validators.in_(PANEL_KINDS))
-    title: str = attrs.field(validator=attrs.validators.min_len(1))
+    # Only a text panel may go without a title (a heading or a note between panels).
+    title: str = attrs.field(validator=attrs.validators.instance_of(str))
     # Required in practice: lint's panel-title-description-rule fails the build on a blank one (silenceable with
     # a reason, as an imported dashboard's undescribed panels are until someone describes them).
     description: str = attrs.field(validator=attrs.validators.instance_of(str))
@@ -172,6 +173,11 @@ class Panel:
                                         validator=attrs.validators.optional(attrs.validators.instance_of(Repeat)))
     datasource: str = DATASOURCE_VARIABLE
     raw: Pairs = attrs.field(default=(), converter=_raw)
+
+    @title.validator
+    def _check_title(self, _: attrs.Attribute[str], value: str) -> None:
+        if not value and self.kind not in QUERYLESS_KINDS:
+            raise ValueError(f"a {self.kind} panel needs a title")
 
     @unit.validator
     def _check_unit(self, _: attrs.Attribute[str], value: str) -> None:

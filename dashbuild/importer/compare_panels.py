@@ -128,6 +128,8 @@ def panel_view(panel: Mapping[str, Any]) -> Json:
                                for t in arr(panel.get("transformations"))]
     for key in _PANEL_SETTINGS:
         view[key] = panel.get(key, ABSENT)
+    for key in ("transparent", "hideTimeOverride"):  # flags Grafana reads as false when absent
+        view[key] = bool(panel.get(key))
     # A repeat is one setting: which variable, which way, how many per row (only with a repeat).
     view["repeat"] = clean({"variable": panel["repeat"], "direction": panel.get("repeatDirection") or "h",
                             "maxPerRow": panel.get("maxPerRow")}) if panel.get("repeat") else ABSENT

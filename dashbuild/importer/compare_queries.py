@@ -45,7 +45,8 @@ def target_view(target: Mapping[str, Any], panel_datasource: Any) -> dict[str, A
     }
     # Beside the above: the refId (a name), the editor's mode, and what old editors saved that nothing reads.
     known = {*view, "instant", "range", "refId", "editorMode", "step", "legendLink", "calculatedInterval",
-             "datasourceErrors", "errors", "metric", "queryType"}
+             "datasourceErrors", "errors", "metric", "queryType",
+             "logBase"}  # `logBase`: an axis setting old graph editors saved into targets
     # Other data sources' settings are compared as they are.
     view.update(clean({key: value for key, value in target.items() if key not in known}))
     return view

@@ -13,11 +13,12 @@ from typing import Any
 
 import attrs
 
+from dashbuild.importer.compare_values import mapping
 from dashbuild.importer.convert_panel import ConvertedPanel, PanelContext, convert_panel
 from dashbuild.importer.convert_variables import annotations_of, primary_datasource, variables_of
 from dashbuild.importer.infer import Inference, InferredMetric, Query, infer
 from dashbuild.importer.migrate import migrate_with_notes
-from dashbuild.importer.migrate_common import arr, mapping, short
+from dashbuild.importer.migrate_common import arr, short
 from dashbuild.importer.recognise import OriginalTarget, Recognised, recognise
 from moddash.contract import ModuleContract, ScrapeTarget
 from moddash.contract.model import MODULE_NAME_RE, Metric
@@ -80,6 +81,7 @@ class Imported:
     description: str
     tags: tuple[str, ...]
     notes: tuple[str, ...]  # about the dashboard as a whole
+    datasource_variable: str | None = None  # the original's Prometheus data source variable, now `datasource`
 
     def contract(self) -> ModuleContract:
         """Return the module's contract."""
@@ -156,7 +158,8 @@ def import_dashboard(original: Mapping[str, Any], *, name: str | None = None, po
                         else str(v.get("query") or "") for v in templating if v.get("type") == "query"]
     inference = infer(_queries(every_panel, annotations), variable_queries)
     module = module_name(name, inference, title)
-    own, external = [], []
+    own: list[ImportedMetric] = []
+    external: list[ImportedMetric] = []
     for inferred in inference.metrics:
         try:
             imported = _metric(inferred, title)
@@ -198,7 +201,8 @@ def import_dashboard(original: Mapping[str, Any], *, name: str | None = None, po
     for link in arr(dashboard.get("links")):
         notes.append(f"dashboard link not imported (module dashboards link to the overview): {short(link, 100)}")
     return Imported(module, title, port, source, str(dashboard.get("uid") or ""), tuple(own), tuple(external),
-                    tuple(rows), variables, annotations, str(dashboard.get("description") or ""), tags, tuple(notes))
+                    tuple(rows), variables, annotations, str(dashboard.get("description") or ""), tags, tuple(notes),
+                    primary)
 
 
 def _recognised(converted: ConvertedPanel, original: Mapping[str, Any], known: Mapping[str, Metric]) -> ImportedPanel:

@@ -181,25 +181,29 @@ def _transformations(panel: Mapping[str, Any]) -> tuple[Transformation, ...]:
     return tuple(found)
 
 
+def _choice(value: Any, allowed: tuple[str, ...], default: str | None) -> Any:
+    return value if value in allowed else default
+
+
+def _whole(value: Any, low: int, high: int, default: int) -> int:
+    number = _float(value)
+    return int(number) if number is not None and number == int(number) and low <= number <= high else default
+
+
 def _graph(custom: Mapping[str, Any]) -> Graph:
-    stacking = mapping(custom.get("stacking")).get("mode") or "none"
-    return Graph(draw=custom.get("drawStyle") if custom.get("drawStyle") in ("line", "bars", "points") else "line",
-                 fill_opacity=int(custom.get("fillOpacity") or 0) if _float(custom.get("fillOpacity")) is not None
-                 and 0 <= float(custom.get("fillOpacity") or 0) <= 100 else 0,
-                 stacking=stacking if stacking in ("none", "normal", "percent") else "none",
-                 axis_placement=custom.get("axisPlacement") if custom.get("axisPlacement") in
-                 ("auto", "left", "right", "hidden") else None,
-                 line_width=int(custom.get("lineWidth")) if isinstance(custom.get("lineWidth"), int)
-                 and 0 <= int(custom.get("lineWidth")) <= 10 else 1,
-                 show_points=custom.get("showPoints") if custom.get("showPoints") in ("auto", "never", "always")
-                 else "auto")
+    return Graph(draw=_choice(custom.get("drawStyle"), ("line", "bars", "points"), "line"),
+                 fill_opacity=_whole(custom.get("fillOpacity"), 0, 100, 0),
+                 stacking=_choice(mapping(custom.get("stacking")).get("mode"), ("none", "normal", "percent"), "none"),
+                 axis_placement=_choice(custom.get("axisPlacement"), ("auto", "left", "right", "hidden"), None),
+                 line_width=_whole(custom.get("lineWidth"), 0, 10, 1),
+                 show_points=_choice(custom.get("showPoints"), ("auto", "never", "always"), "auto"))
 
 
 def _repeat(panel: Mapping[str, Any]) -> Repeat | None:
     variable = panel.get("repeat")
     if not isinstance(variable, str) or not variable:
         return None
-    direction = "v" if panel.get("repeatDirection") == "v" else "h"
+    direction: Any = "v" if panel.get("repeatDirection") == "v" else "h"
     per_row = panel.get("maxPerRow")
     per_row = per_row if direction == "h" and isinstance(per_row, int) and 1 <= per_row <= 24 else None
     return Repeat(variable, direction, per_row)
@@ -223,14 +227,15 @@ def model_panel(original: Mapping[str, Any], context: PanelContext) -> tuple[Pan
     config = mapping(original.get("fieldConfig"))
     defaults = mapping(config.get("defaults"))
     grid = mapping(original.get("gridPos"))
-    title = str(original.get("title") or "").strip() or f"Untitled {kind} panel {context.panel_number}"
-    if not str(original.get("title") or "").strip():
+    title = str(original.get("title") or "")
+    if not title.strip() and kind != "text":
+        title = f"Untitled {kind} panel {context.panel_number}"
         notes.append("the original panel has no title: it is named by kind and place")
     width = grid.get("w") if isinstance(grid.get("w"), int) and 1 <= grid["w"] <= 24 else None
     height = grid.get("h") if isinstance(grid.get("h"), int) and grid["h"] >= 1 else None
     if kind == "text":
         options = mapping(original.get("options"))
-        mode = options.get("mode") if options.get("mode") in ("markdown", "html", "code") else "markdown"
+        mode: Any = options.get("mode") if options.get("mode") in ("markdown", "html", "code") else "markdown"
         content = str(options.get("content") or "") or " "
         return Panel("text", title, str(original.get("description") or ""), "", (),
                      style=Text(content, mode), width=width, height=height), notes
@@ -356,9 +361,10 @@ def convert_panel(original: Mapping[str, Any], context: PanelContext,
     if schema_errors is not None:
         panel, dropped = _drop_refused(panel, schema_errors)
         notes.extend(dropped)
+    renamed = {f"${theirs}": f"${ours}" for theirs, ours in context.datasources.items()}
     for view_path, before, after in _differences(original, rendered(panel)):
-        if view_path.startswith("queries") and view_path.endswith(".datasource"):
-            continue
+        if view_path.endswith("datasource") and renamed.get(before) == after:
+            continue  # the dashboard's data source variable, renamed to ours on purpose
         notes.append(f"differs from the original: {view_path}: {short(before, 70)} -> {short(after, 70)}")
     return ConvertedPanel(panel, tuple(notes))
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dashbuild.importer.compare_values import datasource_uid, mapping
-from dashbuild.importer.migrate_common import arr, short
+from dashbuild.importer.migrate_common import short
 from panels import variables as v
 from panels.settings import DATASOURCE_VARIABLE
 
@@ -71,13 +71,11 @@ def _one(variable: Mapping[str, Any], datasources: Mapping[str, str]) -> v.AnyVa
         if variable.get("query") not in ("prometheus", None):
             return f"a {variable.get('query')} data source variable: the model's are Prometheus"
         return v.DatasourceVariable(name, label, str(variable.get("regex") or ""), hidden)
-    adhoc = getattr(v, "AdhocVariable", None)
-    if kind == "adhoc" and adhoc is not None:
+    if kind == "adhoc":
         source = _source(variable.get("datasource"), datasources)
         if source is None:
             return f"its data source {short(variable.get('datasource'), 60)} is not a data source variable"
-        made: v.AnyVariable = adhoc(name, label, source, hidden)
-        return made
+        return v.AdhocVariable(name, label, source, hidden)
     return f"the model has no {kind} variables"
 
 
@@ -136,6 +134,4 @@ def annotations_of(annotations: Sequence[Mapping[str, Any]], datasources: Mappin
                                       bool(annotation.get("useValueForTime"))))
         except (TypeError, ValueError) as error:
             notes.append(f"annotation {name!r} is not imported: {error}")
-    for item in arr(None):
-        notes.append(str(item))
     return tuple(found), notes
