@@ -205,6 +205,23 @@ def new_module(project: Project, name: str, port: int, title: str | None) -> Non
     click.echo(f"created {path.relative_to(project.root).as_posix()}: run `python build.py` to generate its dashboard")
 
 
+@cli.command("import")
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("--module", "name", help="Module name (default: the metrics' common prefix, else from the title).")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port the module serves /metrics on (default: the "
+              "first free one from 9100).")
+@click.option("--overwrite", is_flag=True, help="Replace dashboards/NAME.py if it exists.")
+@pass_project
+def import_command(project: Project, source: Path, name: str | None, port: int | None, overwrite: bool) -> None:
+    """Write dashboards/NAME.py from a Grafana dashboard JSON file or a grafanalib .dashboard.py."""
+    from dashbuild.import_command import import_file, summary
+
+    with exiting_on_failure(building=False):
+        result = import_file(project.root, source, name, port, overwrite)
+    for line in summary(result, project.root):
+        click.echo(line)
+
+
 @cli.command("check-metrics")
 @click.argument("module")
 @click.argument("source")

@@ -30,7 +30,7 @@ from dashbuild.render import render_dashboard
 from dashbuild.settings import load_settings
 from dashbuild.slo_files import slo_sources
 from moddash.contract import ModuleContract
-from panels.settings import DEFAULTS, OVERVIEW_UID, ProjectSettings
+from panels.settings import DEFAULTS, OVERVIEW_UID, SELF_JOB, ProjectSettings
 from panels.slo import slo_row
 from panels.spec import DashboardSpec, Link
 from rules.recording import recorded_series
@@ -75,6 +75,10 @@ def check_registry(modules: Sequence[ModuleFile]) -> list[BuildError]:
                 errors.append(BuildError(module.path, f"{metric.name} is in CONTRACT.metrics and in DASHBOARD's "
                                                       "external_metrics: keep it in one (the contract when this "
                                                       "module exposes it)"))
+        if module.contract.job == SELF_JOB:
+            errors.append(BuildError(module.path, f"module {module.contract.name!r} would scrape as job {SELF_JOB!r}, "
+                                                  "which is Prometheus' own job; choose another module name, e.g. "
+                                                  f"'{module.contract.name}_server'"))
         # Host names are case-insensitive, and `address` writes an IPv6 host one way, brackets included.
         key = module.contract.target.address.lower()
         if key in seen:

@@ -44,6 +44,11 @@ RELAXATIONS: tuple[tuple[str, str, dict[str, Any], str], ...] = (
     ("AnnotationQuery", "tagKeys", {"type": "string"}, _PROMETHEUS_ANNOTATION),
     ("AnnotationQuery", "useValueForTime", {"type": "boolean"}, _PROMETHEUS_ANNOTATION),
 )
+# Unions of panel plugin schemas whose branches the export made overlap: in the CUE source each branch's `type`
+# is a constant (a discriminated union), exported as the same enum with another default, so a value such as
+# {"type": "gauge"} matches several branches and fails `oneOf`. Checked with `anyOf` instead: a value must still
+# be one of the branches, whichever.
+OVERLAPPING_UNIONS: tuple[tuple[str, str], ...] = (("table", "TableCellOptions"),)
 # Field matchers whose option is the field's name, a regex of it, a query's ref id or a field type.
 STRING_MATCHERS = frozenset({"byName", "byRegexp", "byFrameRefID", "byType"})
 
@@ -168,6 +173,10 @@ def _validators() -> _Validators:
     partial_custom: dict[str, _Cached] = {}
     for plugin in PANEL_PLUGINS:
         plugin_defs = _load(plugin)["definitions"]
+        for union_plugin, union in OVERLAPPING_UNIONS:
+            if union_plugin == plugin and "oneOf" in plugin_defs.get(union, {}):
+                plugin_defs = {**plugin_defs, union: {"anyOf": plugin_defs[union]["oneOf"],
+                                                      "description": plugin_defs[union].get("description", "")}}
         options[plugin] = _validator(plugin_defs, "Options")
         fast_options[plugin] = _Cached(_fast_validator(plugin_defs, "Options"))
         if "FieldConfig" in plugin_defs:

@@ -23,6 +23,7 @@ from dashbuild.importer.recognise import OriginalTarget, Recognised, recognise
 from moddash.contract import ModuleContract, ScrapeTarget
 from moddash.contract.model import MODULE_NAME_RE, Metric
 from panels.kinds import PANEL_KINDS
+from panels.settings import SELF_JOB
 from panels.spec import Panel, Row
 from panels.variables import Annotation, AnyVariable
 
@@ -98,8 +99,15 @@ def module_name(wanted: str | None, inference: Inference, title: str) -> str:
     """Return the module name: as given, else the metrics' common prefix, else the title in snake_case."""
     if wanted:
         return wanted
-    for candidate in (inference.prefix() or "", re.sub(r"[^a-z0-9]+", "_", title.lower()).strip("_")):
+    slug = re.sub(r"[^a-z0-9]+", "_", title.lower()).strip("_")
+    first_word = slug.split("_")[0]
+    # The title's first word when metrics carry it (`Thanos / Query` reads thanos_* beside go_*), else the most
+    # common prefix of the metric names, else the title.
+    named = first_word if any(m.name.startswith(f"{first_word}_") for m in inference.metrics) else ""
+    for candidate in (named, inference.prefix() or "", slug):
         candidate = re.sub(r"^[^a-z]+", "", candidate)[:40].rstrip("_")
+        if candidate == SELF_JOB:  # Prometheus' own scrape job
+            candidate = f"{candidate}_server"
         if MODULE_NAME_RE.fullmatch(candidate) and "__" not in candidate:
             return candidate
     return "imported"

@@ -369,20 +369,50 @@ def convert_panel(original: Mapping[str, Any], context: PanelContext,
     return ConvertedPanel(panel, tuple(notes))
 
 
+_OVERRIDE_PROPERTY = re.compile(r"^fieldConfig\.overrides\[(\d+)\]\.properties\[(\d+)\]")
+
+
 def _drop_refused(panel: Panel, schema_errors: SchemaCheck) -> tuple[Panel, list[str]]:
-    """Remove escape hatches Grafana's schema refuses (each alone), returning notes naming them."""
-    if not schema_errors(panel):
-        return panel, []
+    """Remove what Grafana's schema refuses: escape hatches, override properties, an unknown unit; note each."""
     dropped: list[str] = []
     for path, value in panel.raw:
-        without = attrs.evolve(panel, raw=tuple(pair for pair in panel.raw if pair[0] != path))
         errors = schema_errors(panel)
-        if len(schema_errors(without)) < len(errors):
+        if not errors:
+            return panel, dropped
+        without = attrs.evolve(panel, raw=tuple(pair for pair in panel.raw if pair[0] != path))
+        remaining = schema_errors(without)
+        # One error may name several options ("'a', 'b' were unexpected"): removing one changes it.
+        if len(remaining) <= len(errors) and set(remaining) != set(errors):
             dropped.append(f"not imported: {path} = {short(value, 80)}: Grafana 11.6's schema refuses it "
-                           f"({errors[0]})")
+                           f"({short(errors[0], 160)})")
             panel = without
-    if schema_errors(panel):
+    for _attempt in range(len(panel.overrides) * 8 + 2):
+        errors = schema_errors(panel)
+        if not errors:
+            return panel, dropped
+        found = next((m for m in map(_OVERRIDE_PROPERTY.match, errors) if m), None)
+        unit_error = any(error.startswith("fieldConfig.defaults.unit") for error in errors)
+        if found and int(found.group(1)) < len(panel.overrides):
+            index, number = int(found.group(1)), int(found.group(2))
+            override = panel.overrides[index]
+            name, value = override.properties[number]
+            dropped.append(f"not imported: override {override.matcher}={override.pattern!r} property {name} = "
+                           f"{short(value, 60)}: Grafana 11.6's schema refuses it ({short(errors[0], 160)})")
+            kept = tuple(p for n, p in enumerate(override.properties) if n != number)
+            overrides = list(panel.overrides)
+            if kept:
+                overrides[index] = attrs.evolve(override, properties=kept)
+            else:
+                overrides.pop(index)
+            panel = attrs.evolve(panel, overrides=tuple(overrides))
+        elif unit_error:
+            dropped.append(f"not imported: unit {panel.unit!r}: not one of Grafana's unit ids (shown as 'none')")
+            panel = attrs.evolve(panel, unit="none")
+        else:
+            break
+    errors = schema_errors(panel)
+    if errors and panel.raw:
         dropped.append(f"not imported: every escape hatch ({', '.join(p for p, _ in panel.raw)}): the schema "
-                       f"refuses the panel with them ({schema_errors(panel)[0]})")
+                       f"refuses the panel with them ({short(errors[0], 160)})")
         panel = attrs.evolve(panel, raw=())
     return panel, dropped

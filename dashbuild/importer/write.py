@@ -7,7 +7,7 @@ what could not be carried over) is a comment beside what it is about, so a revie
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -19,12 +19,18 @@ from moddash.contract.model import Metric
 from panels.spec import ModuleDashboard, Panel, Row
 
 HELPERS = ("panels", "helpers as h")
+
+
+def _call(function: str, args: Sequence[object] = (), kwargs: Sequence[tuple[str, object]] = (),
+          imports: Sequence[tuple[str, str]] = (), receiver: object = None) -> Call:
+    """Return a `Call` (one place for its converters, which mypy cannot type from `tuple`)."""
+    return Call(function, tuple(args), tuple(kwargs), tuple(imports), receiver)  # type: ignore[arg-type]
 _SKIPPED_FIELDS = frozenset({"targets", "origin"})
 
 
 def _metric_reference(metric: Metric, contract_names: frozenset[str]) -> object:
     if metric.name in contract_names:
-        return Call("CONTRACT.metric", (metric.name,))
+        return _call("CONTRACT.metric", (metric.name,))
     return metric  # another exporter's metric, as declared in EXTERNAL_METRICS
 
 
@@ -33,12 +39,12 @@ def _helper_call(imported: ImportedPanel, metrics: Mapping[str, Metric], contrac
     assert found is not None
     args: list[object] = [_metric_reference(metrics[name], contract_names) if name in metrics else name
                           for name in found.metrics]
-    call = Call(f"h.{found.helper}", tuple(args), found.kwargs, (HELPERS,))
+    call = _call(f"h.{found.helper}", tuple(args), found.kwargs, (HELPERS,))
     final = imported.panel
     changes = tuple((field.name, getattr(final, field.name)) for field in attrs.fields(Panel)
                     if field.name not in _SKIPPED_FIELDS
                     and getattr(final, field.name) != getattr(found.panel, field.name))
-    return Call("evolve", (), changes, receiver=call) if changes else call
+    return _call("evolve", (), changes, receiver=call) if changes else call
 
 
 def _escape_hatch_note(panel: Panel) -> str:
@@ -66,7 +72,7 @@ def module_source(imported: Imported) -> str:
     contract = imported.contract()
     metrics = {m.metric.name: m.metric for m in (*imported.contract_metrics, *imported.external_metrics)}
     contract_names = frozenset(m.metric.name for m in imported.contract_metrics)
-    rows = tuple(Call("Row", (row.title, tuple(_panel(p, metrics, contract_names) for p in row.panels)),
+    rows = tuple(_call("Row", (row.title, tuple(_panel(p, metrics, contract_names) for p in row.panels)),
                       tuple((name, value) for name, value, default in (
                           ("collapsed", row.collapsed, False), ("repeat", row.repeat, None)) if value != default),
                       (("panels", "Row"),))
@@ -76,7 +82,7 @@ def module_source(imported: Imported) -> str:
                         ("tags", imported.tags), ("annotations", imported.annotations)):
         if value:
             dashboard_fields.append((name, value))
-    assignments: list[tuple[str, object]] = [("CONTRACT", Call(
+    assignments: list[tuple[str, object]] = [("CONTRACT", _call(
         "ModuleContract", (), (("name", contract.name), ("title", contract.title),
                                ("target", ScrapeTarget(port=imported.port)),
                                ("metrics", tuple(_metric(m) for m in imported.contract_metrics))),
@@ -84,17 +90,18 @@ def module_source(imported: Imported) -> str:
     if imported.external_metrics:
         assignments.append(("EXTERNAL_METRICS", tuple(_metric(m) for m in imported.external_metrics)))
         dashboard_fields.append(("external_metrics", Code("EXTERNAL_METRICS")))
-    assignments.append(("DASHBOARD", Call("ModuleDashboard", (), tuple(dashboard_fields),
+    assignments.append(("DASHBOARD", _call("ModuleDashboard", (), tuple(dashboard_fields),
                                           (("panels", "ModuleDashboard"),))))
     return module_file(_docstring(imported), assignments)
 
 
 def _docstring(imported: Imported) -> str:
-    lines = [f"{imported.title} (:{imported.port}): imported from {imported.source} by `python build.py import`.",
+    lines = [f"{imported.title} (:{imported.port}): imported from {imported.source}",
+             "by `python build.py import`.",
              "",
-             "Review before relying on it: the contract was inferred from the queries (help texts to write, guesses",
-             "marked), metrics of other exporters are declared in EXTERNAL_METRICS, and comments name every escape hatch and",
-             "whatever could not be carried over."]
+             "Review before relying on it: the contract was inferred from the queries (help texts to write,",
+             "guesses marked), metrics of other exporters are declared in EXTERNAL_METRICS, and comments name",
+             "every escape hatch and whatever could not be carried over."]
     if imported.notes:
         lines += ["", "Import notes:"] + [f"- {note}" for note in imported.notes]
     return "\n".join(lines)
