@@ -6,6 +6,7 @@ split (a number, a dict key, one line of `Code`, a comment word longer than a li
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 import os
@@ -427,3 +428,17 @@ def test_multi_line_code_is_indented_where_it_starts_and_comments_precede_keywor
                     "        ),\n"
                     "    )")
     assert eval(text) == ({"first": [1, 2], "second": 3},)
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in (REPO / "dashboards").glob("*.py")
+                                        if p.stem not in ("__init__", "settings")))
+def test_every_module_file_of_the_repository_round_trips(name: str, tmp_path: Path) -> None:
+    module = importlib.import_module(f"dashboards.{name}")
+    text = module_file(module.__doc__ or name, [("CONTRACT", module.CONTRACT), ("DASHBOARD", module.DASHBOARD)])
+    namespace = run_module(text)
+    assert (namespace["CONTRACT"], namespace["DASHBOARD"]) == (module.CONTRACT, module.DASHBOARD)
+    path = tmp_path / f"{name}.py"
+    path.write_text(text)
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "--config",
+                             str(REPO / "pyproject.toml"), str(path)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr

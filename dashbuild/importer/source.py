@@ -8,8 +8,10 @@ then one `NAME = value` per assignment.
 Layout is black's: a value is written on one line when it fits in the width, else its outermost brackets are
 broken, one item per line, indented 4 more, with a trailing comma, and each item laid out the same way. A
 string too long for its line becomes a parenthesised implicit concatenation, split after each newline, then
-at spaces, then anywhere. Lines can still exceed the width only for a token that cannot be split: a number,
-a dict key, a single line of `Code`, a word longer than a comment's line.
+at spaces, then between identifiers and punctuation, then anywhere. Lines can still exceed the width only
+for a token that cannot be split (a number, a dict key, a line of `Code`, a word longer than a comment's
+line), and where the nesting is so deep that fewer than 20 columns are left, which still get a string piece
+or comment text of 20.
 
 Attrs instances are written `ClassName(field=value, ...)`: every argument by keyword, so a generated file
 says what each value sets and still means the same if a class's fields are reordered. Fields equal to their
