@@ -269,7 +269,7 @@ def test_comments_go_on_the_lines_before_their_value_wrapped_at_the_width() -> N
         Commented(Metric("billing_queue_depth", GAUGE, "Invoices waiting to be sent."), guess),
         Metric("billing_operations_total", COUNTER, "Operations."),
     )
-    text = module_file("Commented.", [("METRICS", value), ("LIMIT", Commented(3, "First line.\nSecond line."))])
+    text = module_file("Commented.", [("METRICS", value), ("LIMIT", Commented(3, "First line.\r\nSecond line."))])
     lines = text.splitlines()
     start = lines.index("METRICS = (")
     assert lines[start + 1].startswith("    # billing_queue_depth is read with rate()")

@@ -422,7 +422,7 @@ def _comment_lines(comment: str, column: int, width: int) -> list[str]:
     """Return `comment` as `# ` lines starting at `column`, wrapped at `width`; control characters escaped."""
     room = max(width - column - 2, _MIN_ROOM)
     lines = []
-    for paragraph in comment.split("\n"):
+    for paragraph in comment.replace("\r\n", "\n").split("\n"):
         safe = "".join(" " if c == "\t" else c if c.isprintable() else _escape(c, '"') for c in paragraph)
         wrapped = textwrap.wrap(safe, room, break_long_words=False, break_on_hyphens=False) or [""]
         lines += [(" " * column + "# " + line).rstrip() for line in wrapped]
