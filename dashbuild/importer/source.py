@@ -8,8 +8,10 @@ then one `NAME = value` per assignment.
 Layout is black's: a value is written on one line when it fits in the width, else its outermost brackets are
 broken, one item per line, indented 4 more, with a trailing comma, and each item laid out the same way. A
 string too long for its line becomes a parenthesised implicit concatenation, split after each newline, then
-at spaces, then anywhere. Lines can still exceed the width only for a token that cannot be split: a number,
-a dict key, a single line of `Code`, a word longer than a comment's line.
+at spaces, then between identifiers and punctuation, then anywhere. Lines can still exceed the width only
+for a token that cannot be split (a number, a dict key, a line of `Code`, a word longer than a comment's
+line), and where the nesting is so deep that fewer than 20 columns are left, which still get a string piece
+or comment text of 20.
 
 Attrs instances are written `ClassName(field=value, ...)`: every argument by keyword, so a generated file
 says what each value sets and still means the same if a class's fields are reordered. Fields equal to their
@@ -29,7 +31,7 @@ import re
 import sys
 import textwrap
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeAlias
 
 import attrs
@@ -51,6 +53,18 @@ _FACTORY: type[Any] = type(attrs.Factory(list))
 _DOTTED_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
 
+def _imports(items: Iterable[Import]) -> tuple[Import, ...]:
+    return tuple(_checked_import(item) for item in items)
+
+
+def _objects(items: Iterable[object]) -> tuple[object, ...]:
+    return tuple(items)
+
+
+def _keywords(items: Mapping[str, object] | Iterable[tuple[str, object]]) -> tuple[tuple[str, object], ...]:
+    return tuple(items.items() if isinstance(items, Mapping) else items)
+
+
 @attrs.frozen
 class Code:
     """Python source for an expression written as is (e.g. `CONTRACT.metric("x")`), with the imports it needs.
@@ -59,7 +73,7 @@ class Code:
     """
 
     text: str = attrs.field(validator=attrs.validators.min_len(1))
-    imports: tuple[Import, ...] = attrs.field(default=(), converter=tuple)
+    imports: tuple[Import, ...] = attrs.field(default=(), converter=_imports)
 
 
 @attrs.frozen
@@ -71,9 +85,9 @@ class Call:
     """
 
     function: str = attrs.field(validator=attrs.validators.matches_re(_DOTTED_NAME_RE))
-    args: tuple[object, ...] = attrs.field(default=(), converter=tuple)
-    kwargs: tuple[tuple[str, object], ...] = attrs.field(default=(), converter=tuple)
-    imports: tuple[Import, ...] = attrs.field(default=(), converter=tuple)
+    args: tuple[object, ...] = attrs.field(default=(), converter=_objects)
+    kwargs: tuple[tuple[str, object], ...] = attrs.field(default=(), converter=_keywords)
+    imports: tuple[Import, ...] = attrs.field(default=(), converter=_imports)
     receiver: object = None
 
     @kwargs.validator
@@ -178,7 +192,7 @@ class _Builder:
         if isinstance(value, str):
             return _Str(value, _quote(value))
         if isinstance(value, Code):
-            self.imports.update(_checked_import(i) for i in value.imports)
+            self.imports.update(value.imports)
             return _Atom(value.text, None if "\n" in value.text else value.text)
         if isinstance(value, Commented):
             return _Note(value.comment, self.node(value.value, frozen_as_dict))
@@ -203,7 +217,7 @@ class _Builder:
         raise TypeError(f"cannot write a {type(value).__name__} as source: {value!r:.80}")
 
     def _call(self, call: Call) -> _Node:
-        self.imports.update(_checked_import(i) for i in call.imports)
+        self.imports.update(call.imports)
         items = [_Item("", self.node(arg)) for arg in call.args]
         items += [_Item(f"{name}=", self.node(arg)) for name, arg in call.kwargs]
         if call.receiver is None:
@@ -225,24 +239,21 @@ class _Builder:
         return _bracket(f"{cls.__name__}(", items, ")")
 
     def _field(self, cls: type, field: attrs.Attribute[Any], value: object) -> _Node:
-        """Return the node of a field's value, in the plainest form its converter turns back into the value."""
-        converter = _plain_converter(field)
+        """Return the node of a field's value in the plainest form its converter turns back into the value: sorted
+        pairs as a dict, a FrozenMap as a dict, and in a field holding JSON objects, arrays as lists."""
         written = _as_written(value)
-        candidates: list[object] = []
-        pairs = _pairs_as_dict(value)
-        if pairs is not None and converter is not None:
-            candidates.append(pairs)
-        if converter is not None:
-            candidates.append(written)
-            if written is not value:
-                candidates.append(value)
-            for candidate in candidates:
-                if _converts_to(converter, candidate, value):
-                    return self.node(candidate, frozen_as_dict=candidate is not value)
-            raise ValueError(f"{cls.__name__}.{field.name}: no written form of {value!r:.80} gives the value back "
-                             "through the field's converter")
-        # Without a converter a FrozenMap stays one, written with its own constructor.
-        return self.node(value, frozen_as_dict=written == value)
+        converter = _plain_converter(field)
+        if converter is None:
+            # Without a converter a FrozenMap stays one, written with its own constructor.
+            return self.node(value, frozen_as_dict=written == value)
+        holds_json = written != value
+        candidates = [pairs for thawed in (True, False) if thawed <= holds_json
+                      if (pairs := _pairs_as_dict(value, thawed)) is not None]
+        for candidate in [*candidates, written, value]:
+            if _converts_to(converter, candidate, value):
+                return self.node(candidate, frozen_as_dict=candidate is not value)
+        raise ValueError(f"{cls.__name__}.{field.name}: no written form of {value!r:.80} gives the value back "
+                         "through the field's converter")
 
 
 def _atom(text: str) -> _Atom:
@@ -322,13 +333,16 @@ def _as_written(value: object) -> object:
     return value
 
 
-def _pairs_as_dict(value: object) -> dict[str, object] | None:
-    """Return sorted (name, value) pairs as a dict, which the converters of such fields accept; else None."""
+def _pairs_as_dict(value: object, thawed: bool) -> dict[str, object] | None:
+    """Return sorted (name, value) pairs as a dict, which the converters of such fields accept; else None.
+
+    `thawed` writes the values as JSON (`thaw`: tuples as lists), else as they are (tuples stay tuples).
+    """
     if not isinstance(value, tuple) or not value:
         return None
     if not all(isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str) for p in value):
         return None
-    result = {p[0]: _as_written(p[1]) for p in value}
+    result = {p[0]: thaw(p[1]) if thawed else _as_written(p[1]) for p in value}
     return result if len(result) == len(value) else None
 
 
@@ -408,7 +422,7 @@ def _comment_lines(comment: str, column: int, width: int) -> list[str]:
     """Return `comment` as `# ` lines starting at `column`, wrapped at `width`; control characters escaped."""
     room = max(width - column - 2, _MIN_ROOM)
     lines = []
-    for paragraph in comment.split("\n"):
+    for paragraph in comment.replace("\r\n", "\n").split("\n"):
         safe = "".join(" " if c == "\t" else c if c.isprintable() else _escape(c, '"') for c in paragraph)
         wrapped = textwrap.wrap(safe, room, break_long_words=False, break_on_hyphens=False) or [""]
         lines += [(" " * column + "# " + line).rstrip() for line in wrapped]
