@@ -24,7 +24,7 @@ HELPERS = ("panels", "helpers as h")
 def _call(function: str, args: Sequence[object] = (), kwargs: Sequence[tuple[str, object]] = (),
           imports: Sequence[tuple[str, str]] = (), receiver: object = None) -> Call:
     """Return a `Call` (one place for its converters, which mypy cannot type from `tuple`)."""
-    return Call(function, tuple(args), tuple(kwargs), tuple(imports), receiver)  # type: ignore[arg-type]
+    return Call(function, tuple(args), tuple(kwargs), tuple(imports), receiver)
 _SKIPPED_FIELDS = frozenset({"targets", "origin"})
 
 
