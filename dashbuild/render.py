@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Sequence
 from typing import Any, cast
 
 from grafana_foundation_sdk.builders import dashboard as db
@@ -48,9 +49,13 @@ def _datasource_variable() -> db.DatasourceVariable:
 
 def _query_variable(variable: Variable) -> db.QueryVariable:
     builder = (db.QueryVariable(variable.name).label(variable.label).query(variable.query)
-               .datasource(datasource_ref(variable.datasource)).multi(True).include_all(True)
-               .refresh(dm.VariableRefresh.ON_TIME_RANGE_CHANGED).sort(dm.VariableSort.ALPHABETICAL_ASC)
-               .current(dm.VariableOption(selected=True, text="All", value="$__all")))
+               .datasource(datasource_ref(variable.datasource)).multi(variable.multi)
+               .include_all(variable.include_all).refresh(dm.VariableRefresh.ON_TIME_RANGE_CHANGED)
+               .sort(dm.VariableSort(variable.sort)))
+    if variable.default is not None:
+        builder = builder.current(_selected(variable.default))
+    elif variable.include_all:
+        builder = builder.current(dm.VariableOption(selected=True, text="All", value="$__all"))
     if variable.all_value is not None:
         builder = builder.all_value(variable.all_value)
     if variable.regex:
@@ -127,6 +132,15 @@ def _annotation(annotation: Annotation) -> dict[str, Any]:
     return rendered
 
 
+def _auto_interval_settings(rendered: dict[str, Any], variables: Sequence[AnyVariable]) -> None:
+    """Set an interval variable's auto step settings, which the SDK's builder has no method for (when not
+    Grafana's defaults, so other dashboards' JSON stays as it was)."""
+    entries = {str(v.get("name")): v for v in rendered.get("templating", {}).get("list", [])}
+    for variable in variables:
+        if isinstance(variable, IntervalVariable) and (variable.auto_count, variable.auto_min) != (30, "10s"):
+            entries[variable.name].update({"auto_count": variable.auto_count, "auto_min": variable.auto_min})
+
+
 def render_dashboard(spec: DashboardSpec) -> dict[str, Any]:
     """Return the dashboard as a JSON-ready dict (classic v1 model, no `id`)."""
     builder = (
@@ -162,6 +176,7 @@ def render_dashboard(spec: DashboardSpec) -> dict[str, Any]:
             panels.extend(children)
     model.panels = panels
     rendered: dict[str, Any] = json.loads(json.dumps(model, cls=JSONEncoder))
+    _auto_interval_settings(rendered, spec.variables)
     if spec.annotations:
         annotations = [copy.deepcopy(BUILT_IN_ANNOTATION), *(_annotation(a) for a in spec.annotations)]
         rendered["annotations"] = {"list": annotations}

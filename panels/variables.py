@@ -48,10 +48,13 @@ def _check_default(variable: CustomVariable | IntervalVariable) -> None:
 
 @attrs.frozen
 class Variable:
-    """A multi-select query template variable, with All selected by default.
+    """A query template variable: multi-select with All selected by default.
 
     `all_value` is what All stands for (`.*`); None makes All the regex of every value the query
     returns, which is how a hidden variable hands a chosen set of label values to the panels.
+    `multi=False` makes it single-select (queries matching it with `=` need that), `include_all=False` drops
+    All, `default` is the value selected first (else All, or Grafana's first value); `sort` is Grafana's
+    order of the values (0 as returned, 1 alphabetical, 3 numerical, 5 alphabetical ignoring case; +1 descending).
     """
 
     name: str
@@ -61,6 +64,10 @@ class Variable:
     all_value: str | None = ".*"
     hidden: bool = False
     datasource: str = DATASOURCE_VARIABLE
+    multi: bool = True
+    include_all: bool = True
+    default: str | None = None
+    sort: int = attrs.field(default=1, validator=[attrs.validators.ge(0), attrs.validators.le(8)])
 
 
 @attrs.frozen
@@ -91,6 +98,9 @@ class IntervalVariable:
     default: str | None = None
     auto: bool = False
     hidden: bool = False
+    # With `auto`: the range is divided into `auto_count` steps, none shorter than `auto_min` (Grafana's defaults).
+    auto_count: int = attrs.field(default=30, validator=[attrs.validators.ge(1), attrs.validators.le(10_000)])
+    auto_min: str = attrs.field(default="10s", validator=attrs.validators.matches_re(DURATION_RE))
 
     def __attrs_post_init__(self) -> None:
         _check_default(self)

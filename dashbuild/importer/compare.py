@@ -258,11 +258,18 @@ def _variable_view(variable: Mapping[str, Any]) -> dict[str, Any]:
     view["datasource"] = datasource_uid(view.get("datasource"))
     current = mapping(view.get("current"))
     value = current.get("value")
-    view["current"] = sorted(map(str, value)) if isinstance(value, list) else value
+    if isinstance(value, list):
+        value = str(value[0]) if len(value) == 1 else sorted(map(str, value))
+    if value in (None, "", []) and view.get("includeAll") and view.get("type") in ("query", "custom"):
+        value = "$__all"  # with nothing selected, Grafana selects the first option: All
+    view["current"] = value
+    if view.get("type") == "query":
+        view["sort"] = view.get("sort") or 0
     for key in ("options", "definition", "queryValue", "id", "rootStateKey", "global", "index", "state", "error"):
         view.pop(key, None)  # the editor's and the runtime's: options are refreshed from the query
     if view.get("type") != "query":
         view.pop("refresh", None)
+    view["hide"] = view.get("hide") or 0  # shown, Grafana's default
     cleaned: dict[str, Any] = clean(view)
     return cleaned
 
@@ -274,6 +281,9 @@ def _annotation_view(annotation: Mapping[str, Any]) -> dict[str, Any]:
         view["expr"] = normalize_expr(view["expr"])
     view["enable"] = view.get("enable", True) is not False
     view["hide"] = bool(view.get("hide"))
+    if view.get("datasource") is not None and "expr" in view:  # the Prometheus data source's defaults
+        view["step"] = view.get("step") or "60s"
+        view["useValueForTime"] = bool(view.get("useValueForTime"))
     cleaned: dict[str, Any] = clean(view)
     return cleaned
 

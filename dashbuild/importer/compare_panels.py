@@ -7,7 +7,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from dashbuild.importer.compare_queries import target_view
-from dashbuild.importer.compare_values import ABSENT, clean, datasource_uid, fill, mapping, schema_of, with_defaults
+from dashbuild.importer.compare_values import (
+    ABSENT,
+    clean,
+    datasource_uid,
+    fill,
+    known_only,
+    mapping,
+    schema_of,
+    with_defaults,
+)
 from dashbuild.importer.migrate_common import MIXED, arr, obj
 from dashbuild.schema import PANEL_PLUGINS
 
@@ -40,8 +49,13 @@ RUNTIME_DEFAULTS: dict[str, dict[str, Json]] = {
     "stat": {"options": _REDUCE},
     "gauge": {"options": _REDUCE},
     "bargauge": {"options": _REDUCE},
-    "piechart": {"options": {**_REDUCE, "pieType": "pie", "tooltip": _TOOLTIP}},
+    "piechart": {"options": {**_REDUCE, "pieType": "pie", "tooltip": _TOOLTIP, "legend": {"values": []}}},
     "table": {"custom": {"align": "auto", "cellOptions": {"type": "auto"}, "inspect": False}},
+    # The heatmap panel's `defaultOptions` (no heatmap schema is downloaded here).
+    "heatmap": {"options": {"calculate": False, "cellGap": 1, "showValue": "auto", "selectionMode": "x",
+                            "tooltip": {"mode": "single", "yHistogram": False, "showColorScale": False},
+                            "legend": {"show": True}, "yAxis": {"axisPlacement": "left"},
+                            "rowsFrame": {"layout": "auto"}}},
 }
 _PANEL_SETTINGS = ("interval", "maxDataPoints", "timeFrom", "timeShift", "hideTimeOverride", "transparent",
                    "libraryPanel")
@@ -56,10 +70,16 @@ def thresholds_text(thresholds: Any) -> str:
     return f"{config.get('mode') or 'absolute'}: {', '.join(parts)}"
 
 
+# What a panel or field link is to Grafana (a DataLink); the schema types these as dashboard links, whose other
+# fields (type, icon, tags, asDropdown, includeVars, keepTime, tooltip) Grafana does not read there.
+DATA_LINK_FIELDS = ("title", "url", "targetBlank", "onClick", "internal", "origin", "oneClick")
+
+
 def _link(link: Any) -> Any:
     if not isinstance(link, Mapping):
         return link
-    return clean({**link, "targetBlank": bool(link.get("targetBlank"))}) | {"title": link.get("title") or ""}
+    kept = {key: value for key, value in link.items() if key in DATA_LINK_FIELDS}
+    return clean({**kept, "targetBlank": bool(link.get("targetBlank"))}) | {"title": link.get("title") or ""}
 
 
 def _property_value(prop_id: str, value: Any) -> Any:
@@ -118,11 +138,17 @@ def panel_view(panel: Mapping[str, Any]) -> Json:
     view["links"] = [_link(link) for link in arr(panel.get("links"))]
     view["field links"] = [_link(link) for link in arr(defaults.get("links"))]
     runtime = RUNTIME_DEFAULTS.get(kind, {})
-    custom = with_defaults(obj(defaults.get("custom")), schema_of(plugin, "FieldConfig") if plugin else None)
+    custom_schema = schema_of(plugin, "FieldConfig") if plugin else None
+    custom = known_only(with_defaults(obj(defaults.get("custom")), custom_schema), custom_schema)
     view["custom"] = fill(custom, runtime.get("custom", {}))
-    view["field"] = clean({key: value for key, value in defaults.items() if key not in _SPECIAL_DEFAULTS})
+    if plugin and schema_of(plugin, "FieldConfig") is None:
+        view["custom"] = ABSENT  # a plugin without custom field config (stat, gauge, bar gauge) reads none
+    # Standard field options the dashboard schema does not define (`nullValueMode` of old panels) are not read.
+    standard = known_only(dict(defaults), schema_of("dashboard", "FieldConfig"))
+    view["field"] = clean({key: value for key, value in standard.items() if key not in _SPECIAL_DEFAULTS})
     view["overrides"] = overrides_view(config)
-    options = with_defaults(obj(panel.get("options")), schema_of(plugin, "Options") if plugin else None)
+    options_schema = schema_of(plugin, "Options") if plugin else None
+    options = known_only(with_defaults(obj(panel.get("options")), options_schema), options_schema)
     view["options"] = fill(options, runtime.get("options", {}))
     view["transformations"] = [clean({**t, "disabled": bool(t.get("disabled"))}) if isinstance(t, Mapping) else t
                                for t in arr(panel.get("transformations"))]

@@ -120,6 +120,17 @@ def with_defaults(value: Any, schema: Mapping[str, Any] | None) -> Any:
     return filled
 
 
+def known_only(value: Any, schema: Mapping[str, Any] | None) -> Any:
+    """Return `value` without the keys a closed object schema does not define, recursively: the panel plugin
+    does not read them (the schema is generated from the same types its code reads)."""
+    if schema is None or not isinstance(value, Mapping):
+        return value
+    properties = obj(schema.get("properties"))
+    closed = schema.get("additionalProperties") is False
+    return {key: known_only(item, properties.get(key) if isinstance(properties.get(key), Mapping) else None)
+            for key, item in value.items() if key in properties or not closed}
+
+
 def fill(value: Any, defaults: Any) -> Any:
     """Return `value` with what `defaults` has and it lacks filled in, recursively into objects."""
     if not isinstance(defaults, Mapping):

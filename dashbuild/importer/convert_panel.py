@@ -20,7 +20,7 @@ from dashbuild.importer.compare_panels import panel_view
 from dashbuild.importer.compare_values import ABSENT, leaf_differences, mapping
 from dashbuild.importer.migrate_common import arr, obj, short
 from dashbuild.render_panels import render_panel
-from panels.fields import RAW_FORBIDDEN, DataLink, Override, Transformation, ValueText, raw_options
+from panels.fields import RAW_FORBIDDEN, DataLink, FrozenMap, Override, Transformation, ValueText, raw_options, thaw
 from panels.kinds import PANEL_KINDS, Graph, Repeat, Text
 from panels.layout import GridPos
 from panels.settings import DATASOURCE_VARIABLE
@@ -159,11 +159,25 @@ def _overrides(config: Mapping[str, Any], refs: Mapping[str, str]) -> tuple[Over
             if pattern not in refs:
                 return ()
             pattern = refs[pattern]
-        properties = [(str(mapping(p).get("id")), mapping(p).get("value")) for p in arr(item.get("properties"))]
+        properties = [(str(mapping(p).get("id")), _linked(mapping(p).get("id"), mapping(p).get("value")))
+                      for p in arr(item.get("properties"))]
         if not properties:
             return ()
         found.append(Override(kind, pattern, properties))
     return tuple(found)
+
+
+# The keys Grafana's schema requires of a link (it types panel and field links as dashboard links), with the
+# values that change nothing for a data link, which reads only title, url and targetBlank.
+LINK_REQUIRED = {"type": "link", "icon": "external link", "tooltip": "", "tags": [], "asDropdown": False,
+                 "includeVars": False, "keepTime": False, "targetBlank": False}
+
+
+def _linked(prop_id: Any, value: Any) -> Any:
+    """Return an override's `links` value with the keys the schema requires filled in."""
+    if prop_id != "links" or not isinstance(value, list):
+        return value
+    return [{**LINK_REQUIRED, "title": "", **item} if isinstance(item, Mapping) else item for item in value]
 
 
 def _links(items: Any) -> tuple[DataLink, ...]:
@@ -330,6 +344,20 @@ def _raw_for(original: Mapping[str, Any], path: str) -> tuple[str, Any] | None:
 SchemaCheck = Callable[[Panel], list[str]]
 
 
+def _with_defaults(original: Mapping[str, Any]) -> Json:
+    """Return the panel with its options and custom field config as Grafana reads them (defaults filled in), so
+    an escape hatch copies an object whole, with the keys the schema requires and the original left out."""
+    view = panel_view(original)
+    filled: Json = dict(original)
+    if isinstance(view.get("options"), Mapping):
+        filled["options"] = view["options"]
+    if isinstance(view.get("custom"), Mapping):
+        config = dict(mapping(original.get("fieldConfig")))
+        config["defaults"] = {**mapping(config.get("defaults")), "custom": view["custom"]}
+        filled["fieldConfig"] = config
+    return filled
+
+
 def convert_panel(original: Mapping[str, Any], context: PanelContext,
                   schema_errors: SchemaCheck | None = None) -> ConvertedPanel:
     """Return the panel in our model with escape hatches for the rest, and notes on what differs."""
@@ -337,13 +365,14 @@ def convert_panel(original: Mapping[str, Any], context: PanelContext,
     if panel.kind not in PANEL_KINDS:
         raise ValueError(f"panel kind {panel.kind!r} is not in our model")
     raw: dict[str, Any] = {}
+    source = _with_defaults(original)
     for _round in range(6):
         differences = [d for d in _differences(original, rendered(panel)) if not d[0].startswith(
             ("queries", "datasource", "kind", "title", "repeat"))]
         wanted: dict[str, Any] = {}
         for view_path, _before, _after in differences:
             json_path = _json_path(view_path)
-            found = _raw_for(original, json_path) if json_path else None
+            found = _raw_for(source, json_path) if json_path else None
             if found is not None and found[0].split(".")[0] not in RAW_FORBIDDEN:
                 wanted[found[0]] = found[1]
         # A shorter path replaces what a longer one below it would set.
@@ -369,23 +398,34 @@ def convert_panel(original: Mapping[str, Any], context: PanelContext,
     return ConvertedPanel(panel, tuple(notes))
 
 
+_SPLIT_DEPTH = 4
 _OVERRIDE_PROPERTY = re.compile(r"^fieldConfig\.overrides\[(\d+)\]\.properties\[(\d+)\]")
 
 
 def _drop_refused(panel: Panel, schema_errors: SchemaCheck) -> tuple[Panel, list[str]]:
     """Remove what Grafana's schema refuses: escape hatches, override properties, an unknown unit; note each."""
     dropped: list[str] = []
-    for path, value in panel.raw:
+    pending = list(panel.raw)
+    while pending:
+        path, value = pending.pop(0)
         errors = schema_errors(panel)
         if not errors:
             return panel, dropped
         without = attrs.evolve(panel, raw=tuple(pair for pair in panel.raw if pair[0] != path))
         remaining = schema_errors(without)
         # One error may name several options ("'a', 'b' were unexpected"): removing one changes it.
-        if len(remaining) <= len(errors) and set(remaining) != set(errors):
-            dropped.append(f"not imported: {path} = {short(value, 80)}: Grafana 11.6's schema refuses it "
-                           f"({short(errors[0], 160)})")
-            panel = without
+        if len(remaining) > len(errors) or set(remaining) == set(errors):
+            continue
+        items = value.items if isinstance(value, FrozenMap) else ()
+        children = [(f"{path}.{key}", child) for key, child in items]
+        if children and len(path.split(".")) < _SPLIT_DEPTH and all(_RAW_KEY.fullmatch(k) for k, _ in items):
+            # Keep what the schema accepts of an object: its keys one by one.
+            panel = attrs.evolve(without, raw=(*without.raw, *children))
+            pending = children + pending
+            continue
+        dropped.append(f"not imported: {path} = {short(thaw(value), 80)}: Grafana 11.6's schema refuses it "
+                       f"({short(errors[0], 160)})")
+        panel = without
     for _attempt in range(len(panel.overrides) * 8 + 2):
         errors = schema_errors(panel)
         if not errors:

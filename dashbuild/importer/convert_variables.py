@@ -49,8 +49,12 @@ def _one(variable: Mapping[str, Any], datasources: Mapping[str, str]) -> v.AnyVa
         if source is None:
             return f"its data source {short(variable.get('datasource'), 60)} is not a data source variable"
         all_value = variable.get("allValue")
-        return v.Variable(name, label or name, text, str(variable.get("regex") or ""),
-                          str(all_value) if isinstance(all_value, str) and all_value else None, hidden, source)
+        sort = variable.get("sort")
+        return v.Variable(name, label, text, str(variable.get("regex") or ""),
+                          str(all_value) if isinstance(all_value, str) and all_value else None, hidden, source,
+                          multi=bool(variable.get("multi")), include_all=bool(variable.get("includeAll")),
+                          default=_current(variable),
+                          sort=sort if isinstance(sort, int) and not isinstance(sort, bool) and 0 <= sort <= 8 else 0)
     if kind == "custom":
         values = [part.strip() for part in str(variable.get("query") or "").split(",")]
         all_value = variable.get("allValue")
@@ -61,8 +65,11 @@ def _one(variable: Mapping[str, Any], datasources: Mapping[str, str]) -> v.AnyVa
     if kind == "interval":
         values = [part.strip() for part in str(variable.get("query") or "").split(",") if part.strip()]
         default = _current(variable)
+        count, least = variable.get("auto_count"), variable.get("auto_min")
         return v.IntervalVariable(name, label, values, default if default in values else None,
-                                  bool(variable.get("auto")), hidden)
+                                  bool(variable.get("auto")), hidden,
+                                  count if isinstance(count, int) and not isinstance(count, bool) else 30,
+                                  least if isinstance(least, str) and least else "10s")
     if kind == "constant":
         return v.ConstantVariable(name, str(variable.get("query") or ""))
     if kind == "textbox":

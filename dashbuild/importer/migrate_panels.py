@@ -257,6 +257,15 @@ def _max_per_row(min_span: Any) -> int | None:
     return max((factor for factor in _GRID_FACTORS if factor <= most), default=None)
 
 
+def _heatmap_tooltip(panel: Json) -> None:
+    """Grafana 10.3 replaced the heatmap tooltip's `show` by `mode`; its heatmap migration handler converts it."""
+    options = panel.get("options")
+    tooltip = options.get("tooltip") if isinstance(options, dict) else None
+    if isinstance(tooltip, dict) and "show" in tooltip:
+        shown = tooltip.pop("show")
+        tooltip.setdefault("mode", "single" if shown is not False else "none")
+
+
 def migrate_panel(panel: Json, old_version: int, plugin_of: Mapping[str, str], notes: Notes) -> Json:
     """Return one panel (a row's children are migrated by the caller) in today's model."""
     for key in _NULL_IS_ABSENT:
@@ -300,6 +309,8 @@ def migrate_panel(panel: Json, old_version: int, plugin_of: Mapping[str, str], n
             if key not in model and key != "options-gauge" and not (kind == "text" and key in ("content", "mode")):
                 notes.kept(panel, key, panel[key], "not part of the panel model; Grafana keeps it and ignores it")
     _text_panel(panel, old_version)
+    if kind == "heatmap":
+        _heatmap_tooltip(panel)
     _field_config_steps(panel, old_version)
     _transformation_steps(panel, old_version)
     return panel
