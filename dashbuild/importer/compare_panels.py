@@ -48,9 +48,13 @@ RUNTIME_DEFAULTS: dict[str, dict[str, Json]] = {
     },
     "stat": {"options": _REDUCE},
     "gauge": {"options": _REDUCE},
-    "bargauge": {"options": _REDUCE},
+    # The legend the bar gauge adds hidden, and the table's footer, off: what the plugins fill in when a saved
+    # panel (schema-invalid without them) has none.
+    "bargauge": {"options": {**_REDUCE, "legend": {"showLegend": False, "displayMode": "list", "placement": "bottom",
+                                                   "calcs": []}}},
     "piechart": {"options": {**_REDUCE, "pieType": "pie", "tooltip": _TOOLTIP, "legend": {"values": []}}},
-    "table": {"custom": {"align": "auto", "cellOptions": {"type": "auto"}, "inspect": False}},
+    "table": {"custom": {"align": "auto", "cellOptions": {"type": "auto"}, "inspect": False},
+              "options": {"footer": {"show": False, "countRows": False}}},
     # The heatmap panel's `defaultOptions` (no heatmap schema is downloaded here).
     "heatmap": {"options": {"calculate": False, "cellGap": 1, "showValue": "auto", "selectionMode": "x",
                             "tooltip": {"mode": "single", "yHistogram": False, "showColorScale": False},
