@@ -40,10 +40,12 @@ def check_identity(dashboards: Sequence[CompiledDashboard]) -> list[BuildError]:
     for d in dashboards:
         uid, title = d.json.get("uid", ""), d.json.get("title", "")
         if not UID_RE.fullmatch(uid):
-            errors.append(BuildError(d.source, f"uid {uid!r} must match [a-z0-9-]{{1,40}}"))
-        if uid in uids:
-            errors.append(BuildError(d.source, f"uid {uid!r} is also used by {uids[uid]}"))
-        uids.setdefault(uid, d.source)
+            errors.append(BuildError(d.source, f"uid {uid!r} must be 1 to 40 letters, digits, '-' or '_'"))
+        # Compared without case: the uid names the provisioning file, and two files differing only in case
+        # overwrite each other on a case-insensitive file system.
+        if uid.lower() in uids:
+            errors.append(BuildError(d.source, f"uid {uid!r} is also used by {uids[uid.lower()]}"))
+        uids.setdefault(uid.lower(), d.source)
         slug = slugify(title)
         if not slug:
             errors.append(BuildError(d.source, f"title {title!r} has an empty slug"))

@@ -154,14 +154,14 @@ def _without_conventions(imported: Imported, original: Mapping[str, Any], rebuil
 def is_convention(difference: Difference, datasource_variable: str | None = None) -> bool:
     """Return True for what a module dashboard sets by the project's conventions rather than the original's.
 
-    Its uid, title, description (when the original has none), refresh, time range, tooltip and timezone; its tags
+    Its title, description (when the original has none), refresh, time range, tooltip and timezone; its tags
     (`generated`, `module` and the module's slug come first); its link to the overview; its `$datasource`
     variable, which replaces the original's Prometheus data source variable (`datasource_variable`) wherever
     that is named; query variables refreshing on time range change.
     """
     where, path = difference.where, difference.path
     if where == "dashboard" and path.split(".")[0].split("[")[0] in (
-            "uid", "title", "refresh", "time", "graphTooltip", "timezone", "tags", "description"):
+            "title", "refresh", "time", "graphTooltip", "timezone", "tags", "description"):
         return True
     if where.startswith("link "):
         return True

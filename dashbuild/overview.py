@@ -202,7 +202,7 @@ def build_overview(modules: Sequence[Module], settings: ProjectSettings = DEFAUL
         description="Health, traffic and cost of every module, with each module's own summary panels.",
         rows=(summary, *sections),
         variables=top_variables(),
-        links=tuple(Link(settings.dashboard_title(contract), contract.slug, f"{contract.title} dashboard")
-                    for contract, _ in modules),
+        links=tuple(Link(settings.dashboard_title(contract), dashboard.uid or contract.slug,
+                         f"{contract.title} dashboard") for contract, dashboard in modules),
         tags=("generated", "overview"),
     )

@@ -93,7 +93,7 @@ def module_spec(module: ModuleFile, settings: ProjectSettings = DEFAULTS) -> Das
     contract, dashboard = module.contract, module.dashboard
     slos = slo_row(contract)
     return DashboardSpec(
-        uid=contract.slug,
+        uid=dashboard.uid or contract.slug,
         title=settings.dashboard_title(contract),
         description=dashboard.description or f"{contract.title} module.",
         rows=(*dashboard.rows, *((slos,) if slos else ())),

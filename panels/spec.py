@@ -33,7 +33,8 @@ __all__ = ["PANEL_KINDS", "DashboardSpec", "Link", "ModuleDashboard", "Panel", "
            "ValueText", "Variable"]
 
 GRID_WIDTH = 24
-UID_RE = re.compile(r"^[a-z0-9-]{1,40}$")
+# Grafana's rule for a dashboard uid (util.IsValidShortUID and its length limit).
+UID_RE = re.compile(r"^[a-zA-Z0-9_-]{1,40}$")
 # A panel or row key (panels/keys.py): what identifies it in reviews, lint silences and the JSON's panel ids.
 KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,199}$")
 QueryFormat = Literal["time_series", "table", "heatmap"]
@@ -384,6 +385,10 @@ class ModuleDashboard:
     # Metrics the dashboard reads that another exporter exposes (node_exporter, kube-state-metrics, ...): known
     # to the build's checks, but not part of the module's contract, so its instrumentation never creates them.
     external_metrics: tuple[Metric, ...] = attrs.field(default=(), converter=_tuple, validator=_each(Metric))
+    # The dashboard's uid when it is not the module's slug: an imported dashboard keeps its own, so that links
+    # and bookmarks to it keep working.
+    uid: str | None = attrs.field(default=None, validator=attrs.validators.optional(
+        attrs.validators.matches_re(UID_RE)))
 
     def __attrs_post_init__(self) -> None:
         check_rows(self.rows)
@@ -396,7 +401,7 @@ class ModuleDashboard:
 
 def _check_uid(_: object, attribute: attrs.Attribute[str], value: str) -> None:
     if not UID_RE.fullmatch(value):
-        raise ValueError(f"dashboard uid {value!r} must match [a-z0-9-]{{1,40}}")
+        raise ValueError(f"dashboard uid {value!r} must be 1 to 40 letters, digits, '-' or '_'")
 
 
 @attrs.frozen

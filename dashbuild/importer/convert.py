@@ -24,7 +24,7 @@ from moddash.contract import ModuleContract, ScrapeTarget
 from moddash.contract.model import MODULE_NAME_RE, Metric
 from panels.kinds import PANEL_KINDS
 from panels.settings import SELF_JOB
-from panels.spec import Panel, Row
+from panels.spec import UID_RE, Panel, Row
 from panels.variables import Annotation, AnyVariable
 
 Json = dict[str, Any]
@@ -73,7 +73,7 @@ class Imported:
     title: str
     port: int
     source: str  # the file imported, for the module's docstring
-    uid: str
+    uid: str  # the original's ("" when it has none), kept so that links and bookmarks keep working
     contract_metrics: tuple[ImportedMetric, ...]
     external_metrics: tuple[ImportedMetric, ...]
     rows: tuple[ImportedRow, ...]
@@ -208,7 +208,11 @@ def import_dashboard(original: Mapping[str, Any], *, name: str | None = None, po
     tags = tuple(str(t) for t in arr(dashboard.get("tags")) if isinstance(t, str) and t)
     for link in arr(dashboard.get("links")):
         notes.append(f"dashboard link not imported (module dashboards link to the overview): {short(link, 100)}")
-    return Imported(module, title, port, source, str(dashboard.get("uid") or ""), tuple(own), tuple(external),
+    uid = str(dashboard.get("uid") or "")
+    if uid and not UID_RE.fullmatch(uid):
+        notes.append(f"uid {uid!r} is not a valid Grafana uid: the dashboard gets the module's")
+        uid = ""
+    return Imported(module, title, port, source, uid, tuple(own), tuple(external),
                     tuple(rows), variables, annotations, str(dashboard.get("description") or ""), tags, tuple(notes),
                     primary)
 

@@ -79,7 +79,7 @@ def module_source(imported: Imported) -> str:
                  for row in imported.rows)
     dashboard_fields: list[tuple[str, Any]] = [("rows", rows)]
     for name, value in (("variables", imported.variables), ("description", imported.description),
-                        ("tags", imported.tags), ("annotations", imported.annotations)):
+                        ("tags", imported.tags), ("annotations", imported.annotations), ("uid", imported.uid)):
         if value:
             dashboard_fields.append((name, value))
     assignments: list[tuple[str, object]] = [("CONTRACT", _call(
@@ -114,5 +114,6 @@ def built_values(imported: Imported) -> tuple[ModuleContract, ModuleDashboard]:
         rows=tuple(Row(r.title, tuple(p.panel for p in r.panels), collapsed=r.collapsed, repeat=r.repeat)
                    for r in imported.rows),
         variables=imported.variables, description=imported.description, tags=imported.tags,
-        annotations=imported.annotations, external_metrics=tuple(m.metric for m in imported.external_metrics))
+        annotations=imported.annotations, external_metrics=tuple(m.metric for m in imported.external_metrics),
+        uid=imported.uid or None)
     return contract, dashboard
