@@ -354,7 +354,8 @@ def target_legend(d: CompiledDashboard, panel: CompiledPanel, target: CompiledTa
                   context: LintContext) -> Iterator[str]:
     """A query split `by (labels)` names its series with those labels in the legend."""
     legend = target.legend
-    if not _queries_of(panel) or legend == "__auto" or "{{" in legend:
+    # No legend shows each series' full name and labels; a table shows labels as columns, not a legend.
+    if not _queries_of(panel) or legend in ("__auto", "") or "{{" in legend or target.json.get("format") == "table":
         return
     try:
         tree = parse(substitute_variables(target.expr, context.values(d)))

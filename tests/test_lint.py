@@ -162,6 +162,15 @@ def test_unit_words_in_a_module_name_are_not_units(module: str) -> None:
     assert "does not use base units" in finding
 
 
+@pytest.mark.parametrize("change", [{"legendFormat": ""}, {"legendFormat": "ops", "format": "table"}])
+def test_legend_rule_accepts_full_series_names_and_tables(change: dict[str, str]) -> None:
+    """No legend shows each series' labels, and a table shows them as columns: neither hides the split."""
+    data = copy.deepcopy(CLEAN)
+    set_expr("Ops", "sum by (operation) (rate(demo_operations_total[$__rate_interval]))")(data)
+    panel(data, "Ops")["targets"][0].update(change)
+    assert lint_dashboard(compiled(data), CONTEXT, [rule("target-legend-rule")]) == []
+
+
 def test_rate_interval_rule_also_flags_it_outside_rate() -> None:
     data = copy.deepcopy(CLEAN)
     set_expr("Ops", "sum(increase(demo_operations_total[$__rate_interval]))")(data)
