@@ -195,6 +195,9 @@ def import_file(root: Path, source: Path, name: str | None = None, port: int | N
     if path.exists() and not overwrite:
         raise BuildError(shown, "already exists; give --module NAME for another module, or --overwrite")
     others = [m for m in modules if m.path != shown]
+    replaced = next((m for m in modules if m.path == shown), None)
+    if replaced is not None and port is None:
+        imported = attrs.evolve(imported, port=replaced.contract.target.port)  # a re-import keeps its port
     for module in others:
         if module.contract.target.port == imported.port:
             raise BuildError(shown, f"port {imported.port} is already used by {module.path}; give --port N")
