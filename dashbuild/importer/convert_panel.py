@@ -251,9 +251,9 @@ def model_panel(original: Mapping[str, Any], context: PanelContext) -> tuple[Pan
         options = mapping(original.get("options"))
         mode: Any = options.get("mode") if options.get("mode") in ("markdown", "html", "code") else "markdown"
         content = str(options.get("content") or "") or " "
-        targets = [t for t in arr(original.get("targets")) if isinstance(t, Mapping)]
-        if targets or original.get("datasource"):
-            notes.append(f"{len(targets)} query(ies) and the data source are not imported: a text panel runs no "
+        queries = [t for t in arr(original.get("targets")) if isinstance(t, Mapping)]
+        if queries or original.get("datasource"):
+            notes.append(f"{len(queries)} query(ies) and the data source are not imported: a text panel runs no "
                          "query")
         return Panel("text", title, str(original.get("description") or ""), "", (),
                      style=Text(content, mode), width=width, height=height), notes
