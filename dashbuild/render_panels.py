@@ -102,7 +102,7 @@ def _timeseries(panel: Panel) -> timeseries.Panel:
     builder = (
         timeseries.Panel()
         .legend(_legend())
-        .tooltip(_tooltip())
+        .tooltip(_tooltip(cm.TooltipDisplayMode(graph.tooltip)))
         .draw_style(cm.GraphDrawStyle(graph.draw))
         .line_width(graph.line_width)
         .fill_opacity(graph.opacity)

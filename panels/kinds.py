@@ -36,6 +36,9 @@ class Graph:
         default=None, validator=attrs.validators.optional(attrs.validators.in_(("auto", "left", "right", "hidden"))))
     line_width: int = attrs.field(default=1, validator=[attrs.validators.ge(0), attrs.validators.le(10)])
     show_points: Visibility = attrs.field(default="never", validator=attrs.validators.in_(("auto", "never", "always")))
+    # The hover tooltip: every series sorted by value (`multi`), the one under the cursor (`single`), or none.
+    tooltip: Literal["multi", "single", "none"] = attrs.field(
+        default="multi", validator=attrs.validators.in_(("multi", "single", "none")))
 
     @property
     def opacity(self) -> int:

@@ -204,8 +204,9 @@ def _whole(value: Any, low: int, high: int, default: int) -> int:
     return int(number) if number is not None and number == int(number) and low <= number <= high else default
 
 
-def _graph(custom: Mapping[str, Any]) -> Graph:
-    return Graph(draw=_choice(custom.get("drawStyle"), ("line", "bars", "points"), "line"),
+def _graph(custom: Mapping[str, Any], options: Mapping[str, Any]) -> Graph:
+    return Graph(tooltip=_choice(mapping(options.get("tooltip")).get("mode"), ("multi", "single", "none"), "single"),
+                 draw=_choice(custom.get("drawStyle"), ("line", "bars", "points"), "line"),
                  fill_opacity=_whole(custom.get("fillOpacity"), 0, 100, 0),
                  stacking=_choice(mapping(custom.get("stacking")).get("mode"), ("none", "normal", "percent"), "none"),
                  axis_placement=_choice(custom.get("axisPlacement"), ("auto", "left", "right", "hidden"), None),
@@ -262,7 +263,7 @@ def model_panel(original: Mapping[str, Any], context: PanelContext) -> tuple[Pan
     silenced = (DESCRIPTION_SILENCE,) if not description.strip() else ()
     fields: dict[str, Any] = {}
     if kind == "timeseries":
-        fields["style"] = _graph(obj(defaults.get("custom")))
+        fields["style"] = _graph(obj(defaults.get("custom")), mapping(original.get("options")))
     thresholds = _thresholds(defaults)
     if thresholds is not None:
         fields["thresholds"] = thresholds
