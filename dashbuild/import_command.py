@@ -195,6 +195,10 @@ def import_file(root: Path, source: Path, name: str | None = None, port: int | N
     if path.exists() and not overwrite:
         raise BuildError(shown, "already exists; give --module NAME for another module, or --overwrite")
     others = [m for m in modules if m.path != shown]
+    for module in others:
+        if imported.uid and (module.dashboard.uid or module.contract.slug).lower() == imported.uid.lower():
+            raise BuildError(shown, f"uid {imported.uid!r} is the uid of {module.path}'s dashboard: this dashboard "
+                                    "is in the project already; to import a copy, give the JSON another uid")
     replaced = next((m for m in modules if m.path == shown), None)
     if replaced is not None and port is None:
         imported = attrs.evolve(imported, port=replaced.contract.target.port)  # a re-import keeps its port

@@ -111,6 +111,24 @@ def test_refusals_name_the_clash_and_write_nothing(repo_copy: Path, build_cli: B
     assert again.returncode == 1 and "give --module NAME for another module, or --overwrite" in again.stderr
 
 
+def test_our_own_dashboard_imports_back_through_the_helpers(repo_copy: Path, build_cli: BuildRunner,
+                                                           tmp_path: Path) -> None:
+    """A dashboard this project built (under another uid) comes back as helper calls, not raw queries."""
+    ours = json.loads((repo_copy / "provisioning" / "dashboards" / "llm-provider.json").read_text(encoding="utf-8"))
+    refused = build_cli(repo_copy, "import", str(write(tmp_path, ours)), "--module", "llm_copy")
+    assert refused.returncode == 1
+    assert "uid 'llm-provider' is the uid of dashboards/llm_provider.py's dashboard" in refused.stderr
+    ours.update(uid="llm-copy", title="LLM copy")
+    result = build_cli(repo_copy, "import", str(write(tmp_path, ours)), "--module", "llm_copy")
+    assert result.returncode == 0, result.stderr
+    assert "  helpers recognised: 9 of 15 panel(s); the rest are explicit queries" in result.stdout.splitlines()
+    assert "  escape hatches: 0 raw option(s) on 0 panel(s), each named in a comment" in result.stdout.splitlines()
+    assert "  rebuilds the original: no difference beyond the module conventions" in result.stdout.splitlines()
+    text = (repo_copy / "dashboards" / "llm_copy.py").read_text(encoding="utf-8")
+    assert "h.duration_quantiles(" in text and "h.heatmap(" in text and ").evolve(" in text
+    assert build_cli(repo_copy).returncode == 0
+
+
 def test_a_grafanalib_dashboard_imports(repo_copy: Path, build_cli: BuildRunner, tmp_path: Path) -> None:
     source = tmp_path / "checkout.dashboard.py"
     source.write_text(

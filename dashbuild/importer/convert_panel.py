@@ -21,7 +21,7 @@ from dashbuild.importer.compare_values import ABSENT, leaf_differences, mapping
 from dashbuild.importer.migrate_common import arr, obj, short
 from dashbuild.render_panels import render_panel
 from panels.fields import RAW_FORBIDDEN, DataLink, FrozenMap, Override, Transformation, ValueText, raw_options, thaw
-from panels.kinds import PANEL_KINDS, Graph, Repeat, Text
+from panels.kinds import PANEL_KINDS, Graph, Heatmap, Repeat, Text
 from panels.layout import GridPos
 from panels.settings import DATASOURCE_VARIABLE
 from panels.spec import Panel, Step, Target, ref_id
@@ -214,6 +214,12 @@ def _graph(custom: Mapping[str, Any], options: Mapping[str, Any]) -> Graph:
                  show_points=_choice(custom.get("showPoints"), ("auto", "never", "always"), "auto"))
 
 
+def _heatmap(options: Mapping[str, Any]) -> Heatmap:
+    color, unit = mapping(options.get("color")), mapping(options.get("yAxis")).get("unit")
+    return Heatmap(y_unit=unit if isinstance(unit, str) and unit else "short",
+                   scheme=str(color.get("scheme") or "Oranges"), exponential=color.get("scale") == "exponential")
+
+
 def _repeat(panel: Mapping[str, Any]) -> Repeat | None:
     variable = panel.get("repeat")
     if not isinstance(variable, str) or not variable:
@@ -264,6 +270,10 @@ def model_panel(original: Mapping[str, Any], context: PanelContext) -> tuple[Pan
     fields: dict[str, Any] = {}
     if kind == "timeseries":
         fields["style"] = _graph(obj(defaults.get("custom")), mapping(original.get("options")))
+        label = obj(defaults.get("custom")).get("axisLabel")
+        fields["axis_label"] = label if isinstance(label, str) else ""
+    if kind == "heatmap":
+        fields["style"] = _heatmap(mapping(original.get("options")))
     thresholds = _thresholds(defaults)
     if thresholds is not None:
         fields["thresholds"] = thresholds

@@ -41,8 +41,8 @@ def _helper_call(imported: ImportedPanel, metrics: Mapping[str, Metric], contrac
                           for name in found.metrics]
     call = _call(f"h.{found.helper}", tuple(args), found.kwargs, (HELPERS,))
     final = imported.panel
-    changes = tuple((field.name, getattr(final, field.name)) for field in attrs.fields(Panel)
-                    if field.name not in _SKIPPED_FIELDS
+    changes = tuple((field.name, dict(final.raw) if field.name == "raw" else getattr(final, field.name))
+                    for field in attrs.fields(Panel) if field.name not in _SKIPPED_FIELDS
                     and getattr(final, field.name) != getattr(found.panel, field.name))
     return _call("evolve", (), changes, receiver=call) if changes else call
 
