@@ -23,11 +23,15 @@ def test_slugs_follow_grafana() -> None:
 
 
 def test_identity_check_finds_slug_and_uid_clashes() -> None:
-    errors = check_identity([compiled("a", "Same Title"), compiled("a", "same-title"), compiled("B_C", "Other")])
+    errors = check_identity([compiled("a", "Same Title"), compiled("a", "same-title"), compiled("B.C", "Other"),
+                             compiled("Mixed_Case-1", "Mixed"), compiled("mixed_case-1", "Lower")])
     messages = [str(e) for e in errors]
     assert any("uid 'a' is also used by dashboards/a.py" in m for m in messages)
     assert any("same slug 'same-title'" in m for m in messages)
-    assert any("uid 'B_C' must match" in m for m in messages)
+    assert any("uid 'B.C' must be 1 to 40 letters, digits, '-' or '_'" in m for m in messages)
+    # Grafana's uids are case-sensitive, but they name the provisioning files, which must not collide.
+    assert any("uid 'mixed_case-1' is also used by dashboards/Mixed_Case-1.py" in m for m in messages)
+    assert len(errors) == 4
 
 
 def test_variables_are_substituted_in_all_grafana_syntaxes() -> None:

@@ -238,6 +238,14 @@ def test_inserting_a_panel_moves_nothing_else() -> None:
         "panel 'New' in row 'Traffic': (absent) → (timeseries panel)"]
 
 
+def test_order_layout_still_compares_sizes() -> None:
+    def widen(d: dict[str, Any]) -> None:
+        _panel(d, "Up")["gridPos"]["w"] += 2
+
+    assert [str(x) for x in compare(BASE, _changed(widen), layout="order")] == [
+        "panel 'Up' in row 'Traffic': size: (w=12 h=8) → (w=14 h=8)"]
+
+
 def test_a_legacy_dashboard_equals_its_modern_equivalent() -> None:
     legacy = {"schemaVersion": 14, "title": "T", "uid": "t", "rows": [{"title": "R", "showTitle": True,
                                                                        "height": "250px", "panels": [

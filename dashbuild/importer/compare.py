@@ -160,6 +160,10 @@ def _layout(pairs: list[tuple[_Placed, _Placed]], layout: Layout) -> Iterator[Di
         pos = mapping(item.panel.get("gridPos"))
         return f"{where(item)} at x={pos.get('x')} y={pos.get('y')} w={pos.get('w')} h={pos.get('h')}"
 
+    def size(item: _Placed) -> str:
+        pos = mapping(item.panel.get("gridPos"))
+        return f"w={pos.get('w')} h={pos.get('h')}"
+
     moved: set[int] = set()
     by_row: dict[Any, list[int]] = {}
     for number, (a, b) in enumerate(pairs):
@@ -178,6 +182,8 @@ def _layout(pairs: list[tuple[_Placed, _Placed]], layout: Layout) -> Iterator[Di
         elif number in moved:
             yield Difference(a.label, "layout", f"({where(a)}, place {a.index + 1})",
                              f"({where(b)}, place {b.index + 1})")
+        elif size(a) != size(b):
+            yield Difference(a.label, "size", f"({size(a)})", f"({size(b)})")
 
 
 def _written(panel: Mapping[str, Any], index: int) -> str:
@@ -346,9 +352,9 @@ def _dashboard(before: Mapping[str, Any], after: Mapping[str, Any]) -> Iterator[
 def compare(original: Mapping[str, Any], rebuilt: Mapping[str, Any], layout: Layout = "exact") -> list[Difference]:
     """Return every difference between what two dashboards show (both are migrated first).
 
-    `layout="exact"` compares each panel's row and gridPos; `layout="order"` only its row and its order
-    among the panels that kept their order there (a longest common subsequence), so inserting a panel
-    moves nothing else.
+    `layout="exact"` compares each panel's row and gridPos; `layout="order"` its row, its order among the
+    panels that kept their order there (a longest common subsequence, so inserting a panel moves nothing
+    else) and its size, not where the grid's flow puts it.
     """
     before, after = migrate(original), migrate(rebuilt)
     return [*_dashboard(before, after), *_panels(before, after, layout)]

@@ -7,7 +7,7 @@ what could not be carried over) is a comment beside what it is about, so a revie
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
@@ -21,30 +21,26 @@ from panels.spec import ModuleDashboard, Panel, Row
 HELPERS = ("panels", "helpers as h")
 
 
-def _call(function: str, args: Sequence[object] = (), kwargs: Sequence[tuple[str, object]] = (),
-          imports: Sequence[tuple[str, str]] = (), receiver: object = None) -> Call:
-    """Return a `Call` (one place for its converters, which mypy cannot type from `tuple`)."""
-    return Call(function, tuple(args), tuple(kwargs), tuple(imports), receiver)
 _SKIPPED_FIELDS = frozenset({"targets", "origin"})
 
 
 def _metric_reference(metric: Metric, contract_names: frozenset[str]) -> object:
     if metric.name in contract_names:
-        return _call("CONTRACT.metric", (metric.name,))
+        return Call("CONTRACT.metric", (metric.name,))
     return metric  # another exporter's metric, as declared in EXTERNAL_METRICS
 
 
-def _helper_call(imported: ImportedPanel, metrics: Mapping[str, Metric], contract_names: frozenset[str]) -> object:
+def _helperCall(imported: ImportedPanel, metrics: Mapping[str, Metric], contract_names: frozenset[str]) -> object:
     found = imported.recognised
     assert found is not None
     args: list[object] = [_metric_reference(metrics[name], contract_names) if name in metrics else name
                           for name in found.metrics]
-    call = _call(f"h.{found.helper}", tuple(args), found.kwargs, (HELPERS,))
+    call = Call(f"h.{found.helper}", tuple(args), found.kwargs, (HELPERS,))
     final = imported.panel
     changes = tuple((field.name, dict(final.raw) if field.name == "raw" else getattr(final, field.name))
                     for field in attrs.fields(Panel) if field.name not in _SKIPPED_FIELDS
                     and getattr(final, field.name) != getattr(found.panel, field.name))
-    return _call("evolve", (), changes, receiver=call) if changes else call
+    return Call("evolve", (), changes, receiver=call) if changes else call
 
 
 def _escape_hatch_note(panel: Panel) -> str:
@@ -55,7 +51,7 @@ def _escape_hatch_note(panel: Panel) -> str:
 
 
 def _panel(imported: ImportedPanel, metrics: Mapping[str, Metric], contract_names: frozenset[str]) -> object:
-    value: object = (_helper_call(imported, metrics, contract_names) if imported.recognised is not None
+    value: object = (_helperCall(imported, metrics, contract_names) if imported.recognised is not None
                      else imported.panel)
     comment = "\n".join(note for note in (*imported.converted.notes, _escape_hatch_note(imported.panel)) if note)
     return Commented(value, comment) if comment else value
@@ -72,7 +68,7 @@ def module_source(imported: Imported) -> str:
     contract = imported.contract()
     metrics = {m.metric.name: m.metric for m in (*imported.contract_metrics, *imported.external_metrics)}
     contract_names = frozenset(m.metric.name for m in imported.contract_metrics)
-    rows = tuple(_call("Row", (row.title, tuple(_panel(p, metrics, contract_names) for p in row.panels)),
+    rows = tuple(Call("Row", (row.title, tuple(_panel(p, metrics, contract_names) for p in row.panels)),
                       tuple((name, value) for name, value, default in (
                           ("collapsed", row.collapsed, False), ("repeat", row.repeat, None)) if value != default),
                       (("panels", "Row"),))
@@ -82,7 +78,7 @@ def module_source(imported: Imported) -> str:
                         ("tags", imported.tags), ("annotations", imported.annotations), ("uid", imported.uid)):
         if value:
             dashboard_fields.append((name, value))
-    assignments: list[tuple[str, object]] = [("CONTRACT", _call(
+    assignments: list[tuple[str, object]] = [("CONTRACT", Call(
         "ModuleContract", (), (("name", contract.name), ("title", contract.title),
                                ("target", ScrapeTarget(port=imported.port)),
                                ("metrics", tuple(_metric(m) for m in imported.contract_metrics))),
@@ -90,7 +86,7 @@ def module_source(imported: Imported) -> str:
     if imported.external_metrics:
         assignments.append(("EXTERNAL_METRICS", tuple(_metric(m) for m in imported.external_metrics)))
         dashboard_fields.append(("external_metrics", Code("EXTERNAL_METRICS")))
-    assignments.append(("DASHBOARD", _call("ModuleDashboard", (), tuple(dashboard_fields),
+    assignments.append(("DASHBOARD", Call("ModuleDashboard", (), tuple(dashboard_fields),
                                           (("panels", "ModuleDashboard"),))))
     return module_file(_docstring(imported), assignments)
 
