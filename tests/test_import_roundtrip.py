@@ -126,7 +126,7 @@ def test_every_corpus_dashboard_builds_together(repo_copy: Path, build_cli: Buil
     clash = build_cli(repo_copy, "import", str(CORPUS / "kubernetes-2021__k8s-resources-cluster.json"),
                       "--module", "container_2021")
     assert clash.returncode == 1 and not (repo_copy / "dashboards" / "container_2021.py").exists()
-    assert "is also used by dashboards/container.py" in clash.stderr or "same slug" in clash.stderr, clash.stderr
+    assert "is the uid of dashboards/container.py's dashboard" in clash.stderr, clash.stderr
     assert build_cli(repo_copy).returncode == 0
     first = {p.name: p.read_bytes() for p in (repo_copy / "provisioning" / "dashboards").glob("*.json")}
     assert build_cli(repo_copy, "--check", hash_seed="7").returncode == 0

@@ -1,6 +1,6 @@
 """Broken module: uid too long."""
 # expect: dashboards/a_module_name_that_is_far_too_long_for_a_uid.py
-# expect: [a-z0-9-]{1,40}
+# expect: must be 1 to 40 letters, digits, '-' or '_'
 # install-as: a_module_name_that_is_far_too_long_for_a_uid.py
 from moddash.contract import ModuleContract, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Panel, Row, Target
