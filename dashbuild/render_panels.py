@@ -33,7 +33,7 @@ from grafana_foundation_sdk.models import prometheus as pq
 from grafana_foundation_sdk.models import text as tm
 
 from panels.fields import DataLink, Override, Transformation, ValueText, apply_raw, thaw
-from panels.kinds import BarGauge, Gauge, Heatmap, Histogram, StateTimeline, StatusHistory, Table, Text
+from panels.kinds import BarGauge, Gauge, Heatmap, Histogram, Legend, StateTimeline, StatusHistory, Table, Text
 from panels.layout import GridPos
 from panels.spec import Panel, Step, ref_id
 
@@ -88,6 +88,14 @@ def _legend(placement: cm.LegendPlacement = cm.LegendPlacement.BOTTOM) -> cb.Viz
             .calcs([]))
 
 
+def _graph_legend(legend: Legend) -> cb.VizLegendOptions:
+    builder = (cb.VizLegendOptions().display_mode(cm.LegendDisplayMode(legend.display))
+               .placement(cm.LegendPlacement(legend.placement)).show_legend(legend.show).calcs(list(legend.calcs)))
+    if legend.sort_by is not None:
+        builder = builder.sort_by(legend.sort_by).sort_desc(legend.sort_desc)
+    return builder
+
+
 def _tooltip(mode: cm.TooltipDisplayMode = cm.TooltipDisplayMode.MULTI) -> cb.VizTooltipOptions:
     return cb.VizTooltipOptions().mode(mode).sort(cm.SortOrder.DESCENDING if mode == cm.TooltipDisplayMode.MULTI
                                                   else cm.SortOrder.NONE)
@@ -101,7 +109,7 @@ def _timeseries(panel: Panel) -> timeseries.Panel:
     graph = panel.graph
     builder = (
         timeseries.Panel()
-        .legend(_legend())
+        .legend(_graph_legend(graph.legend))
         .tooltip(_tooltip(cm.TooltipDisplayMode(graph.tooltip)))
         .draw_style(cm.GraphDrawStyle(graph.draw))
         .line_width(graph.line_width)

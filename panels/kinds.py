@@ -6,6 +6,7 @@ panel gives none, except text, whose content is its style.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Literal
 
 import attrs
@@ -25,6 +26,27 @@ _percent = [attrs.validators.ge(0), attrs.validators.le(100)]
 _share = [attrs.validators.gt(0.0), attrs.validators.le(1.0)]
 
 
+def _str_tuple(values: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(values, str):
+        raise ValueError(f"expected a list of reducer ids, got the string {values!r}")
+    return tuple(values)
+
+
+@attrs.frozen
+class Legend:
+    """A time series legend: shown as a list or a table, below or right of the graph, with per-series values
+    (`calcs`: Grafana reducer ids such as `mean`, `max`, `lastNotNull`), sorted by one of them (`sort_by`, e.g.
+    `Mean`) when given."""
+
+    show: bool = True
+    display: Literal["list", "table"] = attrs.field(default="list", validator=attrs.validators.in_(("list", "table")))
+    placement: Literal["bottom", "right"] = attrs.field(default="bottom",
+                                                        validator=attrs.validators.in_(("bottom", "right")))
+    calcs: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
+    sort_by: str | None = None
+    sort_desc: bool = False
+
+
 @attrs.frozen
 class Graph:
     """Time series drawing: style, fill, stacking, axis side; `fill_opacity` None is 80 for bars, else 10."""
@@ -36,6 +58,7 @@ class Graph:
         default=None, validator=attrs.validators.optional(attrs.validators.in_(("auto", "left", "right", "hidden"))))
     line_width: int = attrs.field(default=1, validator=[attrs.validators.ge(0), attrs.validators.le(10)])
     show_points: Visibility = attrs.field(default="never", validator=attrs.validators.in_(("auto", "never", "always")))
+    legend: Legend = attrs.field(factory=Legend, validator=attrs.validators.instance_of(Legend))
     # The hover tooltip: every series sorted by value (`multi`), the one under the cursor (`single`), or none.
     tooltip: Literal["multi", "single", "none"] = attrs.field(
         default="multi", validator=attrs.validators.in_(("multi", "single", "none")))

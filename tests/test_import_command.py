@@ -48,22 +48,24 @@ def test_import_writes_a_module_that_builds(repo_copy: Path, build_cli: BuildRun
     source = write(tmp_path, dashboard(
         timeseries("Errors", RATE, description="5xx responses per second.",
                    options={"legend": {"displayMode": "table", "placement": "right", "showLegend": True,
-                                       "calcs": ["mean"]}}),
+                                       "calcs": ["mean"]}},
+                   fieldConfig={"defaults": {"custom": {"gradientMode": "opacity"}}}),
         {"type": "text", "title": "", "gridPos": {"x": 12, "y": 0, "w": 12, "h": 8},
          "options": {"mode": "markdown", "content": "# Runbook\nSee the wiki."}}))
     result = build_cli(repo_copy, "import", str(source), "--port", "9300")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == "wrote dashboards/checkout.py: module 'checkout' (:9300), 2 panel(s) in 1 row(s)"
-    assert "  escape hatches: 3 raw option(s) on 1 panel(s), each named in a comment" in lines
+    assert "  escape hatches: 1 raw option(s) on 1 panel(s), each named in a comment" in lines
     assert "  contract: 1 metric(s) inferred; other exporters: 0 metric(s) in EXTERNAL_METRICS" in lines
     assert "  lint silences added: 1 (reason: the original's own finding)" in lines
     assert "  rebuilds the original: no difference beyond the module conventions" in lines
     text = (repo_copy / "dashboards" / "checkout.py").read_text(encoding="utf-8")
     assert 'name="checkout_requests_total",\n            type="counter",' in text
+    assert 'legend=Legend(display="table", placement="right", calcs=("mean",)),' in text
     comments = " ".join(line.strip().removeprefix("# ") for line in text.splitlines() if line.strip().startswith("#"))
-    assert ("escape hatches (options the model does not cover, kept as in the original): options.legend.calcs, "
-            "options.legend.displayMode, options.legend.placement") in comments
+    assert ("escape hatches (options the model does not cover, kept as in the original): "
+            "fieldConfig.defaults.custom.gradientMode") in comments
     # The original's fixed rate window, silenced on its panel with the finding as the reason.
     assert '"imported as it was: query A: rate() over a fixed window, use $__rate_interval"' in text
     assert 'uid="checkout-main"' in text

@@ -645,3 +645,21 @@ def test_step_and_variable_filters_reach_the_new_helpers() -> None:
                         thresholds=(Step("green"), Step("red", 0.1)))
     assert '{operation=~"$operation"}' in panel.targets[0].expr
     assert [s.value for s in panel.thresholds] == [None, 0.1]
+
+
+def test_a_time_series_legend_and_tooltip_render_as_grafana_saves_them() -> None:
+    from panels import Legend
+
+    style = Graph(legend=Legend(display="table", placement="right", calcs=("mean", "max"), sort_by="Mean",
+                                sort_desc=True), tooltip="single")
+    spec = spec_of(h.rate_per_second(OPS).evolve(style=style))
+    assert findings(spec) == []
+    (rendered,) = [p for p in render_dashboard(spec)["panels"] if p["type"] == "timeseries"]
+    assert rendered["options"]["legend"] == {"displayMode": "table", "placement": "right", "showLegend": True,
+                                             "calcs": ["mean", "max"], "sortBy": "Mean", "sortDesc": True}
+    assert rendered["options"]["tooltip"] == {"mode": "single", "sort": "none"}
+    hidden = spec_of(h.rate_per_second(OPS).evolve(style=Graph(legend=Legend(show=False))))
+    (rendered,) = [p for p in render_dashboard(hidden)["panels"] if p["type"] == "timeseries"]
+    assert rendered["options"]["legend"]["showLegend"] is False
+    with pytest.raises(ValueError, match="list of reducer ids"):
+        Legend(calcs="mean")

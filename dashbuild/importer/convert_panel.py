@@ -21,7 +21,7 @@ from dashbuild.importer.compare_values import ABSENT, leaf_differences, mapping
 from dashbuild.importer.migrate_common import arr, obj, short
 from dashbuild.render_panels import render_panel
 from panels.fields import RAW_FORBIDDEN, DataLink, FrozenMap, Override, Transformation, ValueText, raw_options, thaw
-from panels.kinds import PANEL_KINDS, Graph, Heatmap, Repeat, Text
+from panels.kinds import PANEL_KINDS, Graph, Heatmap, Legend, Repeat, Text
 from panels.layout import GridPos
 from panels.settings import DATASOURCE_VARIABLE
 from panels.spec import Panel, Step, Target, ref_id
@@ -204,8 +204,20 @@ def _whole(value: Any, low: int, high: int, default: int) -> int:
     return int(number) if number is not None and number == int(number) and low <= number <= high else default
 
 
+def _legend(options: Mapping[str, Any]) -> Legend:
+    legend = mapping(options.get("legend"))
+    calcs = [c for c in arr(legend.get("calcs")) if isinstance(c, str)]
+    sort_by = legend.get("sortBy")
+    return Legend(show=legend.get("showLegend") is not False and legend.get("displayMode") != "hidden",
+                  display=_choice(legend.get("displayMode"), ("list", "table"), "list"),
+                  placement=_choice(legend.get("placement"), ("bottom", "right"), "bottom"), calcs=tuple(calcs),
+                  sort_by=sort_by if isinstance(sort_by, str) and sort_by else None,
+                  sort_desc=bool(legend.get("sortDesc")))
+
+
 def _graph(custom: Mapping[str, Any], options: Mapping[str, Any]) -> Graph:
     return Graph(tooltip=_choice(mapping(options.get("tooltip")).get("mode"), ("multi", "single", "none"), "single"),
+                 legend=_legend(options),
                  draw=_choice(custom.get("drawStyle"), ("line", "bars", "points"), "line"),
                  fill_opacity=_whole(custom.get("fillOpacity"), 0, 100, 0),
                  stacking=_choice(mapping(custom.get("stacking")).get("mode"), ("none", "normal", "percent"), "none"),
