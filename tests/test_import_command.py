@@ -234,3 +234,54 @@ def test_conventions_are_only_the_declared_ones() -> None:
     assert not is_convention(Difference("panel 'x'", "datasource", "$other", "$datasource"), "ds")
     assert not is_convention(Difference("dashboard", "uid", "a", "b"))
     assert not is_convention(Difference("panel 'x'", "unit", "s", "ms"))
+
+
+def test_a_panel_the_model_refuses_is_noted_and_the_rest_imported() -> None:
+    empty = timeseries("Being drawn", RATE, description="d")
+    empty["targets"] = [{"refId": "A", "expr": ""}]
+    imported = import_dashboard(dashboard(empty, timeseries("Errors", RATE, description="5xx per second.")))
+    assert [p.panel.title for p in imported.panels] == ["Errors"]
+    assert ("panel 'Being drawn' (timeseries) is not imported: panel 'Being drawn': a timeseries panel needs at "
+            "least one target") in imported.notes
+
+
+HOSTILE_VALUES: list[Any] = [None, 1, -1, 1.5, "", "x", [], {}, [1], {"a": 1}, True, 1e300, "$__all", "${ds}", [None]]
+
+
+def _mutated(data: Any, rng: Any) -> None:
+    """Replace, delete or descend into one random key or item of `data`."""
+    if isinstance(data, dict) and data:
+        key = rng.choice(sorted(data))
+        roll = rng.random()
+        if roll < 0.3:
+            data[key] = rng.choice(HOSTILE_VALUES)
+        elif roll < 0.45:
+            del data[key]
+        else:
+            _mutated(data[key], rng)
+    elif isinstance(data, list) and data:
+        index = rng.randrange(len(data))
+        if rng.random() < 0.3:
+            data[index] = rng.choice(HOSTILE_VALUES)
+        else:
+            _mutated(data[index], rng)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_damaged_real_dashboards_import_or_refuse_cleanly(seed: int) -> None:
+    """Real dashboards with keys deleted or given values of the wrong type: imported with notes, or refused
+    with a ValueError (the command's one-line error); never another exception."""
+    import random
+
+    from dashbuild.import_command import _panel_schema_errors
+
+    rng = random.Random(seed)
+    corpus = sorted((Path(__file__).parent / "corpus" / "dashboards").glob("*.json"))
+    for _attempt in range(12):
+        data = json.loads(rng.choice([p for p in corpus if "victoriametrics" not in p.name]).read_text("utf-8"))
+        for _change in range(rng.randint(1, 6)):
+            _mutated(data, rng)
+        try:
+            import_dashboard(data, port=9999, schema_errors=_panel_schema_errors)
+        except ValueError as error:
+            assert "\n" not in str(error)

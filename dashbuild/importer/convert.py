@@ -192,7 +192,11 @@ def import_dashboard(original: Mapping[str, Any], *, name: str | None = None, po
             if kind not in PANEL_KINDS:
                 notes.append(f"panel {child.get('title')!r} ({kind}) is not imported: the model has no {kind} panels")
                 continue
-            converted = convert_panel(child, PanelContext(datasources, number), schema_errors)
+            try:
+                converted = convert_panel(child, PanelContext(datasources, number), schema_errors)
+            except ValueError as error:  # one panel the model refuses (no query left, ...) does not stop the rest
+                notes.append(f"panel {child.get('title')!r} ({kind}) is not imported: {error}")
+                continue
             panels.append(_recognised(converted, child, known))
         if not panels and row is None:
             continue
