@@ -131,17 +131,17 @@ def _checked(imported: Imported, others: Sequence[ModuleFile], path: str, root: 
             return imported, ours, silenced
         places = _places(imported.rows)
         wanted: dict[tuple[int, int], list[tuple[str, str]]] = {}
-        unplaced = []
+        whole = dict(imported.silenced)
         for finding in findings:
             place = places.get(finding.panel_key or "")
-            if place is None:
-                unplaced.append(BuildError(path, f"[{finding.rule}] {finding.message}", finding.panel))
-                continue
-            wanted.setdefault(place, []).append((finding.rule, f"imported as it was: {finding.message}"))
+            if finding.rule == "lint-silence" or (place is None and finding.panel_key):
+                raise BuildFailed([BuildError(path, f"[{finding.rule}] {finding.message}", finding.panel)])
+            if place is None:  # about the dashboard as a whole: a variable, an annotation
+                whole.setdefault(finding.rule, f"imported as it was: {finding.message}")
+            else:
+                wanted.setdefault(place, []).append((finding.rule, f"imported as it was: {finding.message}"))
             silenced += 1
-        if unplaced:
-            raise BuildFailed(unplaced)
-        imported = _with_silences(imported, wanted)
+        imported = attrs.evolve(_with_silences(imported, wanted), silenced=tuple(sorted(whole.items())))
     raise BuildFailed([BuildError(path, "lint findings remain after silencing each imported panel's own")])
 
 

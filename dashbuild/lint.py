@@ -22,9 +22,15 @@ def lint_dashboard(d: CompiledDashboard, context: LintContext, rules: Sequence[R
         for unknown in sorted(set(silenced) - RULE_NAMES):
             findings.append(Finding("lint-silence", "error", d.source_of(key), d.filename, title,
                                     f"silences unknown rule {unknown!r} (rules: python build.py lint --rules)", key))
+    whole = dict(d.spec.silenced)
+    for unknown in sorted(set(whole) - RULE_NAMES):
+        findings.append(Finding("lint-silence", "error", d.source, d.filename, None,
+                                f"silences unknown rule {unknown!r} (rules: python build.py lint --rules)"))
     for rule in rules:
         for panel, message in rule.run(d, context):
             if panel is not None and rule.name in silences.get(panel.key, {}):
+                continue
+            if panel is None and rule.name in whole:
                 continue
             source = panel.source if panel is not None and panel.source else d.source
             findings.append(Finding(rule.name, rule.severity, source, d.filename, panel.label if panel else None,

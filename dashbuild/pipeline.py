@@ -101,6 +101,7 @@ def module_spec(module: ModuleFile, settings: ProjectSettings = DEFAULTS) -> Das
         links=(Link(settings.overview_title, OVERVIEW_UID, "All modules at a glance"),),
         tags=("generated", "module", contract.slug, *dashboard.tags),
         annotations=dashboard.annotations,
+        silenced=dashboard.silenced,
     )
 
 

@@ -389,6 +389,8 @@ class ModuleDashboard:
     # and bookmarks to it keep working.
     uid: str | None = attrs.field(default=None, validator=attrs.validators.optional(
         attrs.validators.matches_re(UID_RE)))
+    # Lint rules silenced for findings about the dashboard as a whole (a variable, an annotation), with reasons.
+    silenced: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_silences)
 
     def __attrs_post_init__(self) -> None:
         check_rows(self.rows)
@@ -418,6 +420,9 @@ class DashboardSpec:
     refresh: str = "30s"
     time_from: str = "now-6h"
     annotations: tuple[Annotation, ...] = attrs.field(default=(), converter=_tuple, validator=_each(Annotation))
+    # Lint rules silenced for findings about the dashboard as a whole (its variables, annotations, links): (rule,
+    # reason) as `Panel.silence` takes them.
+    silenced: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_silences)
 
     def __attrs_post_init__(self) -> None:
         check_rows(self.rows)

@@ -201,6 +201,17 @@ def test_silence_applies_to_its_panel_and_rule_only() -> None:
     assert [f.panel for f in findings] == ["Cost per hour"]
 
 
+def test_a_dashboard_silence_covers_findings_about_the_whole_dashboard_only() -> None:
+    data = copy.deepcopy(CLEAN)
+    data["templating"]["list"][1]["query"] = "label_values(demo_operations_total{, operation)"
+    assert [f.rule for f in lint_dashboard(compiled(data), CONTEXT)] == ["template-label-promql-rule"]
+    quiet = attrs.evolve(SPEC, silenced=(("template-label-promql-rule", "imported as it was, to be fixed"),))
+    assert lint_dashboard(compiled(data, spec=quiet), CONTEXT) == []
+    unknown = attrs.evolve(SPEC, silenced=(("no-such-rule", "a reason long enough"),))
+    assert [f.message for f in lint_dashboard(compiled(CLEAN, spec=unknown), CONTEXT)] == [
+        "silences unknown rule 'no-such-rule' (rules: python build.py lint --rules)"]
+
+
 def test_unknown_silence_is_an_error() -> None:
     spec = DashboardSpec(uid="demo", title="Demo", description="d", rows=(Row("r", (
         h.cost_over_range(DEMO.metric("cost_total")).silence("panel-unit-rule", "typo in the rule name here"),

@@ -83,6 +83,7 @@ class Imported:
     tags: tuple[str, ...]
     notes: tuple[str, ...]  # about the dashboard as a whole
     datasource_variable: str | None = None  # the original's Prometheus data source variable, now `datasource`
+    silenced: tuple[tuple[str, str], ...] = ()  # lint rules silenced for the dashboard as a whole, with reasons
 
     def contract(self) -> ModuleContract:
         """Return the module's contract."""

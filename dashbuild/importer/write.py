@@ -75,7 +75,8 @@ def module_source(imported: Imported) -> str:
                  for row in imported.rows)
     dashboard_fields: list[tuple[str, Any]] = [("rows", rows)]
     for name, value in (("variables", imported.variables), ("description", imported.description),
-                        ("tags", imported.tags), ("annotations", imported.annotations), ("uid", imported.uid)):
+                        ("tags", imported.tags), ("annotations", imported.annotations), ("uid", imported.uid),
+                        ("silenced", imported.silenced)):
         if value:
             dashboard_fields.append((name, value))
     assignments: list[tuple[str, object]] = [("CONTRACT", Call(
@@ -111,5 +112,5 @@ def built_values(imported: Imported) -> tuple[ModuleContract, ModuleDashboard]:
                    for r in imported.rows),
         variables=imported.variables, description=imported.description, tags=imported.tags,
         annotations=imported.annotations, external_metrics=tuple(m.metric for m in imported.external_metrics),
-        uid=imported.uid or None)
+        uid=imported.uid or None, silenced=imported.silenced)
     return contract, dashboard
