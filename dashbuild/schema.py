@@ -268,6 +268,19 @@ def _unit_errors(unit: Any, v: _Validators, title: str, path: str) -> Iterator[S
         yield SchemaError(title, path, f"{unit!r} is not one of Grafana's unit ids")
 
 
+@cache
+def _custom_property(plugin: str, path: tuple[str, ...]) -> dict[str, Any] | None:
+    """Return the schema of a property inside a panel plugin's custom field config (None when there is none)."""
+    definitions = _load(plugin)["definitions"]
+    node: Any = dereference(definitions, {"$ref": "#/definitions/FieldConfig"})
+    for key in path:
+        properties = node.get("properties") if isinstance(node, dict) else None
+        if not isinstance(properties, dict) or key not in properties:
+            return None
+        node = properties[key]
+    return {**node, "definitions": definitions} if isinstance(node, dict) else None
+
+
 def _override_errors(field_config: dict[str, Any], plugin: str, v: _Validators, title: str,
                      fast: bool) -> Iterator[SchemaError]:
     """Yield the errors of each override: its matcher's option, and each property as a field config property
@@ -289,6 +302,16 @@ def _override_errors(field_config: dict[str, Any], plugin: str, v: _Validators, 
             if parents == ["custom"]:
                 for error in _custom_errors({last: prop["value"]}, plugin, v, title, path, fast, partial=True):
                     yield attrs.evolve(error, path=error.path.replace(f"{path}.{last}", path, 1))
+                continue
+            if parents[:1] == ["custom"] and plugin in v.custom:
+                # A path into a custom option (`custom.hideFrom.viz`): Grafana sets it inside that option's object.
+                leaf = _custom_property(plugin, (*parents[1:], last))
+                if leaf is None:
+                    yield SchemaError(title, f"{where}.properties[{number}].id",
+                                      f"{prop['id']!r} is not a field config property")
+                else:
+                    for error in jsonschema.Draft7Validator(leaf).iter_errors(prop["value"]):
+                        yield SchemaError(title, path, error.message)
                 continue
             if parents:
                 yield SchemaError(title, f"{where}.properties[{number}].id",

@@ -282,6 +282,8 @@ def test_overrides_render_by_name_regexp_and_query() -> None:
     ({"custom.nope": 1}, "'nope' was unexpected"),
     ({"unit": "furlongs"}, "'furlongs' is not one of Grafana's unit ids"),
     ({"min": "low"}, "'low' is not of type 'number'"),
+    ({"custom.hideFrom.viz": "yes"}, "overrides[0].properties[0].value: 'yes' is not of type 'boolean'"),
+    ({"custom.hideFrom.nope": True}, "'custom.hideFrom.nope' is not a field config property"),
 ])
 def test_override_properties_are_checked_against_the_field_config_schema(properties: dict[str, object],
                                                                           error: str) -> None:
@@ -290,6 +292,12 @@ def test_override_properties_are_checked_against_the_field_config_schema(propert
     assert any(error in m for m in messages), messages
     (schema_error,) = [e for e in run_checks([compiled(spec_of(panel))])]
     assert schema_error.panel == "Ops"
+
+
+def test_an_override_may_set_a_key_inside_a_custom_option() -> None:
+    """Grafana sets `custom.hideFrom.viz` inside `custom.hideFrom` (what hiding a series from the graph saves)."""
+    panel = h.rate_per_second(OPS, by=("operation",)).with_overrides(by_name("render", {"custom.hideFrom.viz": True}))
+    assert findings(spec_of(panel)) == []
 
 
 def test_panel_units_rule_reads_every_override_unit() -> None:
