@@ -96,7 +96,10 @@ def _graph_legend(legend: Legend) -> cb.VizLegendOptions:
     return builder
 
 
-def _tooltip(mode: cm.TooltipDisplayMode = cm.TooltipDisplayMode.MULTI) -> cb.VizTooltipOptions:
+def _tooltip(mode: cm.TooltipDisplayMode = cm.TooltipDisplayMode.MULTI, sort: str | None = None
+             ) -> cb.VizTooltipOptions:
+    if sort is not None:
+        return cb.VizTooltipOptions().mode(mode).sort(cm.SortOrder(sort))
     return cb.VizTooltipOptions().mode(mode).sort(cm.SortOrder.DESCENDING if mode == cm.TooltipDisplayMode.MULTI
                                                   else cm.SortOrder.NONE)
 
@@ -110,7 +113,7 @@ def _timeseries(panel: Panel) -> timeseries.Panel:
     builder = (
         timeseries.Panel()
         .legend(_graph_legend(graph.legend))
-        .tooltip(_tooltip(cm.TooltipDisplayMode(graph.tooltip)))
+        .tooltip(_tooltip(cm.TooltipDisplayMode(graph.tooltip), graph.tooltip_sort))
         .draw_style(cm.GraphDrawStyle(graph.draw))
         .line_width(graph.line_width)
         .fill_opacity(graph.opacity)

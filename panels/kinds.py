@@ -62,6 +62,9 @@ class Graph:
     # The hover tooltip: every series sorted by value (`multi`), the one under the cursor (`single`), or none.
     tooltip: Literal["multi", "single", "none"] = attrs.field(
         default="multi", validator=attrs.validators.in_(("multi", "single", "none")))
+    # How a `multi` tooltip orders the series; None: highest first for `multi`, as listed otherwise.
+    tooltip_sort: Literal["desc", "asc", "none"] | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.in_(("desc", "asc", "none"))))
 
     @property
     def opacity(self) -> int:

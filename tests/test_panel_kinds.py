@@ -666,6 +666,9 @@ def test_a_time_series_legend_and_tooltip_render_as_grafana_saves_them() -> None
     assert rendered["options"]["legend"] == {"displayMode": "table", "placement": "right", "showLegend": True,
                                              "calcs": ["mean", "max"], "sortBy": "Mean", "sortDesc": True}
     assert rendered["options"]["tooltip"] == {"mode": "single", "sort": "none"}
+    unsorted = spec_of(h.rate_per_second(OPS).evolve(style=Graph(tooltip_sort="none")))
+    (rendered,) = [p for p in render_dashboard(unsorted)["panels"] if p["type"] == "timeseries"]
+    assert rendered["options"]["tooltip"] == {"mode": "multi", "sort": "none"}
     hidden = spec_of(h.rate_per_second(OPS).evolve(style=Graph(legend=Legend(show=False))))
     (rendered,) = [p for p in render_dashboard(hidden)["panels"] if p["type"] == "timeseries"]
     assert rendered["options"]["legend"]["showLegend"] is False

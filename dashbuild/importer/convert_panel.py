@@ -216,7 +216,10 @@ def _legend(options: Mapping[str, Any]) -> Legend:
 
 
 def _graph(custom: Mapping[str, Any], options: Mapping[str, Any]) -> Graph:
-    return Graph(tooltip=_choice(mapping(options.get("tooltip")).get("mode"), ("multi", "single", "none"), "single"),
+    tooltip = mapping(options.get("tooltip"))
+    mode = _choice(tooltip.get("mode"), ("multi", "single", "none"), "single")
+    sort = _choice(tooltip.get("sort"), ("desc", "asc", "none"), "none")
+    return Graph(tooltip=mode, tooltip_sort=None if sort == ("desc" if mode == "multi" else "none") else sort,
                  legend=_legend(options),
                  draw=_choice(custom.get("drawStyle"), ("line", "bars", "points"), "line"),
                  fill_opacity=_whole(custom.get("fillOpacity"), 0, 100, 0),
