@@ -148,16 +148,19 @@ def _checked(imported: Imported, others: Sequence[ModuleFile], path: str, root: 
 def _without_conventions(imported: Imported, original: Mapping[str, Any], rebuilt: Mapping[str, Any]
                          ) -> list[Difference]:
     """Return the differences, without those every module dashboard has by design (see the README)."""
-    return [d for d in compare(original, rebuilt, layout="order") if not is_convention(d, imported.datasource_variable)]
+    return [d for d in compare(original, rebuilt, layout="order")
+            if not is_convention(d, imported.datasource_variable, imported.datasource_inputs)]
 
 
-def is_convention(difference: Difference, datasource_variable: str | None = None) -> bool:
+def is_convention(difference: Difference, datasource_variable: str | None = None,
+                  datasource_inputs: tuple[str, ...] = ()) -> bool:
     """Return True for what a module dashboard sets by the project's conventions rather than the original's.
 
     Its title, description (when the original has none), refresh, time range, tooltip and timezone; its tags
     (`generated`, `module` and the module's slug come first); its link to the overview; its `$datasource`
-    variable, which replaces the original's Prometheus data source variable (`datasource_variable`) wherever
-    that is named; query variables refreshing on time range change.
+    variable, which replaces the original's Prometheus data source variable (`datasource_variable`) and the
+    data source inputs of a dashboard exported for sharing (`datasource_inputs`) wherever they are named;
+    query variables refreshing on time range change.
     """
     where, path = difference.where, difference.path
     if where == "dashboard" and path.split(".")[0].split("[")[0] in (
@@ -165,7 +168,7 @@ def is_convention(difference: Difference, datasource_variable: str | None = None
         return True
     if where.startswith("link "):
         return True
-    names = {"datasource", datasource_variable or "datasource"}
+    names = {"datasource", datasource_variable or "datasource", *datasource_inputs}
     if where in {f"variable {name!r}" for name in names}:
         return True
     if path.endswith("datasource") and difference.after == f"${DATASOURCE_VARIABLE}":

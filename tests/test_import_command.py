@@ -241,8 +241,8 @@ def test_a_panel_the_model_refuses_is_noted_and_the_rest_imported() -> None:
     empty["targets"] = [{"refId": "A", "expr": ""}]
     imported = import_dashboard(dashboard(empty, timeseries("Errors", RATE, description="5xx per second.")))
     assert [p.panel.title for p in imported.panels] == ["Errors"]
-    assert ("panel 'Being drawn' (timeseries) is not imported: panel 'Being drawn': a timeseries panel needs at "
-            "least one target") in imported.notes
+    assert ("panel 'Being drawn' (timeseries) is not imported: query A is not imported: it has no PromQL "
+            "expression ({'refId': 'A', 'expr': ''})") in imported.notes
 
 
 HOSTILE_VALUES: list[Any] = [None, 1, -1, 1.5, "", "x", [], {}, [1], {"a": 1}, True, 1e300, "$__all", "${ds}", [None]]
@@ -301,3 +301,28 @@ def test_the_originals_own_lint_errors_are_silenced_where_they_are(repo_copy: Pa
     assert '\n    silenced=(\n        (\n            "template-label-promql-rule",' in text  # ModuleDashboard's
     build = build_cli(repo_copy)
     assert build.returncode == 0, build.stderr
+
+
+def test_a_dashboard_exported_for_sharing_reads_its_input_as_our_data_source(repo_copy: Path, build_cli: BuildRunner,
+                                                                             tmp_path: Path) -> None:
+    """grafana.com dashboards name their data source by an input (`${DS_PROMETHEUS}`) Grafana asks for."""
+    shared = {"type": "prometheus", "uid": "${DS_PROMETHEUS}"}
+    panel = timeseries("Errors", RATE, description="5xx per second.", datasource=shared)
+    panel["targets"][0]["datasource"] = shared
+    logs = {"type": "timeseries", "title": "Log lines", "description": "d", "gridPos": {"x": 12, "y": 0, "w": 12, "h": 8},
+            "datasource": {"type": "loki", "uid": "${DS_LOKI}"},
+            "targets": [{"refId": "A", "expr": 'sum(count_over_time({app="checkout"}[1m]))'}]}
+    data = dashboard(panel, logs, __inputs=[{"name": "DS_PROMETHEUS", "type": "datasource", "pluginId": "prometheus"},
+                                            {"name": "DS_LOKI", "type": "datasource", "pluginId": "loki"}])
+    data["templating"]["list"] = []
+    result = build_cli(repo_copy, "import", str(write(tmp_path, data)))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "wrote dashboards/checkout.py: module 'checkout' (:9100), 1 panel(s) in 1 row(s)"
+    assert "  rebuilds the original: no difference beyond the module conventions" not in lines  # the Loki panel
+    assert "  differs from the original in 1 setting(s):" in lines
+    text = (repo_copy / "dashboards" / "checkout.py").read_text(encoding="utf-8")
+    words = " ".join(text.split())  # the docstring's notes are wrapped
+    assert ("panel 'Log lines' (timeseries) is not imported: query A is not imported: it reads a loki data source, "
+            "and module dashboards query Prometheus") in words
+    assert "is not a data source variable" not in words

@@ -23,7 +23,7 @@ from dashbuild.importer.recognise import OriginalTarget, Recognised, recognise
 from moddash.contract import ModuleContract, ScrapeTarget
 from moddash.contract.model import MODULE_NAME_RE, Metric
 from panels.kinds import PANEL_KINDS
-from panels.settings import SELF_JOB
+from panels.settings import DATASOURCE_VARIABLE, SELF_JOB
 from panels.spec import UID_RE, Panel, Row
 from panels.variables import Annotation, AnyVariable
 
@@ -83,6 +83,7 @@ class Imported:
     tags: tuple[str, ...]
     notes: tuple[str, ...]  # about the dashboard as a whole
     datasource_variable: str | None = None  # the original's Prometheus data source variable, now `datasource`
+    datasource_inputs: tuple[str, ...] = ()  # its `__inputs` for a Prometheus data source, now `datasource` too
     silenced: tuple[tuple[str, str], ...] = ()  # lint rules silenced for the dashboard as a whole, with reasons
 
     def contract(self) -> ModuleContract:
@@ -158,6 +159,11 @@ def import_dashboard(original: Mapping[str, Any], *, name: str | None = None, po
     primary = primary_datasource(templating)
     variables, datasources, variable_notes = variables_of(templating, primary)
     notes.extend(variable_notes)
+    # A dashboard exported "for sharing externally" names its data source by an input (`${DS_PROMETHEUS}`) that
+    # Grafana asks for on import: here it is the module's `$datasource`.
+    inputs = tuple(str(i.get("name")) for i in arr(original.get("__inputs")) if isinstance(i, Mapping)
+                   and i.get("type") == "datasource" and i.get("pluginId") == "prometheus" and i.get("name"))
+    datasources = {**dict.fromkeys(inputs, DATASOURCE_VARIABLE), **datasources}
     annotations, annotation_notes = annotations_of(
         [a for a in arr(mapping(dashboard.get("annotations")).get("list")) if isinstance(a, Mapping)], datasources)
     notes.extend(annotation_notes)
@@ -219,7 +225,7 @@ def import_dashboard(original: Mapping[str, Any], *, name: str | None = None, po
         uid = ""
     return Imported(module, title, port, source, uid, tuple(own), tuple(external),
                     tuple(rows), variables, annotations, str(dashboard.get("description") or ""), tags, tuple(notes),
-                    primary)
+                    primary, inputs)
 
 
 def _recognised(converted: ConvertedPanel, original: Mapping[str, Any], known: Mapping[str, Metric]) -> ImportedPanel:

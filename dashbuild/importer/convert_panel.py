@@ -66,11 +66,23 @@ def _float(value: Any) -> float | None:
     return float(value) if isinstance(value, float) else value
 
 
+def _source_type(reference: Any) -> str | None:
+    """Return the plugin type a data source reference names, if it names one."""
+    kind = reference.get("type") if isinstance(reference, Mapping) else None
+    return kind if isinstance(kind, str) and kind else None
+
+
 def _targets(panel: Mapping[str, Any], notes: list[str]) -> tuple[tuple[Target, ...], dict[str, str]]:
     """Return the queries and, per original refId, the refId ours get (overrides by query follow them)."""
     targets: list[Target] = []
     refs: dict[str, str] = {}
+    panel_type = _source_type(panel.get("datasource"))
     for number, target in enumerate(t for t in arr(panel.get("targets")) if isinstance(t, Mapping)):
+        kind = _source_type(target.get("datasource")) or panel_type
+        if kind not in (None, "prometheus", "datasource"):  # "datasource": Grafana's -- Mixed -- and -- Dashboard --
+            notes.append(f"query {target.get('refId') or number + 1} is not imported: it reads a {kind} data "
+                         "source, and module dashboards query Prometheus")
+            continue
         expr = str(target.get("expr") or "").strip()
         if not expr:
             notes.append(f"query {target.get('refId') or number + 1} is not imported: it has no PromQL expression "
@@ -280,6 +292,8 @@ def model_panel(original: Mapping[str, Any], context: PanelContext) -> tuple[Pan
         return Panel("text", title, str(original.get("description") or ""), "", (),
                      style=Text(content, mode), width=width, height=height), notes
     targets, refs = _targets(original, notes)
+    if not targets:
+        raise ValueError("; ".join(notes) if notes else "it has no query")
     description = str(original.get("description") or "")
     silenced = (DESCRIPTION_SILENCE,) if not description.strip() else ()
     fields: dict[str, Any] = {}
