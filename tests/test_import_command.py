@@ -309,8 +309,8 @@ def test_a_dashboard_exported_for_sharing_reads_its_input_as_our_data_source(rep
     shared = {"type": "prometheus", "uid": "${DS_PROMETHEUS}"}
     panel = timeseries("Errors", RATE, description="5xx per second.", datasource=shared)
     panel["targets"][0]["datasource"] = shared
-    logs = {"type": "timeseries", "title": "Log lines", "description": "d", "gridPos": {"x": 12, "y": 0, "w": 12, "h": 8},
-            "datasource": {"type": "loki", "uid": "${DS_LOKI}"},
+    logs = {"type": "timeseries", "title": "Log lines", "description": "d",
+            "gridPos": {"x": 12, "y": 0, "w": 12, "h": 8}, "datasource": {"type": "loki", "uid": "${DS_LOKI}"},
             "targets": [{"refId": "A", "expr": 'sum(count_over_time({app="checkout"}[1m]))'}]}
     data = dashboard(panel, logs, __inputs=[{"name": "DS_PROMETHEUS", "type": "datasource", "pluginId": "prometheus"},
                                             {"name": "DS_LOKI", "type": "datasource", "pluginId": "loki"}])
