@@ -208,8 +208,11 @@ def import_file(root: Path, source: Path, name: str | None = None, port: int | N
     for module in others:
         if module.contract.target.port == imported.port:
             raise BuildError(shown, f"port {imported.port} is already used by {module.path}; give --port N")
-    imported, compiled, silenced = _checked(imported, others, shown, root)
-    text = module_source(imported)
+    try:
+        imported, compiled, silenced = _checked(imported, others, shown, root)
+        text = module_source(imported)
+    except (TypeError, ValueError) as error:  # a value the model refuses that conversion let through
+        raise BuildError(shown, f"cannot build the imported module: {error}") from None
     _same_values(text, imported, shown)
     differences = tuple(_without_conventions(imported, original, compiled.json))
     write_atomic(path, text.encode("utf-8"))

@@ -326,3 +326,23 @@ def test_a_dashboard_exported_for_sharing_reads_its_input_as_our_data_source(rep
     assert ("panel 'Log lines' (timeseries) is not imported: query A is not imported: it reads a loki data source, "
             "and module dashboards query Prometheus") in words
     assert "is not a data source variable" not in words
+
+
+def test_repeats_and_variables_that_cannot_be_kept_are_noted() -> None:
+    repeated = timeseries("Per $gone", RATE, description="d", repeat="gone")
+    row = {"type": "row", "title": "By $lost", "repeat": "lost", "collapsed": False, "panels": [],
+           "gridPos": {"x": 0, "y": 8, "w": 24, "h": 1}}
+    later = timeseries("Later", RATE, description="d", gridPos={"x": 0, "y": 9, "w": 12, "h": 8})
+    code = {"name": "code", "type": "custom", "query": "500,503"}
+    imported = import_dashboard(dashboard(repeated, row, later, variables=[
+        {"name": "gone", "type": "adhoc-ish"}, code, dict(code, query="404"), {"name": "bad-name", "type": "constant",
+                                                                               "query": "x"}]))
+    assert imported.rows[0].panels[0].panel.repeat is None
+    assert "repeat by $gone is not imported: that variable is not" in imported.rows[0].panels[0].converted.notes
+    assert imported.rows[1].repeat is None
+    assert "row 'By $lost': repeat by $lost is not imported: that variable is not" in imported.notes
+    assert [v.name for v in imported.variables] == ["code"]
+    assert any(n.startswith("variable 'code' is not imported: a variable of that name comes first")
+               for n in imported.notes)
+    assert "variable 'bad-name' is not imported: 'bad-name' is not a variable name Grafana substitutes" in \
+        imported.notes

@@ -216,6 +216,7 @@ def import_dashboard(original: Mapping[str, Any], *, name: str | None = None, po
                                 repeat if isinstance(repeat, str) and repeat else None))
     if not any(r.panels for r in rows):
         raise ValueError("the dashboard has no panel the model can express")
+    rows = _known_repeats(rows, {v.name for v in variables}, notes)
     tags = tuple(str(t) for t in arr(dashboard.get("tags")) if isinstance(t, str) and t)
     for link in arr(dashboard.get("links")):
         notes.append(f"dashboard link not imported (module dashboards link to the overview): {short(link, 100)}")
@@ -226,6 +227,25 @@ def import_dashboard(original: Mapping[str, Any], *, name: str | None = None, po
     return Imported(module, title, port, source, uid, tuple(own), tuple(external),
                     tuple(rows), variables, annotations, str(dashboard.get("description") or ""), tags, tuple(notes),
                     primary, inputs)
+
+
+def _known_repeats(rows: Sequence[ImportedRow], names: set[str], notes: list[str]) -> list[ImportedRow]:
+    """Return the rows without repeats by a variable that was not imported (Grafana would not repeat them)."""
+    kept = []
+    for row in rows:
+        if row.repeat and row.repeat not in names:
+            notes.append(f"row {row.title!r}: repeat by ${row.repeat} is not imported: that variable is not")
+            row = attrs.evolve(row, repeat=None)
+        panels = []
+        for item in row.panels:
+            repeat = item.panel.repeat
+            if repeat is not None and repeat.variable not in names:
+                panel = attrs.evolve(item.panel, repeat=None)
+                note = f"repeat by ${repeat.variable} is not imported: that variable is not"
+                item = ImportedPanel(ConvertedPanel(panel, (*item.converted.notes, note)), item.recognised)
+            panels.append(item)
+        kept.append(attrs.evolve(row, panels=tuple(panels)))
+    return kept
 
 
 def _recognised(converted: ConvertedPanel, original: Mapping[str, Any], known: Mapping[str, Metric]) -> ImportedPanel:

@@ -40,6 +40,8 @@ def _current(variable: Mapping[str, Any]) -> str | None:
 def _one(variable: Mapping[str, Any], datasources: Mapping[str, str]) -> v.AnyVariable | str:
     """Return the variable, or why it is not imported."""
     kind, name = variable.get("type"), str(variable.get("name") or "")
+    if not v.NAME_RE.fullmatch(name):
+        return f"{name!r} is not a variable name Grafana substitutes"
     label = str(variable.get("label") or "")
     hidden = variable.get("hide") == HIDE_VARIABLE
     if kind == "query":
@@ -99,12 +101,17 @@ def variables_of(templating: Sequence[Mapping[str, Any]], primary: str | None
             datasources[name] = name
     found: list[v.AnyVariable] = []
     notes: list[str] = []
+    taken = {DATASOURCE_VARIABLE}
     for variable in templating:
         name = str(variable.get("name") or "")
         if variable.get("type") == "datasource" and name == primary:
             if name != DATASOURCE_VARIABLE:
                 notes.append(f"variable ${name} is the dashboard's Prometheus data source: it becomes "
                              f"${DATASOURCE_VARIABLE}, which every module dashboard has")
+            continue
+        if name in taken:
+            notes.append(f"variable {name!r} is not imported: a variable of that name comes first (or it is "
+                         f"${DATASOURCE_VARIABLE}, which every module dashboard has)")
             continue
         try:
             made = _one(variable, datasources)
@@ -114,6 +121,7 @@ def variables_of(templating: Sequence[Mapping[str, Any]], primary: str | None
             notes.append(f"variable {name!r} is not imported: {made}")
         else:
             found.append(made)
+            taken.add(name)
     return tuple(found), datasources, notes
 
 
