@@ -33,7 +33,7 @@ from grafana_foundation_sdk.models import prometheus as pq
 from grafana_foundation_sdk.models import text as tm
 
 from panels.fields import DataLink, Override, Transformation, ValueText, apply_raw, thaw
-from panels.kinds import BarGauge, Gauge, Heatmap, Histogram, Legend, StateTimeline, StatusHistory, Table, Text
+from panels.kinds import BarGauge, Gauge, Heatmap, Histogram, Legend, Stat, StateTimeline, StatusHistory, Table, Text
 from panels.layout import GridPos
 from panels.spec import Panel, Step, ref_id
 
@@ -129,15 +129,19 @@ def _timeseries(panel: Panel) -> timeseries.Panel:
 
 
 def _stat(panel: Panel) -> stat.Panel:
+    style = panel.style if isinstance(panel.style, Stat) else Stat()
     instant = all(t.instant for t in panel.targets)
+    color = style.color_mode or ("background" if panel.mappings else "value")
+    graph = style.graph_mode or ("none" if instant else "area")
+    text = style.text_mode or ("value_and_name" if len(panel.targets) > 1 else "auto")
     return (
         stat.Panel()
-        .reduce_options(_last_value())
-        .color_mode(cm.BigValueColorMode.BACKGROUND if panel.mappings else cm.BigValueColorMode.VALUE)
-        .graph_mode(cm.BigValueGraphMode.NONE if instant else cm.BigValueGraphMode.AREA)
-        .text_mode(cm.BigValueTextMode.VALUE_AND_NAME if len(panel.targets) > 1 else cm.BigValueTextMode.AUTO)
+        .reduce_options(cb.ReduceDataOptions().values(False).calcs(list(style.calcs)))
+        .color_mode(cm.BigValueColorMode(color))
+        .graph_mode(cm.BigValueGraphMode(graph))
+        .text_mode(cm.BigValueTextMode(text))
         .justify_mode(cm.BigValueJustifyMode.AUTO)
-        .orientation(cm.VizOrientation.AUTO)
+        .orientation(cm.VizOrientation(style.orientation))
     )
 
 

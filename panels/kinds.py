@@ -1,13 +1,13 @@
 """Panel kinds and each kind's own options (`Panel.style`), as value objects (no Grafana imports).
 
-A kind without a style class (stat, piechart) takes no style; a kind with one gets its defaults when the
+A kind without a style class (piechart) takes no style; a kind with one gets its defaults when the
 panel gives none, except text, whose content is its style.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Literal
+from collections.abc import Callable, Iterable
+from typing import Any, Literal
 
 import attrs
 
@@ -72,6 +72,28 @@ class Graph:
         if self.fill_opacity is not None:
             return self.fill_opacity
         return 80 if self.draw == "bars" else 10
+
+
+def _optional_choice(*choices: str) -> Callable[[Any, attrs.Attribute[Any], Any], Any]:
+    return attrs.validators.optional(attrs.validators.in_(choices))
+
+
+@attrs.frozen
+class Stat:
+    """A big value per series. Each option left None is chosen from the panel: the colour fills the background
+    when the panel has value mappings, a sparkline unless every query is instant, names beside values when there
+    are several queries."""
+
+    color_mode: Literal["value", "background", "background_solid", "none"] | None = attrs.field(
+        default=None, validator=_optional_choice("value", "background", "background_solid", "none"))
+    graph_mode: Literal["area", "line", "none"] | None = attrs.field(
+        default=None, validator=_optional_choice("area", "line", "none"))
+    text_mode: Literal["auto", "value", "value_and_name", "name", "none"] | None = attrs.field(
+        default=None, validator=_optional_choice("auto", "value", "value_and_name", "name", "none"))
+    orientation: Literal["auto", "horizontal", "vertical"] = attrs.field(
+        default="auto", validator=attrs.validators.in_(("auto", "horizontal", "vertical")))
+    # Grafana reducer ids: how each series becomes one value (`lastNotNull`, `mean`, `max`, `sum`, ...).
+    calcs: tuple[str, ...] = attrs.field(default=("lastNotNull",), converter=_str_tuple)
 
 
 @attrs.frozen
@@ -150,8 +172,9 @@ class StatusHistory:
     fill_opacity: int = attrs.field(default=70, validator=_percent)
 
 
-Style = Graph | Gauge | BarGauge | Table | Heatmap | Histogram | Text | StateTimeline | StatusHistory
+Style = Graph | Stat | Gauge | BarGauge | Table | Heatmap | Histogram | Text | StateTimeline | StatusHistory
 STYLE_OF_KIND: dict[str, type] = {
+    "stat": Stat,
     "timeseries": Graph, "gauge": Gauge, "bargauge": BarGauge, "table": Table, "heatmap": Heatmap,
     "histogram": Histogram, "text": Text, "state-timeline": StateTimeline, "status-history": StatusHistory,
 }

@@ -188,7 +188,9 @@ def test_graph_style_stacking_fill_axis_and_draw_style() -> None:
 
 @pytest.mark.parametrize(("make", "message"), [
     (lambda: attrs.evolve(h.gauge(ERRORS, OPS), style=BarGauge()), "a gauge panel takes a Gauge style"),
-    (lambda: attrs.evolve(h.cost_over_range(KINDS.metric("cost_total")), style=Graph()), "takes no style"),
+    (lambda: attrs.evolve(h.cost_over_range(KINDS.metric("cost_total")), style=Graph()),
+     "a stat panel takes a Stat style"),
+    (lambda: attrs.evolve(h.distribution(OPS, "operation"), style=Graph()), "takes no style"),
     (lambda: Panel(kind="text", title="Notes", description="", unit="", targets=(Target("up"),),
                    style=Text("x")), "a text panel runs no query"),
     (lambda: Panel(kind="text", title="Notes", description="", unit="", targets=()), "needs its content"),
@@ -674,3 +676,21 @@ def test_a_time_series_legend_and_tooltip_render_as_grafana_saves_them() -> None
     assert rendered["options"]["legend"]["showLegend"] is False
     with pytest.raises(ValueError, match="list of reducer ids"):
         Legend(calcs="mean")
+
+
+def test_stat_options_default_to_what_the_panel_needs_and_can_be_given() -> None:
+    from panels import Stat
+
+    panel = h.rate_per_second(OPS).evolve(kind="stat", style=None)
+    (derived,) = [p for p in render_dashboard(spec_of(panel))["panels"] if p["type"] == "stat"]
+    assert (derived["options"]["colorMode"], derived["options"]["graphMode"], derived["options"]["textMode"]) == (
+        "value", "area", "auto")
+    given = panel.evolve(style=Stat(color_mode="background_solid", graph_mode="none", text_mode="name",
+                                    orientation="horizontal", calcs=("mean",)))
+    assert findings(spec_of(given)) == []
+    (rendered,) = [p for p in render_dashboard(spec_of(given))["panels"] if p["type"] == "stat"]
+    assert {k: rendered["options"][k] for k in ("colorMode", "graphMode", "textMode", "orientation")} == {
+        "colorMode": "background_solid", "graphMode": "none", "textMode": "name", "orientation": "horizontal"}
+    assert rendered["options"]["reduceOptions"]["calcs"] == ["mean"]
+    with pytest.raises(ValueError, match="color_mode"):
+        Stat(color_mode="loud")  # type: ignore[arg-type]

@@ -21,7 +21,7 @@ from dashbuild.importer.compare_values import ABSENT, leaf_differences, mapping
 from dashbuild.importer.migrate_common import arr, obj, short
 from dashbuild.render_panels import render_panel
 from panels.fields import RAW_FORBIDDEN, DataLink, FrozenMap, Override, Transformation, ValueText, raw_options, thaw
-from panels.kinds import PANEL_KINDS, Graph, Heatmap, Legend, Repeat, Text
+from panels.kinds import PANEL_KINDS, Graph, Heatmap, Legend, Repeat, Stat, Text
 from panels.layout import GridPos
 from panels.settings import DATASOURCE_VARIABLE
 from panels.spec import Panel, Step, Target, ref_id
@@ -247,6 +247,18 @@ def _heatmap(options: Mapping[str, Any]) -> Heatmap:
                    scheme=str(color.get("scheme") or "Oranges"), exponential=color.get("scale") == "exponential")
 
 
+def _stat(options: Mapping[str, Any]) -> Stat:
+    """Return the stat options; a mode the original leaves out is Grafana's default, not ours."""
+    calcs = [c for c in arr(mapping(options.get("reduceOptions")).get("calcs")) if isinstance(c, str)]
+    return Stat(color_mode=_choice(options.get("colorMode"), ("value", "background", "background_solid", "none"),
+                                   "value"),
+                graph_mode=_choice(options.get("graphMode"), ("area", "line", "none"), "area"),
+                text_mode=_choice(options.get("textMode"), ("auto", "value", "value_and_name", "name", "none"),
+                                  "auto"),
+                orientation=_choice(options.get("orientation"), ("auto", "horizontal", "vertical"), "auto"),
+                calcs=tuple(calcs) or ("lastNotNull",))
+
+
 def _repeat(panel: Mapping[str, Any]) -> Repeat | None:
     variable = panel.get("repeat")
     if not isinstance(variable, str) or not variable:
@@ -303,6 +315,8 @@ def model_panel(original: Mapping[str, Any], context: PanelContext) -> tuple[Pan
         fields["axis_label"] = label if isinstance(label, str) else ""
     if kind == "heatmap":
         fields["style"] = _heatmap(mapping(original.get("options")))
+    if kind == "stat":
+        fields["style"] = _stat(mapping(original.get("options")))
     thresholds = _thresholds(defaults)
     if thresholds is not None:
         fields["thresholds"] = thresholds
