@@ -222,6 +222,15 @@ def test_the_same_ipv6_host_written_two_ways_is_one_scrape_target() -> None:
                                         "dashboards/one.py"]
 
 
+def test_a_module_may_not_scrape_as_prometheus_own_job() -> None:
+    """Two jobs named `prometheus` make Prometheus refuse its whole configuration."""
+    dashboard = ModuleDashboard(rows=(Row("r", (h.health("x"),)),))
+    modules = [ModuleFile("dashboards/prometheus.py", contract(name="prometheus"), dashboard)]
+    assert [str(e) for e in check_registry(modules)] == [
+        "dashboards/prometheus.py: module 'prometheus' would scrape as job 'prometheus', which is Prometheus' own "
+        "job; choose another module name, e.g. 'prometheus_server'"]
+
+
 @pytest.mark.parametrize("service", ["", "  ", "billing\napi", "bill\x00ing"])
 def test_service_label_must_be_printable(service: str) -> None:
     with pytest.raises(ValueError, match="service"):
