@@ -22,6 +22,7 @@ from dashbuild.discover import RESERVED, ModuleFile, discover
 from dashbuild.errors import BuildError, BuildFailed
 from dashbuild.files import write_atomic
 from dashbuild.importer.compare import Difference, compare
+from dashbuild.importer.compare_values import ABSENT
 from dashbuild.importer.convert import Imported, ImportedPanel, ImportedRow, import_dashboard
 from dashbuild.importer.grafanalib_source import GrafanalibError, dashboard_from_grafanalib
 from dashbuild.importer.write import built_values, module_source
@@ -159,7 +160,8 @@ def is_convention(difference: Difference, datasource_variable: str | None = None
     Its title, description (when the original has none), refresh, time range, tooltip and timezone; its tags
     (`generated`, `module` and the module's slug come first); its link to the overview; its `$datasource`
     variable, which replaces the original's Prometheus data source variable (`datasource_variable`) and the
-    data source inputs of a dashboard exported for sharing (`datasource_inputs`) wherever they are named;
+    data source inputs of a dashboard exported for sharing (`datasource_inputs`) and the default data source
+    wherever they are named;
     query variables refreshing on time range change.
     """
     where, path = difference.where, difference.path
@@ -172,7 +174,8 @@ def is_convention(difference: Difference, datasource_variable: str | None = None
     if where in {f"variable {name!r}" for name in names}:
         return True
     if path.endswith("datasource") and difference.after == f"${DATASOURCE_VARIABLE}":
-        return difference.before in {f"${name}" for name in names}
+        # None: Grafana's default data source, which a module dashboard names as its `$datasource`.
+        return difference.before in (None, ABSENT) or difference.before in {f"${name}" for name in names}
     # Query variables refresh on time range change (lint's template-on-time-change-reload-rule).
     return where.startswith("variable ") and path == "refresh" and difference.after == 2
 

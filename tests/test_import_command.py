@@ -11,6 +11,7 @@ import pytest
 
 from dashbuild.import_command import is_convention
 from dashbuild.importer.compare import Difference
+from dashbuild.importer.compare_values import ABSENT
 from dashbuild.importer.convert import import_dashboard, module_name
 from dashbuild.importer.convert_panel import PanelContext, convert_panel, rendered
 from dashbuild.importer.infer import Inference, InferredMetric
@@ -232,6 +233,9 @@ def test_conventions_are_only_the_declared_ones() -> None:
     assert is_convention(Difference("dashboard", "title", "Checkout", "Checkout Dashboard"))
     assert is_convention(Difference("panel 'x'", "datasource", "$ds", "$datasource"), "ds")
     assert not is_convention(Difference("panel 'x'", "datasource", "$other", "$datasource"), "ds")
+    assert is_convention(Difference("panel 'x'", "datasource", ABSENT, "$datasource"))  # Grafana's default one
+    assert is_convention(Difference("panel 'x'", "queries[0].datasource", "$DS_PROM", "$datasource"), None,
+                         ("DS_PROM",))
     assert not is_convention(Difference("dashboard", "uid", "a", "b"))
     assert not is_convention(Difference("panel 'x'", "unit", "s", "ms"))
 
