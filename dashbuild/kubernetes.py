@@ -1,0 +1,201 @@
+"""Kubernetes objects from the same module files (issue 15, in progress: not yet wired to `build.py --env`).
+
+For the Prometheus Operator (kube-prometheus-stack): a `ServiceMonitor` (or `PodMonitor`) per module, whose
+relabelings set the `module` and `service` labels our dashboards and rules select by, and `PrometheusRule`
+objects holding the same rule groups as the local stack's rule files. For Grafana: each dashboard as a
+`ConfigMap` for the dashboard sidecar, or a `GrafanaDashboard` for the Grafana Operator. One file per object,
+and a `kustomization.yaml` listing them; every object is checked with `dashbuild.k8s_schema` before it is
+returned, so output the API server would refuse is never written.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import attrs
+
+from dashbuild.compiled import CompiledDashboard
+from dashbuild.errors import BuildError, BuildFailed
+from dashbuild.files import dump_json, dump_yaml
+from dashbuild.k8s_schema import CONFIGMAP_LIMIT, object_problems
+from dashbuild.prometheus import alert_group, alert_rules_file, recording_rules_file
+from dashbuild.slo_files import slo_rules_file
+from moddash.contract import ModuleContract
+from panels.settings import GRAFANA_FOLDER, RUNBOOKS, SCRAPE_INTERVAL
+from rules.alerts import monitoring_alerts
+
+Json = dict[str, Any]
+Pairs = tuple[tuple[str, str], ...]
+
+
+def _pairs(items: Mapping[str, str] | Sequence[tuple[str, str]]) -> Pairs:
+    return tuple(sorted(dict(items).items()))
+
+
+@attrs.frozen
+class KubernetesSettings:
+    """How the platform is wired in a Kubernetes environment."""
+
+    namespace: str = "monitoring"
+    # kube-prometheus-stack selects ServiceMonitors and PrometheusRules by `release: <its release name>`.
+    release: str = "kube-prometheus-stack"
+    monitor: Literal["service", "pod"] = "service"
+    port_name: str = "metrics"  # the Service (or container) port that serves /metrics
+    # The label that selects a module's Service or pods; its value is the module's slug.
+    app_label: str = "app.kubernetes.io/name"
+    grafana: Literal["sidecar", "operator"] = "sidecar"
+    dashboard_label: Pairs = attrs.field(default=(("grafana_dashboard", "1"),), converter=_pairs)
+    instance_selector: Pairs = attrs.field(default=(("dashboards", "grafana"),), converter=_pairs)
+    folder: str = GRAFANA_FOLDER
+    # Labels every series of the environment carries (cluster, env), set by the monitors' relabelings.
+    extra_labels: Pairs = attrs.field(default=(), converter=_pairs)
+    # The Secret holding the bearer token of modules whose /metrics is protected: (name, key).
+    token_secret: tuple[str, str] | None = None
+
+
+def _metadata(name: str, settings: KubernetesSettings, labels: Mapping[str, str] | None = None,
+              annotations: Mapping[str, str] | None = None) -> Json:
+    metadata: Json = {"name": name, "namespace": settings.namespace,
+                      "labels": {"app.kubernetes.io/managed-by": "dashbuild", **(labels or {})}}
+    if annotations:
+        metadata["annotations"] = dict(annotations)
+    return metadata
+
+
+def _relabelings(contract: ModuleContract, settings: KubernetesSettings) -> list[Json]:
+    labels = {"module": contract.slug, "service": contract.service, **dict(settings.extra_labels)}
+    return [{"action": "replace", "targetLabel": name, "replacement": value} for name, value in sorted(labels.items())]
+
+
+def monitor(contract: ModuleContract, settings: KubernetesSettings) -> Json:
+    """Return the ServiceMonitor (or PodMonitor) scraping one module as the local stack's scrape job does."""
+    target = contract.target
+    endpoint: Json = {"port": settings.port_name, "path": target.path, "interval": SCRAPE_INTERVAL,
+                      "relabelings": _relabelings(contract, settings)}
+    if target.scheme != "http":
+        endpoint["scheme"] = target.scheme
+    if target.params:
+        endpoint["params"] = {name: list(values) for name, values in target.params}
+    if target.bearer_token_file is not None:
+        if settings.token_secret is None:
+            raise ValueError(f"module {contract.name!r} protects /metrics with a bearer token: set the "
+                             "environment's token_secret (Secret name, key)")
+        secret, key = settings.token_secret
+        endpoint["authorization"] = {"type": "Bearer", "credentials": {"name": secret, "key": key}}
+    kind = "ServiceMonitor" if settings.monitor == "service" else "PodMonitor"
+    endpoints = "endpoints" if settings.monitor == "service" else "podMetricsEndpoints"
+    return {"apiVersion": "monitoring.coreos.com/v1", "kind": kind,
+            "metadata": _metadata(contract.slug, settings, {"release": settings.release}),
+            "spec": {"jobLabel": settings.app_label, "selector": {"matchLabels": {settings.app_label: contract.slug}},
+                     "namespaceSelector": {"any": True}, endpoints: [endpoint]}}
+
+
+def prometheus_rule(name: str, groups: Sequence[Json], settings: KubernetesSettings) -> Json:
+    """Return a PrometheusRule holding rule groups, labelled for the operator's ruleSelector."""
+    return {"apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule",
+            "metadata": _metadata(name, settings, {"release": settings.release}),
+            "spec": {"groups": list(groups)}}
+
+
+def rule_objects(contracts: Sequence[ModuleContract], settings: KubernetesSettings,
+                 runbooks: str = RUNBOOKS) -> list[Json]:
+    """Return the PrometheusRules: the recording rules, each module's alerts and SLO rules, the monitoring alerts."""
+    objects = [prometheus_rule("modules-recording", recording_rules_file(contracts)["groups"], settings)]
+    for contract in contracts:
+        objects.append(prometheus_rule(f"{contract.slug}-alerts", alert_rules_file(contract, runbooks)["groups"],
+                                       settings))
+        slo = slo_rules_file(contract, runbooks)
+        if slo is not None:
+            objects.append(prometheus_rule(f"{contract.slug}-slo", slo["groups"], settings))
+    objects.append(prometheus_rule("monitoring-alerts",
+                                   alert_group("monitoring-alerts", monitoring_alerts(runbooks))["groups"], settings))
+    return objects
+
+
+def _gzipped(text: bytes) -> str:
+    # mtime=0: the same bytes on every run.
+    return base64.b64encode(gzip.compress(text, compresslevel=9, mtime=0)).decode("ascii")
+
+
+def dashboard_object(dashboard: CompiledDashboard, settings: KubernetesSettings) -> Json:
+    """Return a dashboard for the Grafana sidecar (ConfigMap) or the Grafana Operator (GrafanaDashboard).
+
+    A ConfigMap over the API server's 1 MiB is refused; the operator's object carries large dashboards gzipped.
+    """
+    uid = str(dashboard.json.get("uid"))
+    name = uid.lower().replace("_", "-")
+    content = dump_json(dashboard.json)
+    if settings.grafana == "sidecar":
+        obj: Json = {"apiVersion": "v1", "kind": "ConfigMap",
+                     "metadata": _metadata(f"dashboard-{name}", settings, dict(settings.dashboard_label),
+                                           {"grafana_folder": settings.folder}),
+                     "data": {dashboard.filename: content.decode("utf-8")}}
+        if len(content) > CONFIGMAP_LIMIT:
+            raise ValueError(f"{dashboard.filename} is {len(content)} bytes, over the {CONFIGMAP_LIMIT} bytes a "
+                             "ConfigMap may hold; use the Grafana Operator (grafana='operator'), which takes it "
+                             "gzipped, or split the dashboard")
+        return obj
+    spec: Json = {"instanceSelector": {"matchLabels": dict(settings.instance_selector)}, "folder": settings.folder,
+                  "resyncPeriod": "10m"}
+    if len(content) > CONFIGMAP_LIMIT // 2:
+        spec["gzipJson"] = _gzipped(content)
+    else:
+        spec["json"] = content.decode("utf-8")
+    return {"apiVersion": "grafana.integreatly.org/v1beta1", "kind": "GrafanaDashboard",
+            "metadata": _metadata(name, settings), "spec": spec}
+
+
+def _file_name(obj: Mapping[str, Any]) -> str:
+    return f"{str(obj['kind']).lower()}-{obj['metadata']['name']}.yaml"
+
+
+def kubernetes_files(contracts: Sequence[ModuleContract], dashboards: Sequence[CompiledDashboard],
+                     settings: KubernetesSettings, folder: str, runbooks: str = RUNBOOKS) -> dict[str, bytes]:
+    """Return one YAML file per object under `folder` and its kustomization.yaml; raise BuildFailed naming what
+    the API server would refuse."""
+    errors: list[BuildError] = []
+    objects: list[Json] = []
+    for contract in contracts:
+        try:
+            objects.append(monitor(contract, settings))
+        except ValueError as error:
+            errors.append(BuildError(f"module {contract.name}", str(error)))
+    objects.extend(rule_objects(contracts, settings, runbooks))
+    for dashboard in dashboards:
+        try:
+            objects.append(dashboard_object(dashboard, settings))
+        except ValueError as error:
+            errors.append(BuildError(dashboard.source, str(error)))
+    files: dict[str, bytes] = {}
+    for obj in objects:
+        path = f"{folder}/{_file_name(obj)}"
+        problems = object_problems(obj)
+        if problems:
+            errors.append(BuildError(path, f"the API server would refuse it: {problems[0]}"))
+        if path in files:
+            errors.append(BuildError(path, "two objects of the same kind and name"))
+        files[path] = dump_yaml(obj)
+    if errors:
+        raise BuildFailed(errors)
+    kustomization = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+                     "resources": sorted(path.rsplit("/", 1)[1] for path in files)}
+    files[f"{folder}/kustomization.yaml"] = dump_yaml(kustomization)
+    return dict(sorted(files.items()))
+
+
+def dashboard_json_of(obj: Mapping[str, Any]) -> Json:
+    """Return the dashboard a ConfigMap or GrafanaDashboard carries (tests and reviews read it back)."""
+    if obj["kind"] == "ConfigMap":
+        (text,) = obj["data"].values()
+        loaded: Json = json.loads(text)
+        return loaded
+    spec = obj["spec"]
+    if "gzipJson" in spec:
+        unpacked: Json = json.loads(gzip.decompress(base64.b64decode(spec["gzipJson"])))
+        return unpacked
+    plain: Json = json.loads(spec["json"])
+    return plain

@@ -1,0 +1,117 @@
+"""Kubernetes objects from the module files: what the API server takes (CRD schemas), what promtool takes
+(the rules inside PrometheusRules), and the same semantics as the local stack's files."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+import yaml
+
+from dashbuild.compiled import CompiledDashboard
+from dashbuild.discover import ModuleFile
+from dashbuild.errors import BuildFailed
+from dashbuild.k8s_schema import object_problems
+from dashbuild.kubernetes import KubernetesSettings, dashboard_json_of, dashboard_object, kubernetes_files, monitor
+from dashbuild.pipeline import compile_checked
+from moddash.contract import ScrapeTarget
+from tests.conftest import REPO
+
+FOLDER = "kubernetes/production"
+
+
+@pytest.fixture(scope="module")
+def project() -> tuple[list[ModuleFile], list[CompiledDashboard]]:
+    """Return the repository's modules and compiled dashboards."""
+    return compile_checked(REPO)
+
+
+def objects(files: dict[str, bytes]) -> dict[str, dict[str, Any]]:
+    """Return each generated file's object by file name."""
+    return {path.rsplit("/", 1)[1]: yaml.safe_load(content) for path, content in files.items()}
+
+
+def build(project: tuple[list[ModuleFile], list[CompiledDashboard]], **settings: Any) -> dict[str, bytes]:
+    """Return the Kubernetes files of the repository's modules under these settings."""
+    modules, dashboards = project
+    return kubernetes_files([m.contract for m in modules], dashboards, KubernetesSettings(**settings), FOLDER)
+
+
+def test_one_file_per_object_every_one_valid_and_listed(project: Any) -> None:
+    files = objects(build(project))
+    kustomization = files.pop("kustomization.yaml")
+    assert kustomization["resources"] == sorted(files)
+    kinds = sorted({obj["kind"] for obj in files.values()})
+    assert kinds == ["ConfigMap", "PrometheusRule", "ServiceMonitor"]
+    for name, obj in files.items():
+        assert object_problems(obj) == [], name
+        assert obj["metadata"]["namespace"] == "monitoring"
+    assert build(project) == build(project)
+
+
+def test_monitors_give_the_labels_dashboards_and_rules_select_by(project: Any) -> None:
+    modules, _dashboards = project
+    contract = modules[0].contract
+    service_monitor = monitor(contract, KubernetesSettings(extra_labels={"cluster": "eu-1"}))
+    assert service_monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+    assert service_monitor["spec"]["selector"] == {"matchLabels": {"app.kubernetes.io/name": contract.slug}}
+    (endpoint,) = service_monitor["spec"]["endpoints"]
+    set_labels = {r["targetLabel"]: r["replacement"] for r in endpoint["relabelings"]}
+    assert set_labels == {"module": contract.slug, "service": contract.service, "cluster": "eu-1"}
+    pod_monitor = monitor(contract, KubernetesSettings(monitor="pod"))
+    assert pod_monitor["kind"] == "PodMonitor" and object_problems(pod_monitor) == []
+
+
+def test_a_protected_module_needs_the_token_secret(project: Any) -> None:
+    modules, _dashboards = project
+    protected = attrs.evolve(modules[0].contract, target=ScrapeTarget(port=8000, bearer_token_file="/etc/t"))
+    with pytest.raises(ValueError, match="set the environment's token_secret"):
+        monitor(protected, KubernetesSettings())
+    (endpoint,) = monitor(protected, KubernetesSettings(token_secret=("metrics-token", "token")))["spec"]["endpoints"]
+    assert endpoint["authorization"] == {"type": "Bearer", "credentials": {"name": "metrics-token", "key": "token"}}
+
+
+def test_prometheus_rules_hold_the_local_stacks_groups_and_promtool_takes_them(project: Any, promtool: str,
+                                                                             tmp_path: Path) -> None:
+    rules = [obj for obj in objects(build(project)).values() if obj["kind"] == "PrometheusRule"]
+    groups = [group for obj in rules for group in obj["spec"]["groups"]]
+    local = [group for path in sorted((REPO / "prometheus" / "rules").glob("*.yml"))
+             for group in yaml.safe_load(path.read_text(encoding="utf-8"))["groups"]]
+    assert sorted(groups, key=lambda g: g["name"]) == sorted(local, key=lambda g: g["name"])
+    (tmp_path / "rules.yml").write_text(yaml.safe_dump({"groups": groups}), encoding="utf-8")
+    result = subprocess.run([promtool, "check", "rules", str(tmp_path / "rules.yml")], capture_output=True,
+                            text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_dashboards_for_the_sidecar_and_for_the_operator(project: Any) -> None:
+    _modules, dashboards = project
+    overview = next(d for d in dashboards if d.json["uid"] == "modules-overview")
+    sidecar = dashboard_object(overview, KubernetesSettings())
+    assert sidecar["metadata"]["labels"]["grafana_dashboard"] == "1"
+    assert sidecar["metadata"]["annotations"] == {"grafana_folder": "Modules"}
+    assert dashboard_json_of(sidecar) == overview.json
+    operator = dashboard_object(overview, KubernetesSettings(grafana="operator"))
+    assert operator["spec"]["instanceSelector"] == {"matchLabels": {"dashboards": "grafana"}}
+    assert object_problems(operator) == [] and dashboard_json_of(operator) == overview.json
+
+
+def test_a_dashboard_too_large_for_a_configmap(project: Any) -> None:
+    _modules, dashboards = project
+    big = attrs.evolve(dashboards[0], json={**dashboards[0].json, "description": "x" * (1024 * 1024)})
+    with pytest.raises(ValueError, match="over the 1048576 bytes a ConfigMap may hold; use the Grafana Operator"):
+        dashboard_object(big, KubernetesSettings())
+    operator = dashboard_object(big, KubernetesSettings(grafana="operator"))
+    assert "gzipJson" in operator["spec"] and "json" not in operator["spec"]
+    assert dashboard_json_of(operator) == big.json and object_problems(operator) == []
+    assert dashboard_object(big, KubernetesSettings(grafana="operator")) == operator  # gzip without a timestamp
+
+
+def test_what_the_api_server_would_refuse_is_not_written(project: Any) -> None:
+    with pytest.raises(BuildFailed) as failure:
+        build(project, namespace="Monitoring_NS")
+    assert "the API server would refuse it: metadata.namespace: 'Monitoring_NS' is not a DNS-1123 label" in \
+        str(failure.value.errors[0])
