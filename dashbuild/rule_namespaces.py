@@ -1,0 +1,66 @@
+"""The rule groups for a horizontally scaled store (issue 15, in progress): Grafana Mimir and Cortex load them as
+namespace files (`mimirtool rules load`: `namespace:` and `groups:`), Thanos' ruler as Prometheus rule files,
+where each group may say how to treat a partial response from the store.
+
+The groups are the local stack's, unchanged (the same recording rules, alerts and SLO rules), so dashboards and
+alerts mean the same whichever store evaluates them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import attrs
+
+from dashbuild.files import YAML_HEADER, dump_yaml
+from dashbuild.prometheus import alert_group, alert_rules_file, recording_rules_file
+from dashbuild.slo_files import slo_rules_file
+from moddash.contract import ModuleContract
+from panels.settings import RUNBOOKS
+from rules.alerts import monitoring_alerts
+
+Json = dict[str, Any]
+
+
+@attrs.frozen
+class RuleStore:
+    """Where the rules go: Mimir or Cortex (a namespace per module, in a tenant) or Thanos' ruler."""
+
+    kind: Literal["mimir", "cortex", "thanos"] = attrs.field(
+        validator=attrs.validators.in_(("mimir", "cortex", "thanos")))
+    tenant: str = "anonymous"  # Mimir/Cortex `X-Scope-OrgID`; noted in each file for `mimirtool --id`
+    namespace_prefix: str = "modules"
+    # Thanos: `abort` fails a rule evaluation when a store answers only partly, `warn` evaluates what it got.
+    partial_response_strategy: Literal["abort", "warn"] | None = None
+
+
+def rule_groups(contracts: Sequence[ModuleContract], runbooks: str = RUNBOOKS) -> dict[str, list[Json]]:
+    """Return the local stack's rule groups by namespace: the shared ones, then one namespace per module."""
+    namespaces: dict[str, list[Json]] = {
+        "recording": recording_rules_file(contracts)["groups"],
+        "monitoring": alert_group("monitoring-alerts", monitoring_alerts(runbooks))["groups"],
+    }
+    for contract in contracts:
+        slo = slo_rules_file(contract, runbooks)
+        namespaces[contract.slug] = [*alert_rules_file(contract, runbooks)["groups"], *(slo["groups"] if slo else [])]
+    return namespaces
+
+
+def rule_namespace_files(contracts: Sequence[ModuleContract], store: RuleStore, folder: str,
+                         runbooks: str = RUNBOOKS) -> dict[str, bytes]:
+    """Return one rule file per namespace under `folder`, in the store's format."""
+    files: dict[str, bytes] = {}
+    for name, groups in rule_groups(contracts, runbooks).items():
+        namespace = f"{store.namespace_prefix}-{name}"
+        if store.kind == "thanos":
+            strategy = store.partial_response_strategy
+            content: Json = {"groups": [{**group, "partial_response_strategy": strategy} if strategy else group
+                                        for group in groups]}
+            files[f"{folder}/{namespace}.yml"] = dump_yaml(content)
+        else:
+            text = dump_yaml({"namespace": namespace, "groups": groups})
+            note = f"# {store.kind} tenant: {store.tenant} (mimirtool rules load --id={store.tenant} ...)\n"
+            files[f"{folder}/{namespace}.yml"] = text.replace(YAML_HEADER.encode(), YAML_HEADER.encode()
+                                                              + note.encode(), 1)
+    return dict(sorted(files.items()))
