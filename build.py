@@ -79,37 +79,118 @@ def _project_root(_ctx: click.Context, _param: click.Parameter, value: Path) -> 
               show_envvar=True, metavar="SECONDS", expose_value=False,
               callback=_module_timeout,
               help="Time limit of each dashboards/*.py import, for every command that loads them [default: 10].")
+@click.option("--env", "env", metavar="NAME", help="Build environment NAME (environments/NAME.py) into "
+              "deploy/NAME/ instead of the local stack; with --check, check only that environment.")
 @click.pass_context
-def cli(ctx: click.Context, check: bool, root: Path, repair: bool, lock_timeout: float) -> None:
+def cli(ctx: click.Context, check: bool, root: Path, repair: bool, lock_timeout: float, env: str | None) -> None:
     """Build dashboards, provisioning files and the manifest. With no command: build everything."""
     ctx.obj = Project(root)
     if ctx.invoked_subcommand is not None:
+        if env is not None:
+            exit_with_error("--env applies to the build and to --check, not to a command", 2)
         return
     if check and repair:
         exit_with_error("--check writes nothing and --repair writes the manifest: give one of them", 2)
+    if env is not None:
+        _environment(root, env, check, repair, lock_timeout)
+        return
     if check:
-        _check_or_exit(root, _build_or_exit(root))
+        result = _build_or_exit(root)
+        _check_or_exit(root, result, environments_too=True)
         return
     _build_and_apply(root, repair, lock_timeout)
 
 
-def _check_or_exit(root: Path, result: BuildResult) -> None:
+def _environment(root: Path, name: str, check: bool, repair: bool, lock_timeout: float) -> None:
+    """Check or build one environment into deploy/NAME/, from a checked local build."""
+    from dashbuild.environments import environment_named, environment_result, environment_root
+    from dashbuild.settings import load_settings
+
+    with exiting_on_failure(building=True):
+        environment = environment_named(root, name)
+        local = _build_or_exit(root)
+        result = environment_result(environment, local, load_settings(root).runbooks)
+    target = environment_root(root, environment)
+    if check:
+        _check_or_exit(target, result, shown=f"deploy/{environment.name}/")
+        return
+    _apply_or_exit(root, target, result, repair, lock_timeout, shown=f"deploy/{environment.name}/")
+
+
+def _stale_lines(root: Path, result: BuildResult, shown: str = "") -> tuple[list[str], int]:
+    """Return a line per missing, stale, orphaned or interrupted file under `root`, and how many files it checked."""
     from dashbuild.freshness import check_outputs
     from dashbuild.manifest import ManifestError
 
     try:
         freshness = check_outputs(root, result.files)
     except ManifestError as error:
-        exit_with_error(str(error))
-    for label, paths in (("missing", freshness.missing), ("stale", freshness.stale),
-                         ("no longer generated", freshness.orphaned),
-                         ("left by an interrupted build", freshness.interrupted)):
-        for path in paths:
-            click.echo(f"{label}: {path}", err=True)
-    if not freshness.fresh:
-        click.echo("generated files are not fresh: run `python build.py` and commit the result", err=True)
+        exit_with_error(f"{shown}{error}")
+    lines = [f"{label}: {shown}{path}" for label, paths in (
+        ("missing", freshness.missing), ("stale", freshness.stale), ("no longer generated", freshness.orphaned),
+        ("left by an interrupted build", freshness.interrupted)) for path in paths]
+    return lines, len(result.files) + 1
+
+
+def _check_or_exit(root: Path, result: BuildResult, shown: str = "", environments_too: bool = False) -> None:
+    lines, checked = _stale_lines(root, result, shown)
+    command = "python build.py" + (f" --env {shown.strip('/').split('/')[-1]}" if shown else "")
+    hints = [f"generated files are not fresh: run `{command}` and commit the result"] if lines else []
+    if environments_too:
+        from dashbuild.environments import environment_result, environment_root, environments
+        from dashbuild.settings import load_settings
+
+        with exiting_on_failure(building=True):
+            found = environments(root)
+            runbooks = load_settings(root).runbooks if found else ""
+            results = [(e, environment_result(e, result, runbooks)) for e in found]
+        for environment, env_result in results:
+            env_lines, env_checked = _stale_lines(environment_root(root, environment), env_result,
+                                                  f"deploy/{environment.name}/")
+            lines += env_lines
+            checked += env_checked
+            if env_lines:
+                hints.append(f"environment {environment.name!r} is not fresh: run `python build.py --env "
+                             f"{environment.name}` and commit the result")
+    for line in lines:
+        click.echo(line, err=True)
+    if lines:
+        for hint in hints:
+            click.echo(hint, err=True)
         sys.exit(1)
-    click.echo(f"all {len(result.files) + 1} generated files are fresh")
+    click.echo(f"all {checked} generated files are fresh")
+
+
+def _apply_or_exit(root: Path, target: Path, result: BuildResult, repair: bool, lock_timeout: float,
+                   shown: str) -> None:
+    """Write an environment's files under `target` as one transaction, holding the project's build lock."""
+    from dashbuild.apply import apply_build
+    from dashbuild.lock import LockBusy, build_lock
+    from dashbuild.manifest import ManifestError
+    from dashbuild.transaction import ApplyError
+
+    try:
+        with build_lock(root, lock_timeout):
+            try:
+                applied = apply_build(target, result, repair)
+            except KeyboardInterrupt:
+                exit_with_error("interrupted; the build was applied completely or not at all", 130)
+    except LockBusy as busy:
+        exit_with_error(str(busy))
+    except (ManifestError, ApplyError) as error:
+        click.echo(f"error: {shown}{error}", err=True)
+        click.echo("no file was changed", err=True)
+        sys.exit(1)
+    except BuildFailed as failure:
+        for problem in failure.errors:
+            click.echo(f"error: {shown}{problem}", err=True)
+        click.echo(f"build failed with {len(failure.errors)} error(s); no file was changed", err=True)
+        sys.exit(1)
+    report = applied.report
+    click.echo(f"{shown.rstrip('/')}: {len(report.written)} written, {len(report.unchanged)} unchanged, "
+               f"{len(report.removed)} removed (manifest: {shown}{MANIFEST})")
+    for path in report.removed:
+        click.echo(f"removed: {shown}{path}")
 
 
 def _build_and_apply(root: Path, repair: bool, lock_timeout: float) -> None:

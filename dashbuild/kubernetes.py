@@ -14,9 +14,7 @@ import base64
 import gzip
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
-
-import attrs
+from typing import Any
 
 from dashbuild.compiled import CompiledDashboard
 from dashbuild.errors import BuildError, BuildFailed
@@ -25,36 +23,11 @@ from dashbuild.k8s_schema import CONFIGMAP_LIMIT, object_problems
 from dashbuild.prometheus import alert_group, alert_rules_file, recording_rules_file
 from dashbuild.slo_files import slo_rules_file
 from moddash.contract import ModuleContract
-from panels.settings import GRAFANA_FOLDER, RUNBOOKS, SCRAPE_INTERVAL
+from panels.environment import KubernetesSettings
+from panels.settings import RUNBOOKS, SCRAPE_INTERVAL
 from rules.alerts import monitoring_alerts
 
 Json = dict[str, Any]
-Pairs = tuple[tuple[str, str], ...]
-
-
-def _pairs(items: Mapping[str, str] | Sequence[tuple[str, str]]) -> Pairs:
-    return tuple(sorted(dict(items).items()))
-
-
-@attrs.frozen
-class KubernetesSettings:
-    """How the platform is wired in a Kubernetes environment."""
-
-    namespace: str = "monitoring"
-    # kube-prometheus-stack selects ServiceMonitors and PrometheusRules by `release: <its release name>`.
-    release: str = "kube-prometheus-stack"
-    monitor: Literal["service", "pod"] = "service"
-    port_name: str = "metrics"  # the Service (or container) port that serves /metrics
-    # The label that selects a module's Service or pods; its value is the module's slug.
-    app_label: str = "app.kubernetes.io/name"
-    grafana: Literal["sidecar", "operator"] = "sidecar"
-    dashboard_label: Pairs = attrs.field(default=(("grafana_dashboard", "1"),), converter=_pairs)
-    instance_selector: Pairs = attrs.field(default=(("dashboards", "grafana"),), converter=_pairs)
-    folder: str = GRAFANA_FOLDER
-    # Labels every series of the environment carries (cluster, env), set by the monitors' relabelings.
-    extra_labels: Pairs = attrs.field(default=(), converter=_pairs)
-    # The Secret holding the bearer token of modules whose /metrics is protected: (name, key).
-    token_secret: tuple[str, str] | None = None
 
 
 def _metadata(name: str, settings: KubernetesSettings, labels: Mapping[str, str] | None = None,

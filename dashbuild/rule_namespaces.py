@@ -9,30 +9,17 @@ alerts mean the same whichever store evaluates them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
-
-import attrs
+from typing import Any
 
 from dashbuild.files import YAML_HEADER, dump_yaml
 from dashbuild.prometheus import alert_group, alert_rules_file, recording_rules_file
 from dashbuild.slo_files import slo_rules_file
 from moddash.contract import ModuleContract
+from panels.environment import RuleStore
 from panels.settings import RUNBOOKS
 from rules.alerts import monitoring_alerts
 
 Json = dict[str, Any]
-
-
-@attrs.frozen
-class RuleStore:
-    """Where the rules go: Mimir or Cortex (a namespace per module, in a tenant) or Thanos' ruler."""
-
-    kind: Literal["mimir", "cortex", "thanos"] = attrs.field(
-        validator=attrs.validators.in_(("mimir", "cortex", "thanos")))
-    tenant: str = "anonymous"  # Mimir/Cortex `X-Scope-OrgID`; noted in each file for `mimirtool --id`
-    namespace_prefix: str = "modules"
-    # Thanos: `abort` fails a rule evaluation when a store answers only partly, `warn` evaluates what it got.
-    partial_response_strategy: Literal["abort", "warn"] | None = None
 
 
 def rule_groups(contracts: Sequence[ModuleContract], runbooks: str = RUNBOOKS) -> dict[str, list[Json]]:

@@ -15,9 +15,10 @@ from dashbuild.compiled import CompiledDashboard
 from dashbuild.discover import ModuleFile
 from dashbuild.errors import BuildFailed
 from dashbuild.k8s_schema import object_problems
-from dashbuild.kubernetes import KubernetesSettings, dashboard_json_of, dashboard_object, kubernetes_files, monitor
+from dashbuild.kubernetes import dashboard_json_of, dashboard_object, kubernetes_files, monitor
 from dashbuild.pipeline import compile_checked
 from moddash.contract import ScrapeTarget
+from panels.environment import KubernetesSettings
 from tests.conftest import REPO
 
 FOLDER = "kubernetes/production"

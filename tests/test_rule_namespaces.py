@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 from dashbuild.pipeline import compile_checked
-from dashbuild.rule_namespaces import RuleStore, rule_namespace_files
+from dashbuild.rule_namespaces import rule_namespace_files
+from panels.environment import RuleStore
 from tests.conftest import REPO
 
 

@@ -1,0 +1,82 @@
+"""Environments beyond the local stack (`environments/<name>.py`, see panels/environment.py) and their output.
+
+An environment's files are written under `deploy/<name>/`, which is a build root of its own: its own manifest,
+journal and freshness check, so building one environment never touches the local stack's files or another
+environment's. The local build is checked and linted first; the environment's files are made from the same
+compiled dashboards and contracts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dashbuild.discover import import_contained
+from dashbuild.errors import BuildError, BuildFailed
+from dashbuild.kubernetes import kubernetes_files
+from dashbuild.pipeline import BuildResult
+from dashbuild.rule_namespaces import rule_namespace_files
+from panels.environment import Environment
+
+ENVIRONMENTS_DIR = "environments"
+DEPLOY_DIR = "deploy"
+
+
+def environment_paths(root: Path) -> list[Path]:
+    """Return the environment files of the project, sorted (none when it has no `environments/` folder)."""
+    folder = root / ENVIRONMENTS_DIR
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.glob("*.py") if not p.name.startswith("_"))
+
+
+def load_environment(path: Path, root: Path) -> Environment:
+    """Return the ENVIRONMENT a file defines; raise BuildError naming the file when it defines none or another."""
+    shown = path.relative_to(root).as_posix()
+    module = import_contained(path.resolve(), shown)
+    environment = getattr(module, "ENVIRONMENT", None)
+    if not isinstance(environment, Environment):
+        raise BuildError(shown, "defines no ENVIRONMENT = Environment(...)")
+    if environment.name != path.stem:
+        raise BuildError(shown, f"ENVIRONMENT is named {environment.name!r}: name it after its file, {path.stem!r}")
+    return environment
+
+
+def environments(root: Path) -> list[Environment]:
+    """Return every environment of the project; raise BuildFailed naming each file that cannot be loaded."""
+    found, errors = [], []
+    for path in environment_paths(root):
+        try:
+            found.append(load_environment(path, root))
+        except BuildError as error:
+            errors.append(error)
+    if errors:
+        raise BuildFailed(errors)
+    return found
+
+
+def environment_named(root: Path, name: str) -> Environment:
+    """Return the environment called `name`; raise BuildError listing the known ones when there is none."""
+    known = environments(root)
+    for environment in known:
+        if environment.name == name:
+            return environment
+    names = ", ".join(e.name for e in known) or f"none: add {ENVIRONMENTS_DIR}/{name}.py"
+    raise BuildError(f"{ENVIRONMENTS_DIR}/{name}.py", f"no environment {name!r} (known: {names})")
+
+
+def environment_root(root: Path, environment: Environment) -> Path:
+    """Return the folder an environment's files are written to (its own build root)."""
+    return root / DEPLOY_DIR / environment.name
+
+
+def environment_result(environment: Environment, local: BuildResult, runbooks: str) -> BuildResult:
+    """Return the environment's files (relative to its root) made from a checked local build; alerts link to
+    `runbooks` as the local stack's do."""
+    files: dict[str, bytes] = {}
+    if environment.kubernetes is not None:
+        files.update(kubernetes_files(local.contracts, local.dashboards, environment.kubernetes, "kubernetes",
+                                      runbooks))
+    if environment.rules is not None:
+        files.update(rule_namespace_files(local.contracts, environment.rules, f"rules/{environment.rules.kind}",
+                                          runbooks))
+    return BuildResult(files=dict(sorted(files.items())), summary=(), dashboards=(), contracts=local.contracts)

@@ -1,0 +1,75 @@
+"""Where modules run beyond the local stack: an environment's typed settings (`environments/<name>.py` defines
+`ENVIRONMENT = Environment(...)`). The local docker compose stack needs none: `python build.py` builds it.
+
+`python build.py --env NAME` writes the environment's output into `deploy/<name>/`: Kubernetes objects for the
+Prometheus Operator and Grafana (`kubernetes`), and rule files for Mimir, Cortex or Thanos (`rules`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Literal
+
+import attrs
+
+from panels.settings import GRAFANA_FOLDER
+
+Pairs = tuple[tuple[str, str], ...]
+ENVIRONMENT_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
+
+
+def _pairs(items: Mapping[str, str] | Sequence[tuple[str, str]]) -> Pairs:
+    return tuple(sorted(dict(items).items()))
+
+
+@attrs.frozen
+class KubernetesSettings:
+    """How the platform is wired in a Kubernetes environment."""
+
+    namespace: str = "monitoring"
+    # kube-prometheus-stack selects ServiceMonitors and PrometheusRules by `release: <its release name>`.
+    release: str = "kube-prometheus-stack"
+    monitor: Literal["service", "pod"] = "service"
+    port_name: str = "metrics"  # the Service (or container) port that serves /metrics
+    # The label that selects a module's Service or pods; its value is the module's slug.
+    app_label: str = "app.kubernetes.io/name"
+    grafana: Literal["sidecar", "operator"] = "sidecar"
+    dashboard_label: Pairs = attrs.field(default=(("grafana_dashboard", "1"),), converter=_pairs)
+    instance_selector: Pairs = attrs.field(default=(("dashboards", "grafana"),), converter=_pairs)
+    folder: str = GRAFANA_FOLDER
+    # Labels every series of the environment carries (cluster, env), set by the monitors' relabelings.
+    extra_labels: Pairs = attrs.field(default=(), converter=_pairs)
+    # The Secret holding the bearer token of modules whose /metrics is protected: (name, key).
+    token_secret: tuple[str, str] | None = None
+
+
+@attrs.frozen
+class RuleStore:
+    """Where the rules go: Mimir or Cortex (a namespace per module, in a tenant) or Thanos' ruler."""
+
+    kind: Literal["mimir", "cortex", "thanos"] = attrs.field(
+        validator=attrs.validators.in_(("mimir", "cortex", "thanos")))
+    tenant: str = "anonymous"  # Mimir/Cortex `X-Scope-OrgID`; noted in each file for `mimirtool --id`
+    namespace_prefix: str = "modules"
+    # Thanos: `abort` fails a rule evaluation when a store answers only partly, `warn` evaluates what it got.
+    partial_response_strategy: Literal["abort", "warn"] | None = None
+
+
+def _check_name(_: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if not ENVIRONMENT_NAME_RE.fullmatch(value):
+        raise ValueError(f"environment name {value!r} must be lowercase letters, digits and '-' (at most 40), "
+                         "starting with a letter")
+
+
+@attrs.frozen
+class Environment:
+    """One environment: its name (the file's, and its output folder `deploy/<name>/`) and what it runs on."""
+
+    name: str = attrs.field(validator=_check_name)
+    kubernetes: KubernetesSettings | None = None
+    rules: RuleStore | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.kubernetes is None and self.rules is None:
+            raise ValueError(f"environment {self.name!r} sets neither kubernetes= nor rules=: nothing to build")

@@ -1,0 +1,94 @@
+"""`python build.py --env NAME`: an environment's output in deploy/NAME/, a build root of its own, never touching
+the local stack's files; `--check` covers every environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import GENERATED_DIRS, BuildRunner, snapshot
+
+PRODUCTION = '''"""Production: kube-prometheus-stack with the Grafana sidecar; rules also for Mimir."""
+
+from panels.environment import Environment, KubernetesSettings, RuleStore
+
+ENVIRONMENT = Environment(
+    name="production",
+    kubernetes=KubernetesSettings(namespace="monitoring", extra_labels={"cluster": "eu-1"}),
+    rules=RuleStore("mimir", tenant="team-a"),
+)
+'''
+
+
+def with_production(root: Path) -> Path:
+    """Add environments/production.py to the repository at `root`; return the environment's output folder."""
+    (root / "environments").mkdir()
+    (root / "environments" / "production.py").write_text(PRODUCTION, encoding="utf-8")
+    return root / "deploy" / "production"
+
+
+def test_an_environment_builds_into_its_own_folder(repo_copy: Path, build_cli: BuildRunner) -> None:
+    deploy = with_production(repo_copy)
+    local = snapshot(repo_copy)
+    result = build_cli(repo_copy, "--env", "production")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("deploy/production: 21 written, 0 unchanged, 0 removed")
+    assert snapshot(repo_copy) == local  # the local stack's files are the same bytes
+    assert (deploy / "build-manifest.json").is_file()
+    assert (deploy / "kubernetes" / "kustomization.yaml").is_file()
+    assert (deploy / "rules" / "mimir" / "modules-recording.yml").is_file()
+    again = build_cli(repo_copy, "--env", "production", hash_seed="99")
+    assert again.stdout.startswith("deploy/production: 0 written, 21 unchanged, 0 removed"), again.stdout
+
+
+def test_check_covers_every_environment(repo_copy: Path, build_cli: BuildRunner) -> None:
+    with_production(repo_copy)
+    before = build_cli(repo_copy, "--check")
+    assert before.returncode == 1
+    assert "missing: deploy/production/kubernetes/kustomization.yaml" in before.stderr
+    assert "environment 'production' is not fresh: run `python build.py --env production`" in before.stderr
+    assert build_cli(repo_copy, "--env", "production").returncode == 0
+    fresh = build_cli(repo_copy, "--check")
+    assert fresh.returncode == 0 and fresh.stdout.strip() == "all 39 generated files are fresh", fresh.stdout
+    module = repo_copy / "dashboards" / "llm_provider.py"
+    module.write_text(module.read_text(encoding="utf-8").replace('title="LLM Provider"', 'title="LLM Gateway"'),
+                      encoding="utf-8")
+    stale = build_cli(repo_copy, "--check")
+    assert stale.returncode == 1
+    assert "stale: deploy/production/kubernetes/configmap-dashboard-llm-provider.yaml" in stale.stderr
+    assert "stale: provisioning/dashboards/llm-provider.json" in stale.stderr
+    only = build_cli(repo_copy, "--env", "production", "--check")
+    assert only.returncode == 1 and "provisioning/" not in only.stderr
+    assert "run `python build.py --env production` and commit the result" in only.stderr
+
+
+def test_without_environments_nothing_changes(repo_copy: Path, build_cli: BuildRunner) -> None:
+    result = build_cli(repo_copy, "--check")
+    assert result.returncode == 0 and result.stdout.strip() == "all 17 generated files are fresh"
+    assert not (repo_copy / "deploy").exists()
+
+
+def test_an_unknown_or_broken_environment_is_one_line(repo_copy: Path, build_cli: BuildRunner) -> None:
+    with_production(repo_copy)
+    before = snapshot(repo_copy, (*GENERATED_DIRS, "deploy"))
+    unknown = build_cli(repo_copy, "--env", "staging")
+    assert unknown.returncode == 1
+    assert unknown.stderr.splitlines()[0] == ("error: environments/staging.py: no environment 'staging' (known: "
+                                              "production)")
+    (repo_copy / "environments" / "staging.py").write_text(
+        "from panels.environment import Environment\nENVIRONMENT = Environment(name='stage')\n", encoding="utf-8")
+    broken = build_cli(repo_copy, "--env", "production")
+    assert broken.returncode == 1 and "Traceback" not in broken.stderr
+    assert "environments/staging.py" in broken.stderr and "neither kubernetes= nor rules=" in broken.stderr
+    (repo_copy / "environments" / "staging.py").write_text(
+        "from panels.environment import Environment, RuleStore\n"
+        "ENVIRONMENT = Environment(name='stage', rules=RuleStore('thanos'))\n", encoding="utf-8")
+    misnamed = build_cli(repo_copy, "--check")
+    assert misnamed.returncode == 1
+    assert "environments/staging.py: ENVIRONMENT is named 'stage': name it after its file, 'staging'" in \
+        misnamed.stderr
+    assert snapshot(repo_copy, (*GENERATED_DIRS, "deploy")) == before
+
+
+def test_env_is_for_the_build_not_a_command(repo_copy: Path, build_cli: BuildRunner) -> None:
+    result = build_cli(repo_copy, "--env", "production", "lint")
+    assert result.returncode == 2 and "--env applies to the build and to --check" in result.stderr
