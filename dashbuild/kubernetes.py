@@ -24,7 +24,7 @@ from dashbuild.prometheus import alert_group, alert_rules_file, recording_rules_
 from dashbuild.slo_files import slo_rules_file
 from moddash.contract import ModuleContract
 from panels.environment import KubernetesSettings
-from panels.settings import RUNBOOKS, SCRAPE_INTERVAL
+from panels.settings import DATASOURCE_NAME, DATASOURCE_UID, RUNBOOKS, SCRAPE_INTERVAL
 from rules.alerts import monitoring_alerts
 
 Json = dict[str, Any]
@@ -122,6 +122,28 @@ def dashboard_object(dashboard: CompiledDashboard, settings: KubernetesSettings)
             "metadata": _metadata(name, settings), "spec": spec}
 
 
+def datasource_object(settings: KubernetesSettings) -> Json | None:
+    """Return the dashboards' Prometheus data source for the Grafana sidecar (a ConfigMap of provisioning YAML) or
+    the Grafana Operator (a GrafanaDatasource), or None when the environment leaves it to Grafana's own setup."""
+    if settings.datasource_url is None:
+        return None
+    source: Json = {"name": DATASOURCE_NAME, "uid": DATASOURCE_UID, "type": "prometheus", "access": "proxy",
+                    "url": settings.datasource_url, "isDefault": True,
+                    "jsonData": {"timeInterval": SCRAPE_INTERVAL, "httpMethod": "POST"}}
+    if settings.datasource_tenant is not None:
+        source["jsonData"]["httpHeaderName1"] = "X-Scope-OrgID"
+        source["secureJsonData"] = {"httpHeaderValue1": settings.datasource_tenant}
+    if settings.grafana == "operator":
+        return {"apiVersion": "grafana.integreatly.org/v1beta1", "kind": "GrafanaDatasource",
+                "metadata": _metadata(DATASOURCE_UID, settings),
+                "spec": {"instanceSelector": {"matchLabels": dict(settings.instance_selector)},
+                         "datasource": source}}
+    provisioning = dump_yaml({"apiVersion": 1, "datasources": [source]}).decode("utf-8")
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": _metadata(f"datasource-{DATASOURCE_UID}", settings, {"grafana_datasource": "1"}),
+            "data": {"prometheus-datasource.yaml": provisioning}}
+
+
 def _file_name(obj: Mapping[str, Any]) -> str:
     return f"{str(obj['kind']).lower()}-{obj['metadata']['name']}.yaml"
 
@@ -143,6 +165,9 @@ def kubernetes_files(contracts: Sequence[ModuleContract], dashboards: Sequence[C
             objects.append(dashboard_object(dashboard, settings))
         except ValueError as error:
             errors.append(BuildError(dashboard.source, str(error)))
+    datasource = datasource_object(settings)
+    if datasource is not None:
+        objects.append(datasource)
     files: dict[str, bytes] = {}
     for obj in objects:
         path = f"{folder}/{_file_name(obj)}"

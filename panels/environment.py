@@ -42,6 +42,12 @@ class KubernetesSettings:
     extra_labels: Pairs = attrs.field(default=(), converter=_pairs)
     # The Secret holding the bearer token of modules whose /metrics is protected: (name, key).
     token_secret: tuple[str, str] | None = None
+    # The URL Grafana queries (a Prometheus, or Mimir's/Thanos' Prometheus API): written as the dashboards' data
+    # source (uid `prometheus`) when given; None when Grafana has it already (kube-prometheus-stack provisions it).
+    datasource_url: str | None = attrs.field(default=None, validator=attrs.validators.optional(
+        attrs.validators.matches_re(r"^https?://[^\s]+$")))
+    # Mimir's or Cortex' tenant, sent as X-Scope-OrgID with every query of that data source.
+    datasource_tenant: str | None = None
 
 
 @attrs.frozen

@@ -116,3 +116,18 @@ def test_what_the_api_server_would_refuse_is_not_written(project: Any) -> None:
         build(project, namespace="Monitoring_NS")
     assert "the API server would refuse it: metadata.namespace: 'Monitoring_NS' is not a DNS-1123 label" in \
         str(failure.value.errors[0])
+
+
+def test_the_dashboards_data_source_for_the_sidecar_and_the_operator(project: Any) -> None:
+    assert not any("datasource" in name for name in objects(build(project)))  # Grafana has its own
+    url = "http://mimir-nginx.mimir.svc/prometheus"
+    files = objects(build(project, datasource_url=url, datasource_tenant="team-a"))
+    sidecar = files["configmap-datasource-prometheus.yaml"]
+    assert sidecar["metadata"]["labels"]["grafana_datasource"] == "1" and object_problems(sidecar) == []
+    (source,) = yaml.safe_load(sidecar["data"]["prometheus-datasource.yaml"])["datasources"]
+    assert (source["uid"], source["url"], source["jsonData"]["httpHeaderName1"],
+            source["secureJsonData"]["httpHeaderValue1"]) == ("prometheus", url, "X-Scope-OrgID", "team-a")
+    operator = objects(build(project, datasource_url=url, grafana="operator"))["grafanadatasource-prometheus.yaml"]
+    assert operator["spec"]["datasource"]["url"] == url and object_problems(operator) == []
+    with pytest.raises(ValueError, match="datasource_url"):
+        KubernetesSettings(datasource_url="mimir:8080")
