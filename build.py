@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent
 # The repository's own sources first: its panels/ and dashboards/, and the service-facing moddash package.
 sys.path[:0] = [str(ROOT), str(ROOT / "moddash-service")]
 
-from dashbuild.cli_support import Project, exit_with_error, exit_with_errors, exiting_on_failure, pass_project  # noqa: E402
+from dashbuild.cli_support import Project, exit_with_error, exiting_on_failure, pass_project  # noqa: E402
 from dashbuild.discover import MODULE_TIMEOUT_ENV, discover, module_paths, set_module_timeout  # noqa: E402
 from dashbuild.errors import BuildFailed  # noqa: E402
 from dashbuild.lock import DEFAULT_WAIT_SECONDS  # noqa: E402
@@ -114,7 +114,7 @@ def _environment(root: Path, name: str, check: bool, repair: bool, lock_timeout:
     if check:
         _check_or_exit(target, result, shown=f"deploy/{environment.name}/")
         return
-    _apply_or_exit(root, target, result, repair, lock_timeout, shown=f"deploy/{environment.name}/")
+    _apply(root, target, lambda: result, repair, lock_timeout, shown=f"deploy/{environment.name}/")
 
 
 def _stale_lines(root: Path, result: BuildResult, shown: str = "") -> tuple[list[str], int]:
@@ -161,9 +161,10 @@ def _check_or_exit(root: Path, result: BuildResult, shown: str = "", environment
     click.echo(f"all {checked} generated files are fresh")
 
 
-def _apply_or_exit(root: Path, target: Path, result: BuildResult, repair: bool, lock_timeout: float,
-                   shown: str) -> None:
-    """Write an environment's files under `target` as one transaction, holding the project's build lock."""
+def _apply(root: Path, target: Path, make_result: Callable[[], BuildResult], repair: bool, lock_timeout: float,
+           shown: str = "") -> BuildResult:
+    """Build and write the result under `target` as one transaction, holding the project's build lock; exit with
+    one line per error (paths prefixed with `shown`, an environment's folder) when nothing could be changed."""
     from dashbuild.apply import apply_build
     from dashbuild.lock import LockBusy, build_lock
     from dashbuild.manifest import ManifestError
@@ -171,6 +172,7 @@ def _apply_or_exit(root: Path, target: Path, result: BuildResult, repair: bool, 
 
     try:
         with build_lock(root, lock_timeout):
+            result = make_result()
             try:
                 applied = apply_build(target, result, repair)
             except KeyboardInterrupt:
@@ -186,46 +188,26 @@ def _apply_or_exit(root: Path, target: Path, result: BuildResult, repair: bool, 
             click.echo(f"error: {shown}{problem}", err=True)
         click.echo(f"build failed with {len(failure.errors)} error(s); no file was changed", err=True)
         sys.exit(1)
-    report = applied.report
-    click.echo(f"{shown.rstrip('/')}: {len(report.written)} written, {len(report.unchanged)} unchanged, "
-               f"{len(report.removed)} removed (manifest: {shown}{MANIFEST})")
-    for path in report.removed:
-        click.echo(f"removed: {shown}{path}")
-
-
-def _build_and_apply(root: Path, repair: bool, lock_timeout: float) -> None:
-    from dashbuild.apply import apply_build
-    from dashbuild.lock import LockBusy, build_lock
-    from dashbuild.manifest import ManifestError
-    from dashbuild.transaction import ApplyError
-
-    try:
-        with build_lock(root, lock_timeout):
-            result = _build_or_exit(root)
-            try:
-                applied = apply_build(root, result, repair)
-            except KeyboardInterrupt:
-                exit_with_error("interrupted; the build was applied completely or not at all", 130)
-    except LockBusy as busy:
-        exit_with_error(str(busy))
-    except (ManifestError, ApplyError) as error:
-        click.echo(f"error: {error}", err=True)
-        click.echo("no file was changed", err=True)
-        sys.exit(1)
-    except BuildFailed as failure:
-        exit_with_errors(failure, summary=True)
     if applied.recovered:
         click.echo(f"completed an interrupted build first ({applied.recovered} steps)")
     for warning in applied.warnings:
         click.echo(f"warning: {warning}", err=True)
     if repair:
-        click.echo(f"repair: {MANIFEST} rebuilt; left alone as hand-made: {', '.join(applied.hand_made) or 'nothing'}")
+        click.echo(f"repair: {shown}{MANIFEST} rebuilt; left alone as hand-made: "
+                   f"{', '.join(applied.hand_made) or 'nothing'}")
     report = applied.report
-    _print_summary(result)
-    click.echo(f"{len(report.written)} written, {len(report.unchanged)} unchanged, {len(report.removed)} removed "
-               f"(manifest: {MANIFEST})")
+    if not shown:
+        _print_summary(result)
+    where = f"{shown.rstrip('/')}: " if shown else ""
+    click.echo(f"{where}{len(report.written)} written, {len(report.unchanged)} unchanged, {len(report.removed)} "
+               f"removed (manifest: {shown}{MANIFEST})")
     for path in report.removed:
-        click.echo(f"removed: {path}")
+        click.echo(f"removed: {shown}{path}")
+    return result
+
+
+def _build_and_apply(root: Path, repair: bool, lock_timeout: float) -> None:
+    _apply(root, root, lambda: _build_or_exit(root), repair, lock_timeout)
 
 
 @cli.command("lint")

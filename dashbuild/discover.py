@@ -18,17 +18,20 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from importlib.abc import Loader
 from pathlib import Path
 from types import FrameType, ModuleType
+from typing import TypeVar
 
 import attrs
 
 from dashbuild.errors import BuildError
 from moddash.contract import ModuleContract
 from panels.spec import ModuleDashboard
+
+Loaded = TypeVar("Loaded")
 
 RESERVED = frozenset({"__init__", "settings"})
 MODULE_TIMEOUT_ENV = "DASHBUILD_MODULE_TIMEOUT"
@@ -251,13 +254,18 @@ def discover(root: Path) -> list[ModuleFile]:
 
     Ctrl-C stops at once with ModuleLoadInterrupted (a KeyboardInterrupt) naming the file being loaded.
     """
+    return load_each(module_paths(root / "dashboards"), lambda path: load_module_file(path, root))
+
+
+def load_each(paths: Sequence[Path], load: Callable[[Path], Loaded]) -> list[Loaded]:
+    """Return `load` of every path; raise BuildFailed naming each file that cannot be loaded, not just the first."""
     from dashbuild.errors import BuildFailed
 
-    loaded: list[ModuleFile] = []
+    loaded: list[Loaded] = []
     errors: list[BuildError] = []
-    for path in module_paths(root / "dashboards"):
+    for path in paths:
         try:
-            loaded.append(load_module_file(path, root))
+            loaded.append(load(path))
         except BuildError as error:
             errors.append(error)
     if errors:

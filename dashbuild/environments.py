@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dashbuild.discover import import_contained
-from dashbuild.errors import BuildError, BuildFailed
+from dashbuild.discover import import_contained, load_each
+from dashbuild.errors import BuildError
 from dashbuild.kubernetes import kubernetes_files
 from dashbuild.pipeline import BuildResult
 from dashbuild.rule_namespaces import rule_namespace_files
@@ -43,15 +43,7 @@ def load_environment(path: Path, root: Path) -> Environment:
 
 def environments(root: Path) -> list[Environment]:
     """Return every environment of the project; raise BuildFailed naming each file that cannot be loaded."""
-    found, errors = [], []
-    for path in environment_paths(root):
-        try:
-            found.append(load_environment(path, root))
-        except BuildError as error:
-            errors.append(error)
-    if errors:
-        raise BuildFailed(errors)
-    return found
+    return load_each(environment_paths(root), lambda path: load_environment(path, root))
 
 
 def environment_named(root: Path, name: str) -> Environment:

@@ -20,7 +20,7 @@ from dashbuild.checks import run_checks
 from dashbuild.compiled import CompiledDashboard
 from dashbuild.discover import RESERVED, ModuleFile, discover
 from dashbuild.errors import BuildError, BuildFailed
-from dashbuild.files import write_atomic
+from dashbuild.files import write_module_file
 from dashbuild.importer.compare import Difference, compare
 from dashbuild.importer.compare_values import ABSENT
 from dashbuild.importer.convert import Imported, ImportedPanel, ImportedRow, import_dashboard
@@ -218,7 +218,7 @@ def import_file(root: Path, source: Path, name: str | None = None, port: int | N
         raise BuildError(shown, f"cannot build the imported module: {error}") from None
     _same_values(text, imported, shown)
     differences = tuple(_without_conventions(imported, original, compiled.json))
-    write_atomic(path, text.encode("utf-8"))
+    write_module_file(path, text.encode("utf-8"), shown)
     return ImportResult(path, imported, differences, silenced)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from dashbuild.checks import slugify
 from dashbuild.discover import RESERVED, discover
 from dashbuild.errors import BuildError, BuildFailed
-from dashbuild.files import write_atomic
+from dashbuild.files import write_module_file
 from dashbuild.settings import load_settings
 from moddash.contract.model import MODULE_NAME_RE
 from panels.settings import OVERVIEW_UID
@@ -104,5 +104,5 @@ def scaffold_module(root: Path, name: str, port: int, title: str | None = None) 
     clashes = slugify(settings.title_of(name, title)) == slugify(settings.overview_title)
     if clashes or name.replace("_", "-") == OVERVIEW_UID:
         raise BuildError(display, f"{name!r} / {title!r} clashes with the overview dashboard")
-    write_atomic(path, module_source(name, port, title).encode("utf-8"))
+    write_module_file(path, module_source(name, port, title).encode("utf-8"), display)
     return path

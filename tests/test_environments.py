@@ -92,3 +92,20 @@ def test_an_unknown_or_broken_environment_is_one_line(repo_copy: Path, build_cli
 def test_env_is_for_the_build_not_a_command(repo_copy: Path, build_cli: BuildRunner) -> None:
     result = build_cli(repo_copy, "--env", "production", "lint")
     assert result.returncode == 2 and "--env applies to the build and to --check" in result.stderr
+
+
+def test_an_environment_the_disk_refuses_changes_nothing(repo_copy: Path, build_cli: BuildRunner) -> None:
+    """A file where the environment's folder should be: one line naming it, neither its files nor the local ones
+    changed, and the next build after the obstacle is gone writes everything."""
+    deploy = with_production(repo_copy)
+    deploy.mkdir(parents=True)
+    (deploy / "kubernetes").write_text("not a folder\n", encoding="utf-8")
+    before = snapshot(repo_copy, (*GENERATED_DIRS, "deploy"))
+    result = build_cli(repo_copy, "--env", "production")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and errors[0].startswith("error: deploy/production/"), result.stderr
+    assert snapshot(repo_copy, (*GENERATED_DIRS, "deploy")) == before
+    (deploy / "kubernetes").unlink()
+    assert build_cli(repo_copy, "--env", "production").returncode == 0
+    assert build_cli(repo_copy, "--check").returncode == 0

@@ -374,3 +374,33 @@ def test_something_in_the_way_is_one_clear_error(repo_copy: Path, build_cli: Bui
     result = build_cli(repo_copy, *args)
     assert_clean_failure(result, fragment)
     assert snapshot(repo_copy) == before
+
+
+@pytest.mark.parametrize("args", [("new-module", "billing_gateway", "--port", "8030"),
+                                  ("import", "{corpus}/node-exporter__nodes.json")], ids=["new-module", "import"])
+def test_a_module_file_the_disk_refuses_is_one_line_and_leaves_nothing(repo_copy: Path, args: tuple[str, ...]
+                                                                       ) -> None:
+    """Writing a new module file past the file-size limit: one line naming the file, no temp file left."""
+    corpus = Path(__file__).parent / "corpus" / "dashboards"
+    before = snapshot(repo_copy, ("dashboards", "provisioning", "prometheus"))
+
+    def limit_file_size() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1024, 1024))
+
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    command = [sys.executable, str(repo_copy / "build.py"), *(a.format(corpus=corpus) for a in args)]
+    result = subprocess.run(command, cwd=repo_copy, env=env, text=True, capture_output=True, timeout=120,
+                            check=False, preexec_fn=limit_file_size)
+    assert_clean_failure(result, "dashboards/", "cannot be written: file too large; nothing was written")
+    assert snapshot(repo_copy, ("dashboards", "provisioning", "prometheus")) == before
+    assert not list((repo_copy / "dashboards").glob(".*.tmp")), "temp file left behind"
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="a read-only bind mount needs root (CI runs as root)")
+def test_an_import_into_a_read_only_folder_is_one_line(repo_copy: Path) -> None:
+    corpus = Path(__file__).parent / "corpus" / "dashboards"
+    before = snapshot(repo_copy, ("dashboards",))
+    result = in_namespace(repo_copy, "mount --bind dashboards dashboards && mount -o remount,ro,bind dashboards",
+                          "import", str(corpus / "node-exporter__nodes.json"))
+    assert_clean_failure(result, "dashboards/node.py", "read-only file system")
+    assert snapshot(repo_copy, ("dashboards",)) == before

@@ -145,7 +145,7 @@ def panel_view(panel: Mapping[str, Any]) -> Json:
     custom_schema = schema_of(plugin, "FieldConfig") if plugin else None
     custom = known_only(with_defaults(obj(defaults.get("custom")), custom_schema), custom_schema)
     view["custom"] = fill(custom, runtime.get("custom", {}))
-    if plugin and schema_of(plugin, "FieldConfig") is None:
+    if plugin and custom_schema is None:
         view["custom"] = ABSENT  # a plugin without custom field config (stat, gauge, bar gauge) reads none
     # Standard field options the dashboard schema does not define (`nullValueMode` of old panels) are not read.
     standard = known_only(dict(defaults), schema_of("dashboard", "FieldConfig"))

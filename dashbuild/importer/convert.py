@@ -8,13 +8,13 @@ queries). Notes say what was guessed and what could not be carried over; nothing
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
 
 from dashbuild.importer.compare_values import mapping
-from dashbuild.importer.convert_panel import ConvertedPanel, PanelContext, convert_panel
+from dashbuild.importer.convert_panel import ConvertedPanel, PanelContext, SchemaCheck, convert_panel
 from dashbuild.importer.convert_variables import annotations_of, primary_datasource, variables_of
 from dashbuild.importer.infer import Inference, InferredMetric, Query, infer
 from dashbuild.importer.migrate import migrate_with_notes
@@ -145,11 +145,8 @@ def _split_rows(panels: Sequence[Mapping[str, Any]]) -> list[tuple[Mapping[str, 
     return [(row, sorted(children, key=place)) for row, children in rows]
 
 
-PanelCheck = Callable[[Panel], list[str]]
-
-
 def import_dashboard(original: Mapping[str, Any], *, name: str | None = None, port: int = 9100,
-                     source: str = "dashboard.json", schema_errors: PanelCheck | None = None) -> Imported:
+                     source: str = "dashboard.json", schema_errors: SchemaCheck | None = None) -> Imported:
     """Return the module an existing dashboard becomes (raise ValueError when it holds no importable panel)."""
     migration = migrate_with_notes(original)
     dashboard = migration.dashboard
@@ -204,7 +201,7 @@ def import_dashboard(original: Mapping[str, Any], *, name: str | None = None, po
             except ValueError as error:  # one panel the model refuses (no query left, ...) does not stop the rest
                 notes.append(f"panel {child.get('title')!r} ({kind}) is not imported: {error}")
                 continue
-            panels.append(_recognised(converted, child, known))
+            panels.append(_recognised(converted, known))
         if not panels and row is None:
             continue
         row_title = str(mapping(row).get("title") or "").strip() if row is not None else ""
@@ -248,7 +245,7 @@ def _known_repeats(rows: Sequence[ImportedRow], names: set[str], notes: list[str
     return kept
 
 
-def _recognised(converted: ConvertedPanel, original: Mapping[str, Any], known: Mapping[str, Metric]) -> ImportedPanel:
+def _recognised(converted: ConvertedPanel, known: Mapping[str, Metric]) -> ImportedPanel:
     panel = converted.panel
     if not panel.targets:
         return ImportedPanel(converted)

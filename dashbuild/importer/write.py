@@ -16,7 +16,7 @@ from dashbuild.importer.convert import Imported, ImportedMetric, ImportedPanel
 from dashbuild.importer.source import Call, Code, Commented, module_file
 from moddash.contract import ModuleContract, ScrapeTarget
 from moddash.contract.model import Metric
-from panels.spec import ModuleDashboard, Panel, Row
+from panels.spec import ModuleDashboard, Panel
 
 HELPERS = ("panels", "helpers as h")
 
@@ -108,8 +108,7 @@ def built_values(imported: Imported) -> tuple[ModuleContract, ModuleDashboard]:
     """Return the contract and dashboard the written file declares (for checking before writing)."""
     contract = imported.contract()
     dashboard = ModuleDashboard(
-        rows=tuple(Row(r.title, tuple(p.panel for p in r.panels), collapsed=r.collapsed, repeat=r.repeat)
-                   for r in imported.rows),
+        rows=tuple(row.row() for row in imported.rows),
         variables=imported.variables, description=imported.description, tags=imported.tags,
         annotations=imported.annotations, external_metrics=tuple(m.metric for m in imported.external_metrics),
         uid=imported.uid or None, silenced=imported.silenced)
