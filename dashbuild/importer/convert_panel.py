@@ -21,7 +21,7 @@ from dashbuild.importer.compare_values import ABSENT, leaf_differences, mapping
 from dashbuild.importer.migrate_common import arr, obj, short
 from dashbuild.render_panels import render_panel
 from panels.fields import RAW_FORBIDDEN, DataLink, FrozenMap, Override, Transformation, ValueText, raw_options, thaw
-from panels.kinds import PANEL_KINDS, Graph, Heatmap, Legend, Repeat, Stat, Text
+from panels.kinds import Graph, Heatmap, Legend, Repeat, Stat, Text
 from panels.layout import GridPos
 from panels.settings import DATASOURCE_VARIABLE
 from panels.spec import Panel, Step, Target, ref_id
@@ -402,6 +402,12 @@ def _raw_for(original: Mapping[str, Any], path: str) -> tuple[str, Any] | None:
 SchemaCheck = Callable[[Panel], list[str]]
 
 
+def _outermost(options: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the options without those below another one's path: the shorter path replaces what they set."""
+    return {path: value for path, value in options.items()
+            if not any(path.startswith(f"{other}.") for other in options if other != path)}
+
+
 def _with_defaults(original: Mapping[str, Any]) -> Json:
     """Return the panel with its options and custom field config as Grafana reads them (defaults filled in), so
     an escape hatch copies an object whole, with the keys the schema requires and the original left out."""
@@ -419,9 +425,7 @@ def _with_defaults(original: Mapping[str, Any]) -> Json:
 def convert_panel(original: Mapping[str, Any], context: PanelContext,
                   schema_errors: SchemaCheck | None = None) -> ConvertedPanel:
     """Return the panel in our model with escape hatches for the rest, and notes on what differs."""
-    panel, notes = model_panel(original, context)
-    if panel.kind not in PANEL_KINDS:
-        raise ValueError(f"panel kind {panel.kind!r} is not in our model")
+    panel, notes = model_panel(original, context)  # a kind outside the model is refused by Panel itself
     raw: dict[str, Any] = {}
     source = _with_defaults(original)
     for _round in range(6):
@@ -433,17 +437,11 @@ def convert_panel(original: Mapping[str, Any], context: PanelContext,
             found = _raw_for(source, json_path) if json_path else None
             if found is not None and found[0].split(".")[0] not in RAW_FORBIDDEN:
                 wanted[found[0]] = found[1]
-        # A shorter path replaces what a longer one below it would set.
-        for path in sorted(wanted):
-            if any(path.startswith(f"{other}.") for other in wanted if other != path):
-                wanted.pop(path)
+        wanted = _outermost(wanted)
         added = {p: v for p, v in wanted.items() if raw.get(p, ABSENT) != v}
         if not added:
             break
-        raw.update(added)
-        for path in list(raw):
-            if any(path.startswith(f"{other}.") for other in raw if other != path):
-                raw.pop(path)
+        raw = _outermost({**raw, **added})
         panel = attrs.evolve(panel, raw=raw_options(raw))
     if schema_errors is not None:
         panel, dropped = _drop_refused(panel, schema_errors)
