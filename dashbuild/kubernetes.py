@@ -17,15 +17,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dashbuild.compiled import CompiledDashboard
+from dashbuild.environment_rules import rule_sets
 from dashbuild.errors import BuildError, BuildFailed
 from dashbuild.files import dump_json, dump_yaml
 from dashbuild.k8s_schema import CONFIGMAP_LIMIT, object_problems
-from dashbuild.prometheus import alert_group, alert_rules_file, recording_rules_file
-from dashbuild.slo_files import slo_rules_file
 from moddash.contract import ModuleContract
 from panels.environment import KubernetesSettings
-from panels.settings import DATASOURCE_NAME, DATASOURCE_UID, RUNBOOKS, SCRAPE_INTERVAL
-from rules.alerts import monitoring_alerts
+from panels.settings import DATASOURCE_NAME, DATASOURCE_UID, DATASOURCE_VARIABLE, RUNBOOKS, SCRAPE_INTERVAL
 
 Json = dict[str, Any]
 
@@ -40,7 +38,10 @@ def _metadata(name: str, settings: KubernetesSettings, labels: Mapping[str, str]
 
 
 def _relabelings(contract: ModuleContract, settings: KubernetesSettings) -> list[Json]:
-    labels = {"module": contract.slug, "service": contract.service, **dict(settings.extra_labels)}
+    # After the operator's own relabelings, which set `job` and `service` from the Kubernetes Service's name: the
+    # dashboards and rules select by the local stack's values.
+    labels = {"job": contract.job, "module": contract.slug, "service": contract.service,
+              **dict(settings.extra_labels)}
     return [{"action": "replace", "targetLabel": name, "replacement": value} for name, value in sorted(labels.items())]
 
 
@@ -76,22 +77,31 @@ def prometheus_rule(name: str, groups: Sequence[Json], settings: KubernetesSetti
 
 def rule_objects(contracts: Sequence[ModuleContract], settings: KubernetesSettings,
                  runbooks: str = RUNBOOKS) -> list[Json]:
-    """Return the PrometheusRules: the recording rules, each module's alerts and SLO rules, the monitoring alerts."""
-    objects = [prometheus_rule("modules-recording", recording_rules_file(contracts)["groups"], settings)]
-    for contract in contracts:
-        objects.append(prometheus_rule(f"{contract.slug}-alerts", alert_rules_file(contract, runbooks)["groups"],
-                                       settings))
-        slo = slo_rules_file(contract, runbooks)
-        if slo is not None:
-            objects.append(prometheus_rule(f"{contract.slug}-slo", slo["groups"], settings))
-    objects.append(prometheus_rule("monitoring-alerts",
-                                   alert_group("monitoring-alerts", monitoring_alerts(runbooks))["groups"], settings))
-    return objects
+    """Return the PrometheusRules: the recording rules, each module's alerts and SLO rules, and the alerts about
+    Prometheus itself unless the environment leaves them to the chart's own rules."""
+    return [prometheus_rule(rule_set.name, rule_set.groups, settings)
+            for rule_set in rule_sets(contracts, runbooks, settings.prometheus_job)]
 
 
 def _gzipped(text: bytes) -> str:
     # mtime=0: the same bytes on every run.
     return base64.b64encode(gzip.compress(text, compresslevel=9, mtime=0)).decode("ascii")
+
+
+def reading_from(value: Any, datasource_uid: str) -> Any:
+    """Return a dashboard (or part of one) whose references to the project's Prometheus data source, and its data
+    source variable's default, name `datasource_uid` instead."""
+    if datasource_uid == DATASOURCE_UID:
+        return value
+    if isinstance(value, list):
+        return [reading_from(item, datasource_uid) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if value.get("type") == "datasource" and value.get("name") == DATASOURCE_VARIABLE:
+        return {**value, "current": {**value.get("current", {}), "value": datasource_uid}}
+    if value.get("uid") == DATASOURCE_UID and value.get("type") in ("prometheus", None) and len(value) <= 2:
+        return {**value, "uid": datasource_uid}
+    return {key: reading_from(item, datasource_uid) for key, item in value.items()}
 
 
 def dashboard_object(dashboard: CompiledDashboard, settings: KubernetesSettings) -> Json:
@@ -101,7 +111,7 @@ def dashboard_object(dashboard: CompiledDashboard, settings: KubernetesSettings)
     """
     uid = str(dashboard.json.get("uid"))
     name = uid.lower().replace("_", "-")
-    content = dump_json(dashboard.json)
+    content = dump_json(reading_from(dashboard.json, settings.datasource_uid))
     if settings.grafana == "sidecar":
         obj: Json = {"apiVersion": "v1", "kind": "ConfigMap",
                      "metadata": _metadata(f"dashboard-{name}", settings, dict(settings.dashboard_label),
@@ -127,7 +137,7 @@ def datasource_object(settings: KubernetesSettings) -> Json | None:
     the Grafana Operator (a GrafanaDatasource), or None when the environment leaves it to Grafana's own setup."""
     if settings.datasource_url is None:
         return None
-    source: Json = {"name": DATASOURCE_NAME, "uid": DATASOURCE_UID, "type": "prometheus", "access": "proxy",
+    source: Json = {"name": DATASOURCE_NAME, "uid": settings.datasource_uid, "type": "prometheus", "access": "proxy",
                     "url": settings.datasource_url, "isDefault": True,
                     "jsonData": {"timeInterval": SCRAPE_INTERVAL, "httpMethod": "POST"}}
     if settings.datasource_tenant is not None:
@@ -135,12 +145,13 @@ def datasource_object(settings: KubernetesSettings) -> Json | None:
         source["secureJsonData"] = {"httpHeaderValue1": settings.datasource_tenant}
     if settings.grafana == "operator":
         return {"apiVersion": "grafana.integreatly.org/v1beta1", "kind": "GrafanaDatasource",
-                "metadata": _metadata(DATASOURCE_UID, settings),
+                "metadata": _metadata(settings.datasource_uid.lower().replace("_", "-"), settings),
                 "spec": {"instanceSelector": {"matchLabels": dict(settings.instance_selector)},
                          "datasource": source}}
     provisioning = dump_yaml({"apiVersion": 1, "datasources": [source]}).decode("utf-8")
     return {"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": _metadata(f"datasource-{DATASOURCE_UID}", settings, {"grafana_datasource": "1"}),
+            "metadata": _metadata(f"datasource-{settings.datasource_uid.lower().replace('_', '-')}", settings,
+                                  {"grafana_datasource": "1"}),
             "data": {"prometheus-datasource.yaml": provisioning}}
 
 

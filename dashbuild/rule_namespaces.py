@@ -11,26 +11,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from dashbuild.environment_rules import rule_sets
 from dashbuild.files import YAML_HEADER, dump_yaml
-from dashbuild.prometheus import alert_group, alert_rules_file, recording_rules_file
-from dashbuild.slo_files import slo_rules_file
 from moddash.contract import ModuleContract
 from panels.environment import RuleStore
 from panels.settings import RUNBOOKS
-from rules.alerts import monitoring_alerts
 
 Json = dict[str, Any]
 
 
-def rule_groups(contracts: Sequence[ModuleContract], runbooks: str = RUNBOOKS) -> dict[str, list[Json]]:
-    """Return the local stack's rule groups by namespace: the shared ones, then one namespace per module."""
-    namespaces: dict[str, list[Json]] = {
-        "recording": recording_rules_file(contracts)["groups"],
-        "monitoring": alert_group("monitoring-alerts", monitoring_alerts(runbooks))["groups"],
-    }
-    for contract in contracts:
-        slo = slo_rules_file(contract, runbooks)
-        namespaces[contract.slug] = [*alert_rules_file(contract, runbooks)["groups"], *(slo["groups"] if slo else [])]
+def rule_groups(contracts: Sequence[ModuleContract], runbooks: str = RUNBOOKS,
+                prometheus_job: str | None = None) -> dict[str, list[Json]]:
+    """Return the environment's rule groups by namespace: the recording rules, one namespace per module (its alerts
+    and SLO rules), and the monitoring alerts when `prometheus_job` names Prometheus' own scrape job."""
+    namespaces: dict[str, list[Json]] = {}
+    for rule_set in rule_sets(contracts, runbooks, prometheus_job):
+        namespaces.setdefault(rule_set.namespace, []).extend(rule_set.groups)
     return namespaces
 
 
@@ -38,7 +34,7 @@ def rule_namespace_files(contracts: Sequence[ModuleContract], store: RuleStore, 
                          runbooks: str = RUNBOOKS) -> dict[str, bytes]:
     """Return one rule file per namespace under `folder`, in the store's format."""
     files: dict[str, bytes] = {}
-    for name, groups in rule_groups(contracts, runbooks).items():
+    for name, groups in rule_groups(contracts, runbooks, store.prometheus_job).items():
         namespace = f"{store.namespace_prefix}-{name}"
         if store.kind == "thanos":
             strategy = store.partial_response_strategy

@@ -13,10 +13,19 @@ from typing import Literal
 
 import attrs
 
-from panels.settings import GRAFANA_FOLDER
+from panels.settings import DATASOURCE_UID, GRAFANA_FOLDER
 
 Pairs = tuple[tuple[str, str], ...]
 ENVIRONMENT_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
+
+
+def kube_prometheus_stack_job(release: str) -> str:
+    """Return the job of Prometheus' own metrics in a kube-prometheus-stack release: its Prometheus Service's name,
+    `<fullname>-prometheus`, where the chart's fullname is the release name when that contains the chart's name and
+    `<release>-kube-prometheus-stack` otherwise, cut to 26 characters."""
+    chart = "kube-prometheus-stack"
+    fullname = release if chart in release else f"{release}-{chart}"
+    return f"{fullname[:26].rstrip('-')}-prometheus"
 
 
 def _pairs(items: Mapping[str, str] | Sequence[tuple[str, str]]) -> Pairs:
@@ -48,6 +57,13 @@ class KubernetesSettings:
         attrs.validators.matches_re(r"^https?://[^\s]+$")))
     # Mimir's or Cortex' tenant, sent as X-Scope-OrgID with every query of that data source.
     datasource_tenant: str | None = None
+    # The uid of the data source the dashboards read by default (kube-prometheus-stack provisions `prometheus`).
+    datasource_uid: str = attrs.field(default=DATASOURCE_UID,
+                                      validator=attrs.validators.matches_re(r"^[a-zA-Z0-9_-]{1,40}$"))
+    # The scrape job of Prometheus' own metrics, which the alerts about the monitoring itself select; None leaves
+    # those alerts out (kube-prometheus-stack's default rules have their own). Default: the chart's, from `release`.
+    prometheus_job: str | None = attrs.field(
+        default=attrs.Factory(lambda settings: kube_prometheus_stack_job(settings.release), takes_self=True))
 
 
 @attrs.frozen
@@ -60,6 +76,9 @@ class RuleStore:
     namespace_prefix: str = "modules"
     # Thanos: `abort` fails a rule evaluation when a store answers only partly, `warn` evaluates what it got.
     partial_response_strategy: Literal["abort", "warn"] | None = None
+    # The scrape job of the Prometheus servers' own metrics, for the alerts about the monitoring itself; None leaves
+    # them out (which job that is depends on how each Prometheus scrapes itself).
+    prometheus_job: str | None = None
 
 
 def _check_name(_: object, attribute: attrs.Attribute[str], value: str) -> None:

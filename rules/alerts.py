@@ -135,9 +135,12 @@ def alert_rules(contract: ModuleContract, runbooks: str = RUNBOOKS) -> list[Aler
     return alerts
 
 
-def monitoring_alerts(runbooks: str = RUNBOOKS) -> list[AlertRule]:
-    """Return the alerts about the monitoring itself: failing rules, a failed reload, lost Alertmanagers, Watchdog."""
-    own = (promql.eq("job", SELF_JOB),)
+def monitoring_alerts(runbooks: str = RUNBOOKS, prometheus_job: str = SELF_JOB) -> list[AlertRule]:
+    """Return the alerts about the monitoring itself: failing rules, a failed reload, lost Alertmanagers, Watchdog.
+
+    `prometheus_job` is the scrape job of Prometheus' own metrics (kube-prometheus-stack names it after its
+    Service, so the local `prometheus` would match nothing there)."""
+    own = (promql.eq("job", prometheus_job),)
     return [
         AlertRule(
             alert="PrometheusRuleEvaluationFailures", for_="5m", severity="critical", module="",

@@ -31,13 +31,13 @@ def test_an_environment_builds_into_its_own_folder(repo_copy: Path, build_cli: B
     local = snapshot(repo_copy)
     result = build_cli(repo_copy, "--env", "production")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("deploy/production: 21 written, 0 unchanged, 0 removed")
+    assert result.stdout.startswith("deploy/production: 20 written, 0 unchanged, 0 removed")
     assert snapshot(repo_copy) == local  # the local stack's files are the same bytes
     assert (deploy / "build-manifest.json").is_file()
     assert (deploy / "kubernetes" / "kustomization.yaml").is_file()
     assert (deploy / "rules" / "mimir" / "modules-recording.yml").is_file()
     again = build_cli(repo_copy, "--env", "production", hash_seed="99")
-    assert again.stdout.startswith("deploy/production: 0 written, 21 unchanged, 0 removed"), again.stdout
+    assert again.stdout.startswith("deploy/production: 0 written, 20 unchanged, 0 removed"), again.stdout
 
 
 def test_check_covers_every_environment(repo_copy: Path, build_cli: BuildRunner) -> None:
@@ -48,7 +48,7 @@ def test_check_covers_every_environment(repo_copy: Path, build_cli: BuildRunner)
     assert "environment 'production' is not fresh: run `python build.py --env production`" in before.stderr
     assert build_cli(repo_copy, "--env", "production").returncode == 0
     fresh = build_cli(repo_copy, "--check")
-    assert fresh.returncode == 0 and fresh.stdout.strip() == "all 39 generated files are fresh", fresh.stdout
+    assert fresh.returncode == 0 and fresh.stdout.strip() == "all 38 generated files are fresh", fresh.stdout
     module = repo_copy / "dashboards" / "llm_provider.py"
     module.write_text(module.read_text(encoding="utf-8").replace('title="LLM Provider"', 'title="LLM Gateway"'),
                       encoding="utf-8")

@@ -61,7 +61,9 @@ def test_monitors_give_the_labels_dashboards_and_rules_select_by(project: Any) -
     assert service_monitor["spec"]["selector"] == {"matchLabels": {"app.kubernetes.io/name": contract.slug}}
     (endpoint,) = service_monitor["spec"]["endpoints"]
     set_labels = {r["targetLabel"]: r["replacement"] for r in endpoint["relabelings"]}
-    assert set_labels == {"module": contract.slug, "service": contract.service, "cluster": "eu-1"}
+    # After the operator's own relabelings, which set `job` and `service` from the Kubernetes Service's name.
+    assert set_labels == {"job": contract.job, "module": contract.slug, "service": contract.service,
+                          "cluster": "eu-1"}
     pod_monitor = monitor(contract, KubernetesSettings(monitor="pod"))
     assert pod_monitor["kind"] == "PodMonitor" and object_problems(pod_monitor) == []
 
@@ -79,8 +81,11 @@ def test_prometheus_rules_hold_the_local_stacks_groups_and_promtool_takes_them(p
                                                                              tmp_path: Path) -> None:
     rules = [obj for obj in objects(build(project)).values() if obj["kind"] == "PrometheusRule"]
     groups = [group for obj in rules for group in obj["spec"]["groups"]]
-    local = [group for path in sorted((REPO / "prometheus" / "rules").glob("*.yml"))
+    local = [{"interval": "5s", **group} for path in sorted((REPO / "prometheus" / "rules").glob("*.yml"))
              for group in yaml.safe_load(path.read_text(encoding="utf-8"))["groups"]]
+    # Every group keeps the local evaluation interval; Prometheus' own job is kube-prometheus-stack's Service name.
+    for rule in next(group for group in local if group["name"] == "monitoring-alerts")["rules"]:
+        rule["expr"] = rule["expr"].replace('job="prometheus"', 'job="kube-prometheus-stack-prometheus"')
     assert sorted(groups, key=lambda g: g["name"]) == sorted(local, key=lambda g: g["name"])
     (tmp_path / "rules.yml").write_text(yaml.safe_dump({"groups": groups}), encoding="utf-8")
     result = subprocess.run([promtool, "check", "rules", str(tmp_path / "rules.yml")], capture_output=True,
@@ -131,3 +136,24 @@ def test_the_dashboards_data_source_for_the_sidecar_and_the_operator(project: An
     assert operator["spec"]["datasource"]["url"] == url and object_problems(operator) == []
     with pytest.raises(ValueError, match="datasource_url"):
         KubernetesSettings(datasource_url="mimir:8080")
+
+
+def test_the_monitoring_alerts_select_the_charts_prometheus_job_or_are_left_to_the_chart(project: Any) -> None:
+    def monitoring(**settings: Any) -> list[str]:
+        return [rule["expr"] for obj in objects(build(project, **settings)).values()
+                if obj["kind"] == "PrometheusRule" and obj["metadata"]["name"] == "monitoring-alerts"
+                for rule in obj["spec"]["groups"][0]["rules"]]
+    assert 'job="prom-kube-prometheus-stack-prometheus"' in monitoring(release="prom")[0]
+    assert 'job="prometheus-kube-prometheus-prometheus"' in monitoring(release="prometheus")[0]
+    assert monitoring(prometheus_job=None) == []
+
+
+def test_dashboards_read_the_environments_data_source(project: Any) -> None:
+    files = objects(build(project, datasource_uid="mimir", datasource_url="http://mimir.svc/prometheus"))
+    source = yaml.safe_load(files["configmap-datasource-mimir.yaml"]["data"]["prometheus-datasource.yaml"])
+    assert source["datasources"][0]["uid"] == "mimir"
+    dashboard = dashboard_json_of(files["configmap-dashboard-prompt-manager.yaml"])
+    (variable,) = [v for v in dashboard["templating"]["list"] if v["type"] == "datasource"]
+    assert variable["current"]["value"] == "mimir"
+    local = dashboard_json_of(objects(build(project))["configmap-dashboard-prompt-manager.yaml"])
+    assert dashboard.pop("templating") != local.pop("templating") and dashboard == local

@@ -23,10 +23,17 @@ def contracts() -> list[Any]:
     return [m.contract for m in modules]
 
 
-def local_groups() -> list[dict[str, Any]]:
-    """Return every rule group of the local stack's rule files."""
-    return [group for path in sorted((REPO / "prometheus" / "rules").glob("*.yml"))
-            for group in yaml.safe_load(path.read_text(encoding="utf-8"))["groups"]]
+def local_groups(prometheus_job: str | None = None) -> list[dict[str, Any]]:
+    """Return every rule group of the local stack's rule files at their local evaluation interval; the monitoring
+    alerts selecting Prometheus' own metrics as `prometheus_job`, or left out when it is None."""
+    groups = [{"interval": "5s", **group} for path in sorted((REPO / "prometheus" / "rules").glob("*.yml"))
+              for group in yaml.safe_load(path.read_text(encoding="utf-8"))["groups"]]
+    monitoring = next(group for group in groups if group["name"] == "monitoring-alerts")
+    if prometheus_job is None:
+        return [group for group in groups if group is not monitoring]
+    for rule in monitoring["rules"]:
+        rule["expr"] = rule["expr"].replace('job="prometheus"', f'job="{prometheus_job}"')
+    return groups
 
 
 def promtool_accepts(promtool: str, groups: list[dict[str, Any]], tmp_path: Path) -> None:
@@ -39,17 +46,20 @@ def promtool_accepts(promtool: str, groups: list[dict[str, Any]], tmp_path: Path
 
 @pytest.mark.parametrize("kind", ["mimir", "cortex"])
 def test_namespace_files_hold_the_local_groups(kind: str, contracts: Any, promtool: str, tmp_path: Path) -> None:
-    files = rule_namespace_files(contracts, RuleStore(kind, tenant="team-a"), f"{kind}/production")  # type: ignore[arg-type]
+    store = RuleStore(kind, tenant="team-a", prometheus_job="prometheus-agent")  # type: ignore[arg-type]
+    files = rule_namespace_files(contracts, store, f"{kind}/production")
     loaded = {path: yaml.safe_load(content) for path, content in files.items()}
     assert {doc["namespace"] for doc in loaded.values()} == {
         "modules-recording", "modules-monitoring", *(f"modules-{c.slug}" for c in contracts)}
     assert all(content.splitlines()[1] == f"# {kind} tenant: team-a (mimirtool rules load --id=team-a ...)".encode()
                for content in files.values())
     groups = [group for doc in loaded.values() for group in doc["groups"]]
-    assert sorted(groups, key=lambda g: g["name"]) == sorted(local_groups(), key=lambda g: g["name"])
+    assert sorted(groups, key=lambda g: g["name"]) == sorted(local_groups("prometheus-agent"),
+                                                             key=lambda g: g["name"])
     promtool_accepts(promtool, groups, tmp_path)
-    store = RuleStore(kind, tenant="team-a")  # type: ignore[arg-type]
     assert rule_namespace_files(contracts, store, "x") == rule_namespace_files(contracts, store, "x")
+    without = rule_namespace_files(contracts, RuleStore(kind), "x")  # type: ignore[arg-type]
+    assert "x/modules-monitoring.yml" not in without and len(without) == len(files) - 1
 
 
 def test_thanos_groups_say_how_to_treat_a_partial_response(contracts: Any, promtool: str, tmp_path: Path) -> None:
