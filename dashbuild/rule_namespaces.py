@@ -1,9 +1,11 @@
-"""The rule groups for a horizontally scaled store (issue 15, in progress): Grafana Mimir and Cortex load them as
+"""The rule groups for a horizontally scaled store: Grafana Mimir and Cortex load them as
 namespace files (`mimirtool rules load`: `namespace:` and `groups:`), Thanos' ruler as Prometheus rule files,
 where each group may say how to treat a partial response from the store.
 
-The groups are the local stack's, unchanged (the same recording rules, alerts and SLO rules), so dashboards and
-alerts mean the same whichever store evaluates them.
+The groups are the local stack's (the same recording rules, alerts and SLO rules, each group at the local
+evaluation interval), so dashboards and alerts mean the same whichever store evaluates them. A store holding
+several clusters' series gets them per cluster (dashbuild/aggregation_label.py) when the environment names the
+label that tells the clusters apart.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from dashbuild.aggregation_label import NotPerCluster, groups_per_label
 from dashbuild.environment_rules import rule_sets
+from dashbuild.errors import BuildError, BuildFailed
 from dashbuild.files import YAML_HEADER, dump_yaml
 from moddash.contract import ModuleContract
 from panels.environment import RuleStore
@@ -32,10 +36,17 @@ def rule_groups(contracts: Sequence[ModuleContract], runbooks: str = RUNBOOKS,
 
 def rule_namespace_files(contracts: Sequence[ModuleContract], store: RuleStore, folder: str,
                          runbooks: str = RUNBOOKS) -> dict[str, bytes]:
-    """Return one rule file per namespace under `folder`, in the store's format."""
+    """Return one rule file per namespace under `folder`, in the store's format, per cluster when the store says
+    so; raise BuildFailed naming a rule that cannot be kept apart per cluster."""
     files: dict[str, bytes] = {}
-    for name, groups in rule_groups(contracts, runbooks, store.prometheus_job).items():
+    for name, local_groups in rule_groups(contracts, runbooks, store.prometheus_job).items():
         namespace = f"{store.namespace_prefix}-{name}"
+        groups = local_groups
+        if store.aggregation_label is not None:
+            try:
+                groups = groups_per_label(local_groups, store.aggregation_label)
+            except NotPerCluster as error:
+                raise BuildFailed([BuildError(f"{folder}/{namespace}.yml", str(error))]) from None
         if store.kind == "thanos":
             strategy = store.partial_response_strategy
             content: Json = {"groups": [{**group, "partial_response_strategy": strategy} if strategy else group

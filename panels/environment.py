@@ -79,6 +79,11 @@ class RuleStore:
     # The scrape job of the Prometheus servers' own metrics, for the alerts about the monitoring itself; None leaves
     # them out (which job that is depends on how each Prometheus scrapes itself).
     prometheus_job: str | None = None
+    # The label telling apart the clusters whose series one store holds (`cluster`, set by each Prometheus'
+    # external_labels or the monitors' extra_labels): every aggregation and match of the rules keeps it, so each
+    # cluster's rules read only its own series. None: the store holds one cluster.
+    aggregation_label: str | None = attrs.field(default=None, validator=attrs.validators.optional(
+        attrs.validators.matches_re(r"^[a-zA-Z_][a-zA-Z0-9_]*$")))
 
 
 def _check_name(_: object, attribute: attrs.Attribute[str], value: str) -> None:
