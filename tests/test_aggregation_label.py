@@ -87,8 +87,10 @@ def test_every_generated_rule_is_rewritten_and_promtool_takes_them(per_cluster_r
         for rule in group["rules"]:
             for node, _parents in _walk(promql_parser.parse(rule["expr"])):
                 if isinstance(node, promql_parser.AggregateExpr):
-                    assert node.modifier.type == promql_parser.AggModifierType.Without or \
-                        "cluster" in node.modifier.labels, rule["expr"]
+                    modifier = node.modifier
+                    assert modifier is not None, rule["expr"]
+                    assert modifier.type == promql_parser.AggModifierType.Without or "cluster" in modifier.labels, \
+                        rule["expr"]
 
 
 def _walk(node: Any) -> list[tuple[Any, None]]:
