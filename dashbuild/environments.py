@@ -66,6 +66,11 @@ def environment_result(environment: Environment, local: BuildResult, runbooks: s
     `runbooks` as the local stack's do."""
     files: dict[str, bytes] = {}
     if environment.kubernetes is not None:
+        unknown = sorted(set(dict(environment.kubernetes.workloads)) - {c.slug for c in local.contracts})
+        if unknown:
+            raise BuildError(f"{ENVIRONMENTS_DIR}/{environment.name}.py",
+                             f"workloads names no module {', '.join(map(repr, unknown))} (modules: "
+                             f"{', '.join(c.slug for c in local.contracts)})")
         files.update(kubernetes_files(local.contracts, local.dashboards, environment.kubernetes, "kubernetes",
                                       runbooks))
     if environment.rules is not None:

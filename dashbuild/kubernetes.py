@@ -22,7 +22,7 @@ from dashbuild.errors import BuildError, BuildFailed
 from dashbuild.files import dump_json, dump_yaml
 from dashbuild.k8s_schema import CONFIGMAP_LIMIT, object_problems
 from moddash.contract import ModuleContract
-from panels.environment import KubernetesSettings
+from panels.environment import KubernetesSettings, Workload
 from panels.settings import DATASOURCE_NAME, DATASOURCE_UID, DATASOURCE_VARIABLE, RUNBOOKS, SCRAPE_INTERVAL
 
 Json = dict[str, Any]
@@ -48,7 +48,9 @@ def _relabelings(contract: ModuleContract, settings: KubernetesSettings) -> list
 def monitor(contract: ModuleContract, settings: KubernetesSettings) -> Json:
     """Return the ServiceMonitor (or PodMonitor) scraping one module as the local stack's scrape job does."""
     target = contract.target
-    endpoint: Json = {"port": settings.port_name, "path": target.path, "interval": SCRAPE_INTERVAL,
+    workload = dict(settings.workloads).get(contract.slug, Workload())
+    endpoint: Json = {"port": workload.port_name or settings.port_name, "path": target.path,
+                      "interval": SCRAPE_INTERVAL,
                       "relabelings": _relabelings(contract, settings)}
     if target.scheme != "http":
         endpoint["scheme"] = target.scheme
@@ -64,8 +66,10 @@ def monitor(contract: ModuleContract, settings: KubernetesSettings) -> Json:
     endpoints = "endpoints" if settings.monitor == "service" else "podMetricsEndpoints"
     return {"apiVersion": "monitoring.coreos.com/v1", "kind": kind,
             "metadata": _metadata(contract.slug, settings, {"release": settings.release}),
-            "spec": {"jobLabel": settings.app_label, "selector": {"matchLabels": {settings.app_label: contract.slug}},
-                     "namespaceSelector": {"any": True}, endpoints: [endpoint]}}
+            "spec": {"jobLabel": settings.app_label,
+                     "selector": {"matchLabels": {settings.app_label: workload.name or contract.slug}},
+                     "namespaceSelector": {"matchNames": [workload.namespace]} if workload.namespace else {"any": True},
+                     endpoints: [endpoint]}}
 
 
 def prometheus_rule(name: str, groups: Sequence[Json], settings: KubernetesSettings) -> Json:

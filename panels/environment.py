@@ -33,6 +33,36 @@ def _pairs(items: Mapping[str, str] | Sequence[tuple[str, str]]) -> Pairs:
 
 
 @attrs.frozen
+class Workload:
+    """Where one module runs in the cluster, when that differs from the environment's defaults."""
+
+    # The value of the environment's app_label on the module's Service (or pods); default: the module's slug.
+    name: str | None = None
+    # The module's namespace; default: any namespace.
+    namespace: str | None = None
+    # The port serving /metrics; default: the environment's port_name.
+    port_name: str | None = None
+
+
+LABEL_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+# Set from each module's file; an environment label of the same name would break what dashboards select by.
+MODULE_LABELS = ("job", "module", "service")
+
+
+def _check_extra_labels(_: object, attribute: attrs.Attribute[Pairs], value: Pairs) -> None:
+    for name, _label_value in value:
+        if not LABEL_NAME_RE.fullmatch(name) or name.startswith("__"):
+            raise ValueError(f"extra_labels: {name!r} is not a label name Prometheus keeps (letters, digits and _, "
+                             "not starting with a digit or __)")
+        if name in MODULE_LABELS:
+            raise ValueError(f"extra_labels: {name!r} is set from each module's file; choose another name")
+
+
+def _workloads(items: Mapping[str, Workload] | Sequence[tuple[str, Workload]]) -> tuple[tuple[str, Workload], ...]:
+    return tuple(sorted(dict(items).items()))
+
+
+@attrs.frozen
 class KubernetesSettings:
     """How the platform is wired in a Kubernetes environment."""
 
@@ -48,7 +78,9 @@ class KubernetesSettings:
     instance_selector: Pairs = attrs.field(default=(("dashboards", "grafana"),), converter=_pairs)
     folder: str = GRAFANA_FOLDER
     # Labels every series of the environment carries (cluster, env), set by the monitors' relabelings.
-    extra_labels: Pairs = attrs.field(default=(), converter=_pairs)
+    extra_labels: Pairs = attrs.field(default=(), converter=_pairs, validator=_check_extra_labels)
+    # Per module slug, where it runs when not as the defaults above say: {"prompt-manager": Workload(...)}.
+    workloads: tuple[tuple[str, Workload], ...] = attrs.field(default=(), converter=_workloads)
     # The Secret holding the bearer token of modules whose /metrics is protected: (name, key).
     token_secret: tuple[str, str] | None = None
     # The URL Grafana queries (a Prometheus, or Mimir's/Thanos' Prometheus API): written as the dashboards' data
@@ -83,7 +115,7 @@ class RuleStore:
     # external_labels or the monitors' extra_labels): every aggregation and match of the rules keeps it, so each
     # cluster's rules read only its own series. None: the store holds one cluster.
     aggregation_label: str | None = attrs.field(default=None, validator=attrs.validators.optional(
-        attrs.validators.matches_re(r"^[a-zA-Z_][a-zA-Z0-9_]*$")))
+        attrs.validators.matches_re(LABEL_NAME_RE)))
 
 
 def _check_name(_: object, attribute: attrs.Attribute[str], value: str) -> None:

@@ -109,3 +109,17 @@ def test_an_environment_the_disk_refuses_changes_nothing(repo_copy: Path, build_
     (deploy / "kubernetes").unlink()
     assert build_cli(repo_copy, "--env", "production").returncode == 0
     assert build_cli(repo_copy, "--check").returncode == 0
+
+
+def test_workloads_of_a_module_that_does_not_exist(repo_copy: Path, build_cli: BuildRunner) -> None:
+    (repo_copy / "environments").mkdir()
+    (repo_copy / "environments" / "production.py").write_text(
+        "from panels.environment import Environment, KubernetesSettings, Workload\n"
+        "ENVIRONMENT = Environment(name='production', kubernetes=KubernetesSettings(\n"
+        "    workloads={'prompt-manger': Workload(namespace='prompts')}))\n", encoding="utf-8")
+    result = build_cli(repo_copy, "--env", "production")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[0] == (
+        "error: environments/production.py: workloads names no module 'prompt-manger' (modules: llm-provider, "
+        "prompt-manager, prompt-security)")
+    assert not (repo_copy / "deploy").exists()

@@ -18,7 +18,7 @@ from dashbuild.k8s_schema import object_problems
 from dashbuild.kubernetes import dashboard_json_of, dashboard_object, kubernetes_files, monitor
 from dashbuild.pipeline import compile_checked
 from moddash.contract import ScrapeTarget
-from panels.environment import KubernetesSettings
+from panels.environment import KubernetesSettings, Workload
 from tests.conftest import REPO
 
 FOLDER = "kubernetes/production"
@@ -157,3 +157,26 @@ def test_dashboards_read_the_environments_data_source(project: Any) -> None:
     assert variable["current"]["value"] == "mimir"
     local = dashboard_json_of(objects(build(project))["configmap-dashboard-prompt-manager.yaml"])
     assert dashboard.pop("templating") != local.pop("templating") and dashboard == local
+
+
+def test_a_module_running_under_another_name_namespace_or_port(project: Any) -> None:
+    modules, _dashboards = project
+    contract = modules[0].contract
+    settings = KubernetesSettings(workloads={contract.slug: Workload(name="llm-gateway", namespace="llm",
+                                                                      port_name="http-metrics")})
+    spec = monitor(contract, settings)["spec"]
+    assert spec["selector"] == {"matchLabels": {"app.kubernetes.io/name": "llm-gateway"}}
+    assert spec["namespaceSelector"] == {"matchNames": ["llm"]}
+    assert spec["endpoints"][0]["port"] == "http-metrics"
+    other = monitor(modules[1].contract, settings)["spec"]
+    assert other["namespaceSelector"] == {"any": True} and other["endpoints"][0]["port"] == "metrics"
+
+
+@pytest.mark.parametrize(("labels", "message"), [
+    ({"clu-ster": "eu"}, "'clu-ster' is not a label name Prometheus keeps"),
+    ({"__tmp": "x"}, "'__tmp' is not a label name"),
+    ({"module": "x"}, "'module' is set from each module's file"),
+])
+def test_extra_labels_prometheus_would_refuse_or_that_break_dashboards(labels: dict[str, str], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        KubernetesSettings(extra_labels=labels)
