@@ -15,6 +15,7 @@ from dashbuild.errors import BuildError
 from dashbuild.kubernetes import kubernetes_files
 from dashbuild.pipeline import BuildResult
 from dashbuild.rule_namespaces import rule_namespace_files
+from dashbuild.static_environment import setting_problems, static_files
 from panels.environment import Environment
 
 ENVIRONMENTS_DIR = "environments"
@@ -73,6 +74,12 @@ def environment_result(environment: Environment, local: BuildResult, runbooks: s
                              f"{', '.join(c.slug for c in local.contracts)})")
         files.update(kubernetes_files(local.contracts, local.dashboards, environment.kubernetes, "kubernetes",
                                       runbooks))
+    if environment.static is not None:
+        problems = setting_problems(local.contracts, environment.static)
+        if problems:
+            raise BuildError(f"{ENVIRONMENTS_DIR}/{environment.name}.py", f"static: {problems[0]}")
+        files.update(static_files(local.contracts, local.files, environment.static,
+                                  f"{DEPLOY_DIR}/{environment.name}/"))
     if environment.rules is not None:
         files.update(rule_namespace_files(local.contracts, environment.rules, f"rules/{environment.rules.kind}",
                                           runbooks))

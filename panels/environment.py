@@ -2,7 +2,8 @@
 `ENVIRONMENT = Environment(...)`). The local docker compose stack needs none: `python build.py` builds it.
 
 `python build.py --env NAME` writes the environment's output into `deploy/<name>/`: Kubernetes objects for the
-Prometheus Operator and Grafana (`kubernetes`), and rule files for Mimir, Cortex or Thanos (`rules`).
+Prometheus Operator and Grafana (`kubernetes`), a Prometheus scraping fixed addresses (`static`), and rule files
+for Mimir, Cortex or Thanos (`rules`).
 """
 
 from __future__ import annotations
@@ -52,10 +53,10 @@ MODULE_LABELS = ("job", "module", "service")
 def _check_extra_labels(_: object, attribute: attrs.Attribute[Pairs], value: Pairs) -> None:
     for name, _label_value in value:
         if not LABEL_NAME_RE.fullmatch(name) or name.startswith("__"):
-            raise ValueError(f"extra_labels: {name!r} is not a label name Prometheus keeps (letters, digits and _, "
-                             "not starting with a digit or __)")
+            raise ValueError(f"{attribute.name}: {name!r} is not a label name Prometheus keeps (letters, digits and "
+                             "_, not starting with a digit or __)")
         if name in MODULE_LABELS:
-            raise ValueError(f"extra_labels: {name!r} is set from each module's file; choose another name")
+            raise ValueError(f"{attribute.name}: {name!r} is set from each module's file; choose another name")
 
 
 def _workloads(items: Mapping[str, Workload] | Sequence[tuple[str, Workload]]) -> tuple[tuple[str, Workload], ...]:
@@ -98,6 +99,26 @@ class KubernetesSettings:
         default=attrs.Factory(lambda settings: kube_prometheus_stack_job(settings.release), takes_self=True))
 
 
+Addresses = tuple[tuple[str, tuple[str, ...]], ...]
+
+
+def _addresses(items: Mapping[str, Sequence[str]] | Sequence[tuple[str, Sequence[str]]]) -> Addresses:
+    return tuple(sorted((slug, tuple(addresses)) for slug, addresses in dict(items).items()))
+
+
+@attrs.frozen
+class StaticSettings:
+    """A Prometheus that scrapes the modules at fixed addresses: virtual machines, or a compose stack elsewhere."""
+
+    # Per module slug, the HOST:PORT of each of its instances; a module not listed is scraped as its file says.
+    targets: Addresses = attrs.field(default=(), converter=_addresses)
+    self_address: str = "localhost:9090"  # where this Prometheus scrapes its own metrics
+    alertmanager_address: str = "alertmanager:9093"
+    # Labels this Prometheus puts on what leaves it (alerts, remote write, federation): `cluster`, `env`. What
+    # Mimir and Thanos tell Prometheus servers apart by.
+    external_labels: Pairs = attrs.field(default=(), converter=_pairs, validator=_check_extra_labels)
+
+
 @attrs.frozen
 class RuleStore:
     """Where the rules go: Mimir or Cortex (a namespace per module, in a tenant) or Thanos' ruler."""
@@ -131,7 +152,9 @@ class Environment:
     name: str = attrs.field(validator=_check_name)
     kubernetes: KubernetesSettings | None = None
     rules: RuleStore | None = None
+    static: StaticSettings | None = None
 
     def __attrs_post_init__(self) -> None:
-        if self.kubernetes is None and self.rules is None:
-            raise ValueError(f"environment {self.name!r} sets neither kubernetes= nor rules=: nothing to build")
+        if self.kubernetes is None and self.rules is None and self.static is None:
+            raise ValueError(f"environment {self.name!r} sets none of kubernetes=, static= and rules=: nothing to "
+                             "build")

@@ -3,7 +3,11 @@ the local stack's files; `--check` covers every environment."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
+
+import pytest
+import yaml
 
 from tests.conftest import GENERATED_DIRS, BuildRunner, snapshot
 
@@ -78,7 +82,8 @@ def test_an_unknown_or_broken_environment_is_one_line(repo_copy: Path, build_cli
         "from panels.environment import Environment\nENVIRONMENT = Environment(name='stage')\n", encoding="utf-8")
     broken = build_cli(repo_copy, "--env", "production")
     assert broken.returncode == 1 and "Traceback" not in broken.stderr
-    assert "environments/staging.py" in broken.stderr and "neither kubernetes= nor rules=" in broken.stderr
+    assert "environments/staging.py" in broken.stderr
+    assert "sets none of kubernetes=, static= and rules=" in broken.stderr
     (repo_copy / "environments" / "staging.py").write_text(
         "from panels.environment import Environment, RuleStore\n"
         "ENVIRONMENT = Environment(name='stage', rules=RuleStore('thanos'))\n", encoding="utf-8")
@@ -122,4 +127,55 @@ def test_workloads_of_a_module_that_does_not_exist(repo_copy: Path, build_cli: B
     assert result.stderr.splitlines()[0] == (
         "error: environments/production.py: workloads names no module 'prompt-manger' (modules: llm-provider, "
         "prompt-manager, prompt-security)")
+    assert not (repo_copy / "deploy").exists()
+
+
+STAGING = """from panels.environment import Environment, StaticSettings
+
+ENVIRONMENT = Environment(name="staging", static=StaticSettings(
+    targets={"prompt-manager": ["10.0.0.5:8000", "10.0.0.6:8000"]},
+    self_address="localhost:9090", alertmanager_address="10.0.0.9:9093", external_labels={"cluster": "staging"}))
+"""
+
+
+def test_a_static_environment_scrapes_its_hosts_with_the_local_rules(repo_copy: Path, build_cli: BuildRunner,
+                                                                      promtool: str) -> None:
+    (repo_copy / "environments").mkdir()
+    (repo_copy / "environments" / "staging.py").write_text(STAGING, encoding="utf-8")
+    local = snapshot(repo_copy)
+    result = build_cli(repo_copy, "--env", "staging")
+    assert result.returncode == 0, result.stderr
+    assert snapshot(repo_copy) == local
+    deploy = repo_copy / "deploy" / "staging" / "prometheus"
+    config = yaml.safe_load((deploy / "prometheus.yml").read_text(encoding="utf-8"))
+    assert config["global"]["external_labels"] == {"cluster": "staging"}
+    assert config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == ["10.0.0.9:9093"]
+    jobs = {job["job_name"]: job["static_configs"][0] for job in config["scrape_configs"]}
+    assert jobs["prompt-manager"] == {"targets": ["10.0.0.5:8000", "10.0.0.6:8000"],
+                                      "labels": {"module": "prompt-manager", "service": "prompt-manager-api"}}
+    assert jobs["llm-provider"]["targets"] == ["host.docker.internal:8002"]  # as its module file says
+    local_rules = sorted(p.name for p in (repo_copy / "prometheus" / "rules").glob("*.yml"))
+    assert sorted(p.name for p in (deploy / "rules").glob("*.yml")) == local_rules
+    for name in local_rules:
+        assert (deploy / "rules" / name).read_bytes() == (repo_copy / "prometheus" / "rules" / name).read_bytes()
+    checked = subprocess.run([promtool, "check", "config", str(deploy / "prometheus.yml")], capture_output=True,
+                             text=True, check=False)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+@pytest.mark.parametrize(("setting", "message"), [
+    ('targets={"prompt-manger": ["h:1"]}', "static: targets names no module 'prompt-manger'"),
+    ('targets={"prompt-manager": ["10.0.0.5"]}', "static: targets['prompt-manager'] '10.0.0.5': expected HOST:PORT"),
+    ('targets={"prompt-manager": []}', "static: targets['prompt-manager'] lists no address"),
+    ('alertmanager_address="am:99999"', "static: alertmanager_address 'am:99999': expected HOST:PORT"),
+])
+def test_static_settings_that_cannot_work_are_one_line(repo_copy: Path, build_cli: BuildRunner, setting: str,
+                                                       message: str) -> None:
+    (repo_copy / "environments").mkdir()
+    (repo_copy / "environments" / "staging.py").write_text(
+        "from panels.environment import Environment, StaticSettings\n"
+        f"ENVIRONMENT = Environment(name='staging', static=StaticSettings({setting}))\n", encoding="utf-8")
+    result = build_cli(repo_copy, "--env", "staging")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[0].startswith(f"error: environments/staging.py: {message}"), result.stderr
     assert not (repo_copy / "deploy").exists()
