@@ -38,7 +38,9 @@ def _metrics_absent(contract: ModuleContract, title: str, base: str) -> AlertRul
     declared = f'{{__name__=~"{names}", job="{contract.job}"}}'
     return AlertRule(
         alert=f"{contract.camel_name}MetricsAbsent", for_="5m", severity="warning", module=contract.slug,
-        expr=f"{up} == 1 unless on (job) group by (job) ({declared})",
+        # Per instance: with replicas (several targets of one job), one without the instrumentation is not hidden
+        # by the others.
+        expr=f"{up} == 1 unless on (job, instance) group by (job, instance) ({declared})",
         summary=f"{title} is up but exposes none of its metrics",
         description=f"{title} ({{{{ $labels.instance }}}}) answers scrapes but exposes none of the metrics its "
                     "contract declares: renamed metrics, or a deploy without the instrumentation.",

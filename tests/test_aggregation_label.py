@@ -106,7 +106,7 @@ MODULES = {"llm-provider": "llm_provider", "prompt-manager": "prompt_manager", "
 
 def raw(metric: str, module: str, cluster: str, **labels: str) -> str:
     """Return a promtool series name of one module's metric in one cluster."""
-    pairs = {"job": module, "module": module, "cluster": cluster, **labels}
+    pairs = {"job": module, "module": module, "cluster": cluster, "instance": f"{module}:8000", **labels}
     return MODULES[module] + "_" + metric + "{" + ", ".join(f'{k}="{v}"' for k, v in pairs.items()) + "}"
 
 

@@ -87,6 +87,17 @@ def test_metrics_absent_silent_while_any_declared_series_is_there(tmp_path: Path
           "PromptManagerMetricsAbsent", [])
 
 
+def test_metrics_absent_names_the_one_replica_without_instrumentation(tmp_path: Path, promtool: str) -> None:
+    other = 'job="prompt-manager", module="prompt-manager", instance="host:8001"'
+    series = {UP: "1x20", f"up{{{other}}}": "1x20", f"prompt_manager_operations_total{{{other}}}": "0+5x20"}
+    fires(tmp_path, promtool, MODULE_ALERTS, series, "10m", "PromptManagerMetricsAbsent",
+          [{"exp_labels": labels("warning", **TARGET), "exp_annotations": {
+              "summary": "Prompt Manager is up but exposes none of its metrics",
+              "description": "Prompt Manager (host:8000) answers scrapes but exposes none of the metrics its "
+                             "contract declares: renamed metrics, or a deploy without the instrumentation.",
+              "runbook_url": "RUNBOOKS.md#modulemetricsabsent"}}])
+
+
 def test_metrics_absent_silent_while_the_target_is_down(tmp_path: Path, promtool: str) -> None:
     fires(tmp_path, promtool, MODULE_ALERTS, {UP: "0x20"}, "10m", "PromptManagerMetricsAbsent", [])
 
