@@ -1,5 +1,6 @@
 """The rule groups an environment deploys (PrometheusRules, Mimir/Cortex/Thanos rule files): the local stack's
-groups, made to mean the same wherever they are evaluated.
+groups, made to mean the same wherever they are evaluated, and one alert more per module: NoTarget, since a
+discovered target can vanish where the local stack's static one cannot.
 
 Locally every group is evaluated at the global evaluation interval, the scrape interval. The overview's totals
 integrate recorded samples that far apart, and kube-prometheus-stack (30 s) or Mimir's ruler (1 m) evaluate at
@@ -13,11 +14,11 @@ from typing import Any
 
 import attrs
 
-from dashbuild.prometheus import alert_group, alert_rules_file, recording_rules_file
+from dashbuild.prometheus import alert_group, recording_rules_file
 from dashbuild.slo_files import slo_rules_file
 from moddash.contract import ModuleContract
 from panels.settings import RUNBOOKS, SCRAPE_INTERVAL
-from rules.alerts import monitoring_alerts
+from rules.alerts import alert_rules, monitoring_alerts, no_target
 
 Json = dict[str, Any]
 
@@ -43,8 +44,10 @@ def rule_sets(contracts: Sequence[ModuleContract], runbooks: str = RUNBOOKS,
     Prometheus' own metrics, is given) the alerts about the monitoring itself."""
     sets = [RuleSet("modules-recording", "recording", pinned(recording_rules_file(contracts)["groups"]))]
     for contract in contracts:
-        sets.append(RuleSet(f"{contract.slug}-alerts", contract.slug,
-                            pinned(alert_rules_file(contract, runbooks)["groups"])))
+        # Discovered targets can vanish (no pod, a selector that stopped matching): the local alerts plus NoTarget.
+        alerts = alert_group(f"{contract.slug}-alerts",
+                             [*alert_rules(contract, runbooks), no_target(contract, runbooks)])
+        sets.append(RuleSet(f"{contract.slug}-alerts", contract.slug, pinned(alerts["groups"])))
         slo = slo_rules_file(contract, runbooks)
         if slo is not None:
             sets.append(RuleSet(f"{contract.slug}-slo", contract.slug, pinned(slo["groups"])))

@@ -32,6 +32,24 @@ def _down(contract: ModuleContract, title: str, base: str) -> AlertRule:
     )
 
 
+def no_target(contract: ModuleContract, runbooks: str = RUNBOOKS) -> AlertRule:
+    """Return the alert for a module Prometheus finds no target of, where targets are discovered (Kubernetes).
+
+    With no pod running (scaled to 0, pending, evicted) or a monitor that no longer matches its Service, there is
+    no target and no `up` series, so Down cannot fire; this fires while Prometheus scrapes something else.
+    """
+    title = template_literal(contract.title)
+    own = promql.selector("up", (promql.eq("job", contract.job),))
+    return AlertRule(
+        alert=f"{contract.camel_name}NoTarget", for_=ALERT_WINDOW, severity="critical", module=contract.slug,
+        expr=f"group(up) unless on () group({own})",
+        summary=f"{title} has no scrape target",
+        description=f"Prometheus has found no target of {title} for {ALERT_WINDOW}: no pod of it runs or is ready, "
+                    "or its monitor's selector, namespace or port no longer matches its Service.",
+        runbook_url=runbook(runbooks, "ModuleNoTarget"),
+    )
+
+
 def _metrics_absent(contract: ModuleContract, title: str, base: str) -> AlertRule:
     up = promql.selector("up", (promql.eq("job", contract.job),))
     names = "|".join(sorted(contract.series_names()))

@@ -208,3 +208,13 @@ def test_a_store_refuses_rules_it_cannot_keep_apart_naming_the_file(monkeypatch:
     with pytest.raises(BuildFailed) as failure:
         rule_namespace_files([m.contract for m in modules], RuleStore("mimir", aggregation_label="cluster"), "m")
     assert str(failure.value.errors[0]).startswith("m/modules-recording.yml: group g, rule x:y: scalar() gives")
+
+
+def test_a_cluster_without_a_modules_targets_pages_for_that_cluster_only(
+        per_cluster_rules: list[dict[str, Any]], promtool: str, tmp_path: Path) -> None:
+    # Cluster b runs only the LLM provider: the prompt manager has no target there, and does in a.
+    series = {up("prompt-manager", "a"): "1x160", up("llm-provider", "b"): "1x160"}
+    run(tmp_path, promtool, per_cluster_rules, series, [
+        firing("PromptManagerNoTarget", "10m", {"cluster": "b", "module": "prompt-manager", "severity": "critical"}),
+        firing("LlmProviderNoTarget", "10m", {"cluster": "a", "module": "llm-provider", "severity": "critical"}),
+    ])

@@ -81,13 +81,17 @@ def test_prometheus_rules_hold_the_local_stacks_groups_and_promtool_takes_them(p
                                                                              tmp_path: Path) -> None:
     rules = [obj for obj in objects(build(project)).values() if obj["kind"] == "PrometheusRule"]
     groups = [group for obj in rules for group in obj["spec"]["groups"]]
+    (tmp_path / "rules.yml").write_text(yaml.safe_dump({"groups": groups}), encoding="utf-8")
     local = [{"interval": "5s", **group} for path in sorted((REPO / "prometheus" / "rules").glob("*.yml"))
              for group in yaml.safe_load(path.read_text(encoding="utf-8"))["groups"]]
     # Every group keeps the local evaluation interval; Prometheus' own job is kube-prometheus-stack's Service name.
     for rule in next(group for group in local if group["name"] == "monitoring-alerts")["rules"]:
         rule["expr"] = rule["expr"].replace('job="prometheus"', 'job="kube-prometheus-stack-prometheus"')
+    no_target = [group["rules"].pop() for group in groups
+                 if group["name"].endswith("-alerts") and group["name"] != "monitoring-alerts"]
+    assert [rule["alert"] for rule in no_target] == ["LlmProviderNoTarget", "PromptManagerNoTarget",
+                                                     "PromptSecurityNoTarget"]
     assert sorted(groups, key=lambda g: g["name"]) == sorted(local, key=lambda g: g["name"])
-    (tmp_path / "rules.yml").write_text(yaml.safe_dump({"groups": groups}), encoding="utf-8")
     result = subprocess.run([promtool, "check", "rules", str(tmp_path / "rules.yml")], capture_output=True,
                             text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -180,3 +184,31 @@ def test_a_module_running_under_another_name_namespace_or_port(project: Any) -> 
 def test_extra_labels_prometheus_would_refuse_or_that_break_dashboards(labels: dict[str, str], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         KubernetesSettings(extra_labels=labels)
+
+
+def test_no_target_fires_when_a_modules_targets_vanish_and_only_then(project: Any, promtool: str,
+                                                                    tmp_path: Path) -> None:
+    # The pods of the prompt manager go away at 10m (Prometheus marks its `up` series stale as the target goes); the
+    # LLM provider keeps running.
+    rules = [obj for obj in objects(build(project)).values() if obj["kind"] == "PrometheusRule"]
+    groups = [group for obj in rules for group in obj["spec"]["groups"] if group["name"] == "prompt-manager-alerts"]
+    (tmp_path / "rules.yml").write_text(yaml.safe_dump({"groups": groups}), encoding="utf-8")
+    series = {'up{job="prompt-manager", instance="10.0.0.5:8000"}': "1x40 stale",
+              'up{job="llm-provider", instance="10.0.0.6:8002"}': "1x80"}
+
+    def firing(at: str, *alerts: dict[str, str]) -> dict[str, Any]:
+        return {"expr": 'ALERTS{alertname="PromptManagerNoTarget"}', "eval_time": at, "exp_samples": [
+            {"labels": "{" + ", ".join(f'{k}="{v}"' for k, v in {
+                "__name__": "ALERTS", "alertname": "PromptManagerNoTarget", **labels}.items()) + "}", "value": 1}
+            for labels in alerts]}
+
+    fired = {"alertstate": "firing", "module": "prompt-manager", "severity": "critical"}
+    test = {"rule_files": ["rules.yml"], "evaluation_interval": "15s", "tests": [{
+        "interval": "15s",
+        "input_series": [{"series": name, "values": values} for name, values in series.items()],
+        "promql_expr_test": [firing("9m"), firing("14m", {**fired, "alertstate": "pending"}),
+                             firing("16m", fired)]}]}
+    (tmp_path / "test.yml").write_text(yaml.safe_dump(test, sort_keys=False), encoding="utf-8")
+    result = subprocess.run([promtool, "test", "rules", "test.yml"], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=120, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
