@@ -45,6 +45,18 @@ def _relabelings(contract: ModuleContract, settings: KubernetesSettings) -> list
     return [{"action": "replace", "targetLabel": name, "replacement": value} for name, value in sorted(labels.items())]
 
 
+# What every target carries on the operator's path: its own relabelings', then ours.
+TARGET_LABELS = frozenset({"job", "instance", "namespace", "service", "pod", "container", "endpoint", "node",
+                           "module"})
+
+
+def label_collisions(contract: ModuleContract, settings: KubernetesSettings) -> list[str]:
+    """Return `metric: label` for each label a metric declares that its targets also carry there: Prometheus would
+    rename the metric's to `exported_<label>`, and queries selecting it would find nothing."""
+    taken = TARGET_LABELS | {name for name, _value in settings.extra_labels}
+    return [f"{metric.name}: {label}" for metric in contract.metrics for label in metric.labels if label in taken]
+
+
 def monitor(contract: ModuleContract, settings: KubernetesSettings) -> Json:
     """Return the ServiceMonitor (or PodMonitor) scraping one module as the local stack's scrape job does."""
     target = contract.target
@@ -170,6 +182,11 @@ def kubernetes_files(contracts: Sequence[ModuleContract], dashboards: Sequence[C
     errors: list[BuildError] = []
     objects: list[Json] = []
     for contract in contracts:
+        collisions = label_collisions(contract, settings)
+        if collisions:
+            errors.append(BuildError(f"module {contract.name}", f"{', '.join(collisions)}: every target carries this "
+                                     "label in Kubernetes too, so Prometheus would rename the metric's to "
+                                     "exported_<label>; rename it in the contract"))
         try:
             objects.append(monitor(contract, settings))
         except ValueError as error:

@@ -15,7 +15,7 @@ from dashbuild.compiled import CompiledDashboard
 from dashbuild.discover import ModuleFile
 from dashbuild.errors import BuildFailed
 from dashbuild.k8s_schema import object_problems
-from dashbuild.kubernetes import dashboard_json_of, dashboard_object, kubernetes_files, monitor
+from dashbuild.kubernetes import dashboard_json_of, dashboard_object, kubernetes_files, label_collisions, monitor
 from dashbuild.pipeline import compile_checked
 from moddash.contract import ScrapeTarget
 from panels.environment import KubernetesSettings, Workload
@@ -212,3 +212,17 @@ def test_no_target_fires_when_a_modules_targets_vanish_and_only_then(project: An
     result = subprocess.run([promtool, "test", "rules", "test.yml"], cwd=tmp_path, capture_output=True, text=True,
                             timeout=120, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_metric_labels_the_targets_carry_too_are_refused(project: Any) -> None:
+    modules, dashboards = project
+    contract = modules[0].contract
+    first = contract.metrics[0]
+    clashing = attrs.evolve(contract, metrics=(attrs.evolve(first, labels=(*first.labels, "namespace", "cluster")),
+                                               *contract.metrics[1:]))
+    assert label_collisions(contract, KubernetesSettings(extra_labels={"cluster": "eu-1"})) == []
+    with pytest.raises(BuildFailed) as failure:
+        kubernetes_files([clashing], dashboards, KubernetesSettings(extra_labels={"cluster": "eu-1"}), FOLDER)
+    assert str(failure.value.errors[0]) == (
+        f"module {contract.name}: {first.name}: namespace, {first.name}: cluster: every target carries this label "
+        "in Kubernetes too, so Prometheus would rename the metric's to exported_<label>; rename it in the contract")
