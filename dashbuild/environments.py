@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dashbuild.discover import import_contained, load_each
-from dashbuild.errors import BuildError
+from dashbuild.errors import BuildError, BuildFailed
 from dashbuild.kubernetes import kubernetes_files
 from dashbuild.pipeline import BuildResult
 from dashbuild.rule_namespaces import rule_namespace_files
@@ -64,23 +64,33 @@ def environment_root(root: Path, environment: Environment) -> Path:
 
 def environment_result(environment: Environment, local: BuildResult, runbooks: str) -> BuildResult:
     """Return the environment's files (relative to its root) made from a checked local build; alerts link to
-    `runbooks` as the local stack's do."""
+    `runbooks` as the local stack's do. Raise BuildFailed whose every error names the environment's file first."""
+    source = f"{ENVIRONMENTS_DIR}/{environment.name}.py"
+    try:
+        return _environment_files(environment, local, runbooks, source)
+    except BuildFailed as failure:
+        raise BuildFailed([error if error.file == source else
+                           BuildError(source, f"{error.file}: {error.message}", error.panel)
+                           for error in failure.errors]) from None
+
+
+def _environment_files(environment: Environment, local: BuildResult, runbooks: str, source: str) -> BuildResult:
     files: dict[str, bytes] = {}
+    shown = f"{DEPLOY_DIR}/{environment.name}/"
     if environment.kubernetes is not None:
         unknown = sorted(set(dict(environment.kubernetes.workloads)) - {c.slug for c in local.contracts})
         if unknown:
-            raise BuildError(f"{ENVIRONMENTS_DIR}/{environment.name}.py",
-                             f"workloads names no module {', '.join(map(repr, unknown))} (modules: "
-                             f"{', '.join(c.slug for c in local.contracts)})")
-        files.update(kubernetes_files(local.contracts, local.dashboards, environment.kubernetes, "kubernetes",
-                                      runbooks))
+            raise BuildFailed([BuildError(source, f"workloads names no module {', '.join(map(repr, unknown))} "
+                                                  f"(modules: {', '.join(c.slug for c in local.contracts)})")])
+        files.update(kubernetes_files(local.contracts, local.dashboards, environment.kubernetes,
+                                      f"{shown}kubernetes", runbooks))
     if environment.static is not None:
         problems = setting_problems(local.contracts, environment.static)
         if problems:
-            raise BuildError(f"{ENVIRONMENTS_DIR}/{environment.name}.py", f"static: {problems[0]}")
-        files.update(static_files(local.contracts, local.files, environment.static,
-                                  f"{DEPLOY_DIR}/{environment.name}/"))
+            raise BuildFailed([BuildError(source, f"static: {problems[0]}")])
+        files.update(static_files(local.contracts, local.files, environment.static, shown))
     if environment.rules is not None:
-        files.update(rule_namespace_files(local.contracts, environment.rules, f"rules/{environment.rules.kind}",
-                                          runbooks))
-    return BuildResult(files=dict(sorted(files.items())), summary=(), dashboards=(), contracts=local.contracts)
+        files.update(rule_namespace_files(local.contracts, environment.rules,
+                                          f"{shown}rules/{environment.rules.kind}", runbooks))
+    relative = {path.removeprefix(shown): content for path, content in files.items()}
+    return BuildResult(files=dict(sorted(relative.items())), summary=(), dashboards=(), contracts=local.contracts)

@@ -9,13 +9,14 @@ The schemas are upstream data (`dashbuild/schemas/kubernetes/`, see its SOURCE.m
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator, Mapping
 from functools import cache
 from importlib import resources
 from typing import Any
 
 import jsonschema
+
+from panels.k8s_names import DNS_SUBDOMAIN_RE, LABEL_KEY_NAME_RE, LABEL_VALUE_RE
 
 # (apiVersion, kind) -> schema file under dashbuild/schemas/kubernetes/
 SCHEMAS: dict[tuple[str, str], str] = {
@@ -33,9 +34,6 @@ SCHEMAS: dict[tuple[str, str], str] = {
 }
 # The API server's limit on a ConfigMap's data (etcd's value size), in bytes.
 CONFIGMAP_LIMIT = 1024 * 1024
-_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
-_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 
 
 @cache
@@ -51,7 +49,7 @@ def _where(error: jsonschema.ValidationError) -> str:
 def _name_problems(name: Any) -> Iterator[str]:
     if not isinstance(name, str) or not name:
         yield "metadata.name: missing"
-    elif len(name) > 253 or not _DNS_SUBDOMAIN.fullmatch(name):
+    elif len(name) > 253 or not DNS_SUBDOMAIN_RE.fullmatch(name):
         yield (f"metadata.name: {name!r} is not a DNS-1123 subdomain (at most 253 lowercase letters, digits, "
                "'-' and '.', starting and ending with a letter or digit)")
 
@@ -59,11 +57,11 @@ def _name_problems(name: Any) -> Iterator[str]:
 def _label_problems(labels: Any, where: str) -> Iterator[str]:
     for key, value in (labels.items() if isinstance(labels, Mapping) else ()):
         prefix, _, name = str(key).rpartition("/")
-        if (prefix and (len(prefix) > 253 or not _DNS_SUBDOMAIN.fullmatch(prefix))) or len(name) > 63 \
-                or not _LABEL_NAME.fullmatch(name):
+        if (prefix and (len(prefix) > 253 or not DNS_SUBDOMAIN_RE.fullmatch(prefix))) or len(name) > 63 \
+                or not LABEL_KEY_NAME_RE.fullmatch(name):
             yield f"{where}: key {key!r} is not a valid label name"
         if where == "metadata.labels" and (not isinstance(value, str) or len(value) > 63
-                                           or not _LABEL_VALUE.fullmatch(value)):
+                                           or not LABEL_VALUE_RE.fullmatch(value)):
             yield f"{where}.{key}: {value!r} is not a valid label value (at most 63 letters, digits, '-', '_', '.')"
 
 
@@ -89,7 +87,7 @@ def object_problems(obj: Mapping[str, Any]) -> list[str]:
     problems.extend(_name_problems(metadata.get("name")))
     namespace = metadata.get("namespace")
     if namespace is not None and (not isinstance(namespace, str) or len(namespace) > 63
-                                  or not _DNS_SUBDOMAIN.fullmatch(namespace) or "." in namespace):
+                                  or not DNS_SUBDOMAIN_RE.fullmatch(namespace) or "." in namespace):
         problems.append(f"metadata.namespace: {namespace!r} is not a DNS-1123 label")
     problems.extend(_label_problems(metadata.get("labels"), "metadata.labels"))
     problems.extend(_label_problems(metadata.get("annotations"), "metadata.annotations"))

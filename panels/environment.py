@@ -9,11 +9,21 @@ for Mimir, Cortex or Thanos (`rules`).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from typing import Literal
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal
 
 import attrs
 
+from panels.k8s_names import (
+    IANA_SERVICE_NAME_RE,
+    PROMETHEUS_LABEL_RE,
+    SECRET_KEY_RE,
+    dns_label_problem,
+    dns_subdomain_problem,
+    label_key_problem,
+    label_value_problem,
+    tenant_problem,
+)
 from panels.settings import DATASOURCE_UID, GRAFANA_FOLDER
 
 Pairs = tuple[tuple[str, str], ...]
@@ -33,70 +43,149 @@ def _pairs(items: Mapping[str, str] | Sequence[tuple[str, str]]) -> Pairs:
     return tuple(sorted(dict(items).items()))
 
 
+Problem = Callable[[str], "str | None"]
+
+
+def _rule(*problems: Problem) -> Callable[[object, attrs.Attribute[Any], Any], None]:
+    """Return an attrs validator raising `<field>: <problem>` for the first rule a (non-None) value breaks."""
+    def check(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is None:
+            return
+        if not isinstance(value, str):
+            raise TypeError(f"{attribute.name} must be a string, got {type(value).__name__}: {value!r}")
+        for problem in problems:
+            found = problem(value)
+            if found:
+                raise ValueError(f"{attribute.name}: {found}")
+    return check
+
+
+def _pairs_rule(key: Problem, value: Problem) -> Callable[[object, attrs.Attribute[Pairs], Pairs], None]:
+    def check(_: object, attribute: attrs.Attribute[Pairs], pairs: Pairs) -> None:
+        for name, item in pairs:
+            found = key(str(name)) or value(str(item))
+            if found:
+                raise ValueError(f"{attribute.name}: {found}")
+    return check
+
+
+def _one_of(*allowed: str) -> Problem:
+    return lambda value: None if value in allowed else f"{value!r} is not one of {', '.join(map(repr, allowed))}"
+
+
+def _text(value: str) -> str | None:
+    if not value or len(value) > 200 or any(ord(char) < 32 or ord(char) == 127 for char in value):
+        return f"{value!r} must be 1 to 200 characters without control characters"
+    return None
+
+
+def _pod_port(value: str) -> str | None:
+    if not IANA_SERVICE_NAME_RE.fullmatch(value):
+        return (f"{value!r} is not a container port name (at most 15 lowercase letters, digits and single '-', with "
+                "a letter)")
+    return None
+
+
 @attrs.frozen
 class Workload:
     """Where one module runs in the cluster, when that differs from the environment's defaults."""
 
     # The value of the environment's app_label on the module's Service (or pods); default: the module's slug.
-    name: str | None = None
+    name: str | None = attrs.field(default=None, validator=_rule(label_value_problem))
     # The module's namespace; default: any namespace.
-    namespace: str | None = None
+    namespace: str | None = attrs.field(default=None, validator=_rule(dns_label_problem))
     # The port serving /metrics; default: the environment's port_name.
-    port_name: str | None = None
+    port_name: str | None = attrs.field(default=None, validator=_rule(dns_label_problem))
 
 
-LABEL_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 # Set from each module's file; an environment label of the same name would break what dashboards select by.
 MODULE_LABELS = ("job", "module", "service")
 
 
-def _check_extra_labels(_: object, attribute: attrs.Attribute[Pairs], value: Pairs) -> None:
-    for name, _label_value in value:
-        if not LABEL_NAME_RE.fullmatch(name) or name.startswith("__"):
-            raise ValueError(f"{attribute.name}: {name!r} is not a label name Prometheus keeps (letters, digits and "
-                             "_, not starting with a digit or __)")
-        if name in MODULE_LABELS:
-            raise ValueError(f"{attribute.name}: {name!r} is set from each module's file; choose another name")
+def _prometheus_label(name: str) -> str | None:
+    if not PROMETHEUS_LABEL_RE.fullmatch(name) or name.startswith("__"):
+        return (f"{name!r} is not a label name Prometheus keeps (letters, digits and _, not starting with a digit "
+                "or __)")
+    if name in MODULE_LABELS:
+        return f"{name!r} is set from each module's file; choose another name"
+    return None
+
+
+def _any_value(_value: str) -> str | None:
+    return None
 
 
 def _workloads(items: Mapping[str, Workload] | Sequence[tuple[str, Workload]]) -> tuple[tuple[str, Workload], ...]:
     return tuple(sorted(dict(items).items()))
 
 
+def _check_workloads(_: object, attribute: attrs.Attribute[Any], value: tuple[tuple[str, Workload], ...]) -> None:
+    for slug, workload in value:
+        if not isinstance(workload, Workload):
+            raise TypeError(f"workloads[{slug!r}] must be a Workload(...), got {type(workload).__name__}")
+
+
+def _check_secret(_: object, attribute: attrs.Attribute[Any], value: tuple[str, str] | None) -> None:
+    if value is None:
+        return
+    if not (isinstance(value, tuple) and len(value) == 2 and all(isinstance(part, str) for part in value)):
+        raise TypeError(f"token_secret must be (Secret name, key), got {value!r}")
+    name, key = value
+    found = dns_subdomain_problem(name) or (None if SECRET_KEY_RE.fullmatch(key) else
+                                            f"{key!r} is not a Secret key (letters, digits, '-', '_', '.')")
+    if found:
+        raise ValueError(f"token_secret: {found}")
+
+
 @attrs.frozen
 class KubernetesSettings:
     """How the platform is wired in a Kubernetes environment."""
 
-    namespace: str = "monitoring"
+    namespace: str = attrs.field(default="monitoring", validator=_rule(dns_label_problem))
     # kube-prometheus-stack selects ServiceMonitors and PrometheusRules by `release: <its release name>`.
-    release: str = "kube-prometheus-stack"
-    monitor: Literal["service", "pod"] = "service"
-    port_name: str = "metrics"  # the Service (or container) port that serves /metrics
+    release: str = attrs.field(default="kube-prometheus-stack", validator=_rule(label_value_problem))
+    monitor: Literal["service", "pod"] = attrs.field(default="service", validator=_rule(_one_of("service", "pod")))
+    # The Service (or container) port that serves /metrics.
+    port_name: str = attrs.field(default="metrics", validator=_rule(dns_label_problem))
     # The label that selects a module's Service or pods; its value is the module's slug.
-    app_label: str = "app.kubernetes.io/name"
-    grafana: Literal["sidecar", "operator"] = "sidecar"
-    dashboard_label: Pairs = attrs.field(default=(("grafana_dashboard", "1"),), converter=_pairs)
-    instance_selector: Pairs = attrs.field(default=(("dashboards", "grafana"),), converter=_pairs)
-    folder: str = GRAFANA_FOLDER
+    app_label: str = attrs.field(default="app.kubernetes.io/name", validator=_rule(label_key_problem))
+    grafana: Literal["sidecar", "operator"] = attrs.field(default="sidecar",
+                                                          validator=_rule(_one_of("sidecar", "operator")))
+    dashboard_label: Pairs = attrs.field(default=(("grafana_dashboard", "1"),), converter=_pairs,
+                                         validator=_pairs_rule(label_key_problem, label_value_problem))
+    instance_selector: Pairs = attrs.field(default=(("dashboards", "grafana"),), converter=_pairs,
+                                           validator=_pairs_rule(label_key_problem, label_value_problem))
+    folder: str = attrs.field(default=GRAFANA_FOLDER, validator=_rule(_text))
     # Labels every series of the environment carries (cluster, env), set by the monitors' relabelings.
-    extra_labels: Pairs = attrs.field(default=(), converter=_pairs, validator=_check_extra_labels)
+    extra_labels: Pairs = attrs.field(default=(), converter=_pairs, validator=_pairs_rule(_prometheus_label,
+                                                                                           _any_value))
     # Per module slug, where it runs when not as the defaults above say: {"prompt-manager": Workload(...)}.
-    workloads: tuple[tuple[str, Workload], ...] = attrs.field(default=(), converter=_workloads)
+    workloads: tuple[tuple[str, Workload], ...] = attrs.field(default=(), converter=_workloads,
+                                                              validator=_check_workloads)
     # The Secret holding the bearer token of modules whose /metrics is protected: (name, key).
-    token_secret: tuple[str, str] | None = None
+    token_secret: tuple[str, str] | None = attrs.field(default=None, validator=_check_secret)
     # The URL Grafana queries (a Prometheus, or Mimir's/Thanos' Prometheus API): written as the dashboards' data
-    # source (uid `prometheus`) when given; None when Grafana has it already (kube-prometheus-stack provisions it).
+    # source when given; None when Grafana has it already (kube-prometheus-stack provisions it).
     datasource_url: str | None = attrs.field(default=None, validator=attrs.validators.optional(
         attrs.validators.matches_re(r"^https?://[^\s]+$")))
     # Mimir's or Cortex' tenant, sent as X-Scope-OrgID with every query of that data source.
-    datasource_tenant: str | None = None
+    datasource_tenant: str | None = attrs.field(default=None, validator=_rule(tenant_problem))
     # The uid of the data source the dashboards read by default (kube-prometheus-stack provisions `prometheus`).
     datasource_uid: str = attrs.field(default=DATASOURCE_UID,
                                       validator=attrs.validators.matches_re(r"^[a-zA-Z0-9_-]{1,40}$"))
     # The scrape job of Prometheus' own metrics, which the alerts about the monitoring itself select; None leaves
     # those alerts out (kube-prometheus-stack's default rules have their own). Default: the chart's, from `release`.
     prometheus_job: str | None = attrs.field(
-        default=attrs.Factory(lambda settings: kube_prometheus_stack_job(settings.release), takes_self=True))
+        default=attrs.Factory(lambda settings: kube_prometheus_stack_job(settings.release), takes_self=True),
+        validator=_rule(_text))
+
+    def __attrs_post_init__(self) -> None:
+        if self.monitor == "pod":
+            for where, port in [("port_name", self.port_name),
+                                *((f"workloads[{slug!r}].port_name", w.port_name) for slug, w in self.workloads)]:
+                found = port and _pod_port(port)
+                if found:
+                    raise ValueError(f"{where}: {found}, which a PodMonitor's port must be")
 
 
 Addresses = tuple[tuple[str, tuple[str, ...]], ...]
@@ -116,27 +205,30 @@ class StaticSettings:
     alertmanager_address: str = "alertmanager:9093"
     # Labels this Prometheus puts on what leaves it (alerts, remote write, federation): `cluster`, `env`. What
     # Mimir and Thanos tell Prometheus servers apart by.
-    external_labels: Pairs = attrs.field(default=(), converter=_pairs, validator=_check_extra_labels)
+    external_labels: Pairs = attrs.field(default=(), converter=_pairs, validator=_pairs_rule(_prometheus_label,
+                                                                                              _any_value))
 
 
 @attrs.frozen
 class RuleStore:
     """Where the rules go: Mimir or Cortex (a namespace per module, in a tenant) or Thanos' ruler."""
 
-    kind: Literal["mimir", "cortex", "thanos"] = attrs.field(
-        validator=attrs.validators.in_(("mimir", "cortex", "thanos")))
-    tenant: str = "anonymous"  # Mimir/Cortex `X-Scope-OrgID`; noted in each file for `mimirtool --id`
-    namespace_prefix: str = "modules"
+    kind: Literal["mimir", "cortex", "thanos"] = attrs.field(validator=_rule(_one_of("mimir", "cortex", "thanos")))
+    # Mimir/Cortex `X-Scope-OrgID`; noted in each file for `mimirtool --id`.
+    tenant: str = attrs.field(default="anonymous", validator=_rule(tenant_problem))
+    # Namespaces are `<prefix>-<module>`, and so are the files' names.
+    namespace_prefix: str = attrs.field(default="modules", validator=_rule(dns_label_problem))
     # Thanos: `abort` fails a rule evaluation when a store answers only partly, `warn` evaluates what it got.
-    partial_response_strategy: Literal["abort", "warn"] | None = None
+    partial_response_strategy: Literal["abort", "warn"] | None = attrs.field(
+        default=None, validator=_rule(_one_of("abort", "warn")))
     # The scrape job of the Prometheus servers' own metrics, for the alerts about the monitoring itself; None leaves
     # them out (which job that is depends on how each Prometheus scrapes itself).
-    prometheus_job: str | None = None
+    prometheus_job: str | None = attrs.field(default=None, validator=_rule(_text))
     # The label telling apart the clusters whose series one store holds (`cluster`, set by each Prometheus'
     # external_labels or the monitors' extra_labels): every aggregation and match of the rules keeps it, so each
     # cluster's rules read only its own series. None: the store holds one cluster.
     aggregation_label: str | None = attrs.field(default=None, validator=attrs.validators.optional(
-        attrs.validators.matches_re(LABEL_NAME_RE)))
+        attrs.validators.matches_re(PROMETHEUS_LABEL_RE)))
 
 
 def _check_name(_: object, attribute: attrs.Attribute[str], value: str) -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -121,7 +122,9 @@ def test_a_dashboard_too_large_for_a_configmap(project: Any) -> None:
 
 
 def test_what_the_api_server_would_refuse_is_not_written(project: Any) -> None:
-    with pytest.raises(BuildFailed) as failure:
+    # The settings refuse such a namespace themselves (test_settings_kubernetes_would_refuse...); the objects are
+    # checked again whatever made them.
+    with attrs.validators.disabled(), pytest.raises(BuildFailed) as failure:
         build(project, namespace="Monitoring_NS")
     assert "the API server would refuse it: metadata.namespace: 'Monitoring_NS' is not a DNS-1123 label" in \
         str(failure.value.errors[0])
@@ -226,3 +229,36 @@ def test_metric_labels_the_targets_carry_too_are_refused(project: Any) -> None:
     assert str(failure.value.errors[0]) == (
         f"module {contract.name}: {first.name}: namespace, {first.name}: cluster: every target carries this label "
         "in Kubernetes too, so Prometheus would rename the metric's to exported_<label>; rename it in the contract")
+
+
+@pytest.mark.parametrize(("settings", "message"), [
+    ({"namespace": "Monitoring_NS"}, "namespace: 'Monitoring_NS' is not a DNS-1123 label"),
+    ({"namespace": "x" * 64}, "namespace: 'xxxx"),
+    ({"release": "rel ease"}, "release: 'rel ease' is not a Kubernetes label value"),
+    ({"monitor": "deployment"}, "monitor: 'deployment' is not one of 'service', 'pod'"),
+    ({"grafana": "both"}, "grafana: 'both' is not one of 'sidecar', 'operator'"),
+    ({"port_name": "Metrics_Port"}, "port_name: 'Metrics_Port' is not a DNS-1123 label"),
+    ({"monitor": "pod", "port_name": "metrics-port-too-long"}, "port_name: 'metrics-port-too-long' is not a "
+                                                               "container port name"),
+    ({"app_label": "bad label"}, "app_label: 'bad label' is not a Kubernetes label key"),
+    ({"dashboard_label": {"grafana_dashboard": "x y"}}, "dashboard_label: 'x y' is not a Kubernetes label value"),
+    ({"instance_selector": {"bad key!": "x"}}, "instance_selector: 'bad key!' is not a Kubernetes label key"),
+    ({"folder": "a\nb"}, "folder: 'a\\nb' must be 1 to 200 characters without control characters"),
+    ({"token_secret": ("Bad_Secret", "token")}, "token_secret: 'Bad_Secret' is not a DNS-1123 subdomain"),
+    ({"token_secret": ("metrics", "a/b")}, "token_secret: 'a/b' is not a Secret key"),
+    ({"datasource_tenant": "a\nb"}, "datasource_tenant: 'a\\nb' is not a tenant id"),
+    ({"prometheus_job": ""}, "prometheus_job: '' must be 1 to 200 characters"),
+])
+def test_settings_kubernetes_would_refuse_are_refused_when_loaded(settings: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        KubernetesSettings(**settings)
+
+
+def test_workload_settings_kubernetes_would_refuse() -> None:
+    with pytest.raises(ValueError, match=re.escape("namespace: 'Prompts' is not a DNS-1123 label")):
+        Workload(namespace="Prompts")
+    with pytest.raises(ValueError, match=re.escape("workloads['prompt-manager'].port_name: 'http-metrics-port' is "
+                                                   "not a container port name")):
+        KubernetesSettings(monitor="pod", workloads={"prompt-manager": Workload(port_name="http-metrics-port")})
+    with pytest.raises(TypeError, match=re.escape("workloads['prompt-manager'] must be a Workload(...)")):
+        KubernetesSettings(workloads={"prompt-manager": "prompts"})  # type: ignore[dict-item]

@@ -3,6 +3,7 @@ what promtool takes."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -77,3 +78,16 @@ def test_thanos_groups_say_how_to_treat_a_partial_response(contracts: Any, promt
 def test_an_unknown_store_is_refused() -> None:
     with pytest.raises(ValueError, match="kind"):
         RuleStore("victoria")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("settings", "message"), [
+    ({"kind": "victoria"}, "kind: 'victoria' is not one of 'mimir', 'cortex', 'thanos'"),
+    ({"kind": "mimir", "namespace_prefix": "../../x"}, "namespace_prefix: '../../x' is not a DNS-1123 label"),
+    ({"kind": "mimir", "tenant": "team a"}, "tenant: 'team a' is not a tenant id"),
+    ({"kind": "mimir", "tenant": ".."}, "tenant: '..' is not a tenant id"),
+    ({"kind": "thanos", "partial_response_strategy": "maybe"}, "partial_response_strategy: 'maybe' is not one of"),
+    ({"kind": "mimir", "aggregation_label": "clu-ster"}, "aggregation_label"),
+])
+def test_store_settings_the_store_would_refuse(settings: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        RuleStore(**settings)
