@@ -63,7 +63,9 @@ def _rule(*problems: Problem) -> Callable[[object, attrs.Attribute[Any], Any], N
 def _pairs_rule(key: Problem, value: Problem) -> Callable[[object, attrs.Attribute[Pairs], Pairs], None]:
     def check(_: object, attribute: attrs.Attribute[Pairs], pairs: Pairs) -> None:
         for name, item in pairs:
-            found = key(str(name)) or value(str(item))
+            if not isinstance(name, str) or not isinstance(item, str):
+                raise TypeError(f"{attribute.name}: {name!r}: {item!r} must map strings to strings")
+            found = key(name) or value(item)
             if found:
                 raise ValueError(f"{attribute.name}: {found}")
     return check
@@ -192,7 +194,11 @@ Addresses = tuple[tuple[str, tuple[str, ...]], ...]
 
 
 def _addresses(items: Mapping[str, Sequence[str]] | Sequence[tuple[str, Sequence[str]]]) -> Addresses:
-    return tuple(sorted((slug, tuple(addresses)) for slug, addresses in dict(items).items()))
+    found = dict(items)
+    for slug, addresses in found.items():
+        if isinstance(addresses, str) or not all(isinstance(address, str) for address in addresses):
+            raise TypeError(f"targets[{slug!r}] must be a list of HOST:PORT strings, got {addresses!r}")
+    return tuple(sorted((str(slug), tuple(addresses)) for slug, addresses in found.items()))
 
 
 @attrs.frozen

@@ -168,6 +168,9 @@ def test_a_static_environment_scrapes_its_hosts_with_the_local_rules(repo_copy: 
     ('targets={"prompt-manager": ["10.0.0.5"]}', "static: targets['prompt-manager'] '10.0.0.5': expected HOST:PORT"),
     ('targets={"prompt-manager": []}', "static: targets['prompt-manager'] lists no address"),
     ('alertmanager_address="am:99999"', "static: alertmanager_address 'am:99999': expected HOST:PORT"),
+    ('targets={"prompt-manager": "10.0.0.5:8000"}', "failed to load (line 2): TypeError: targets['prompt-manager'] "
+                                                     "must be a list of HOST:PORT strings"),
+    ('external_labels={"cluster": 5}', "failed to load (line 2): TypeError: external_labels: 'cluster': 5 must map"),
 ])
 def test_static_settings_that_cannot_work_are_one_line(repo_copy: Path, build_cli: BuildRunner, setting: str,
                                                        message: str) -> None:
