@@ -16,7 +16,6 @@ This module imports nothing heavy: the point is to answer before the pipeline is
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib.util
 import json
@@ -28,11 +27,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from dashbuild.cache_dir import CACHE_DIR, write_cached
 from dashbuild.manifest import MANIFEST, is_safe_path, manifest_bytes_from_hashes, sha256
 from dashbuild.transaction import JOURNAL, OUTPUT_AREAS, leftover_temps
 
-CACHE_DIR = ".dashbuild-cache"
-MEMO = f"{CACHE_DIR}/memo.json"
+MEMO_NAME = "memo.json"
+MEMO = f"{CACHE_DIR}/{MEMO_NAME}"
 MEMO_VERSION = 1
 # The generator: its code and data decide every output byte.
 GENERATOR_PACKAGES = ("dashbuild", "panels", "rules", "moddash")
@@ -105,18 +105,7 @@ def store(root: Path, files: Mapping[str, bytes], summary: Sequence[str], warnin
     hashes = {path: sha256(content) for path, content in sorted(files.items())}
     memo = {"version": MEMO_VERSION, "fingerprint": fingerprint(root, frozenset(files)), "files": hashes,
             "summary": list(summary), "warnings": list(warnings)}
-    target = root / MEMO
-    temporary = target.with_name(f".memo.{os.getpid()}.tmp")
-    try:
-        target.parent.mkdir(exist_ok=True)
-        ignore = target.parent / ".gitignore"
-        if not ignore.exists():
-            ignore.write_text("*\n", encoding="utf-8")
-        temporary.write_text(json.dumps(memo, sort_keys=True), encoding="utf-8")
-        os.replace(temporary, target)
-    except OSError:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
+    write_cached(root, MEMO_NAME, json.dumps(memo, sort_keys=True))
 
 
 def _load(root: Path) -> dict[str, Any] | None:

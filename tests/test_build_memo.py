@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -169,3 +171,46 @@ def test_after_any_edits_the_build_equals_a_clean_one(repo_copy: Path, steps: li
     finally:
         for path, text in originals.items():
             (root / path).write_text(text, encoding="utf-8")
+
+
+def logging_promtool(folder: Path, log: Path) -> dict[str, str]:
+    """Put a `promtool` on PATH that logs each run and then runs Debian's; return the environment to use."""
+    folder.mkdir()
+    real = shutil.which("promtool")
+    assert real is not None
+    script = folder / "promtool"
+    script.write_text(f'#!/bin/sh\necho "$@" >> {log}\nexec {real} "$@"\n', encoding="utf-8")
+    script.chmod(0o755)
+    return {**os.environ, "PATH": f"{folder}{os.pathsep}{os.environ['PATH']}"}
+
+
+def runs(log: Path) -> int:
+    """Return how many times the logging promtool ran."""
+    return len(log.read_text(encoding="utf-8").splitlines()) if log.exists() else 0
+
+
+def test_promtool_runs_only_on_a_prometheus_tree_it_has_not_passed(repo_copy: Path, tmp_path: Path) -> None:
+    log = tmp_path / "promtool.log"
+    env = logging_promtool(tmp_path / "bin", log)
+
+    def build(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "build.py", *args], cwd=repo_copy, env=env, capture_output=True,
+                              text=True, timeout=120, check=False)
+
+    assert build().returncode == 0 and runs(log) == 1
+    module = repo_copy / "dashboards" / "prompt_manager.py"
+    text = module.read_text(encoding="utf-8")
+    module.write_text(text.replace('title="Operations/s by status"', 'title="Operations by status"'),
+                      encoding="utf-8")
+    assert build().returncode == 0 and runs(log) == 1  # a panel title: the Prometheus tree is the same bytes
+    rules = repo_copy / "prometheus" / "rules" / "team.yml"
+    rules.write_text("groups:\n- name: team\n  rules:\n  - record: x:y\n    expr: sum(\n", encoding="utf-8")
+    failed = build()
+    assert failed.returncode == 1 and "promtool check config" in failed.stderr and runs(log) == 2
+    assert build().returncode == 1 and runs(log) == 3  # a failure is never remembered
+    rules.unlink()
+    assert build("--check").returncode == 0 and runs(log) == 3  # this tree passed before
+    (tmp_path / "bin" / "promtool").touch()  # another promtool (its identity changed): checked again
+    assert build("--check").returncode == 0 and runs(log) == 4
+    assert build("--check").returncode == 0 and runs(log) == 5  # --check remembers nothing
+    assert build("--no-cache").returncode == 0 and runs(log) == 6
