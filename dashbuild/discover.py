@@ -64,7 +64,9 @@ class _Alarm:
 
 def module_paths(dashboards_dir: Path) -> list[Path]:
     """Return the module files in `dashboards_dir`, sorted by name (the registry order)."""
-    return sorted(p for p in dashboards_dir.glob("*.py") if p.stem not in RESERVED and not p.stem.startswith("_"))
+    # Hidden files are editors' (Emacs' lock `.#x.py`), not modules.
+    return sorted(p for p in dashboards_dir.glob("*.py")
+                  if p.stem not in RESERVED and not p.stem.startswith(("_", ".")))
 
 
 def _line_in(frames: traceback.StackSummary, path: Path) -> int | None:
