@@ -8,7 +8,7 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -16,33 +16,58 @@ ROOT = Path(__file__).resolve().parent
 # The repository's own sources first: its panels/ and dashboards/, and the service-facing moddash package.
 sys.path[:0] = [str(ROOT), str(ROOT / "moddash-service")]
 
+# Light imports only: a no-change build or check answers before the pipeline is imported (dashbuild/build_memo.py).
 from dashbuild.cli_support import Project, exit_with_error, exiting_on_failure, pass_project  # noqa: E402
-from dashbuild.discover import MODULE_TIMEOUT_ENV, discover, module_paths, set_module_timeout  # noqa: E402
 from dashbuild.errors import BuildFailed  # noqa: E402
 from dashbuild.lock import DEFAULT_WAIT_SECONDS  # noqa: E402
 from dashbuild.manifest import MANIFEST  # noqa: E402
-from dashbuild.pipeline import BuildResult, build  # noqa: E402
-from moddash.contract import ModuleContract  # noqa: E402
+from dashbuild.module_timeout import MODULE_TIMEOUT_ENV, set_module_timeout  # noqa: E402
+
+if TYPE_CHECKING:
+    from dashbuild.pipeline import BuildResult
+    from moddash.contract import ModuleContract
 
 
-def _build_or_exit(root: Path) -> BuildResult:
+def _build_or_exit(root: Path, use_cache: bool = True, remember: bool = True) -> BuildResult:
+    """Return the build of `root`, its warnings and notes printed; exit with its errors. `use_cache`: skip tool
+    checks that passed on the same bytes before (`remember`: record new passes, not when checking)."""
+    from dashbuild.pipeline import build
+    from dashbuild.tool_passes import ToolPasses
+
     with exiting_on_failure(building=True):
-        result = build(root)
-    for warning in result.warnings:
-        click.echo(f"warning: {warning}", err=True)
-    for note in result.notes:
-        click.echo(f"note: {note}", err=True)
+        result = build(root, ToolPasses(root, remember) if use_cache else None)
+    for line in _said(result):
+        click.echo(line, err=True)
     return result
 
 
-def _print_summary(result: BuildResult) -> None:
+def _said(result: BuildResult) -> list[str]:
+    """Return the warning and note lines a build prints."""
+    return [*(f"warning: {warning}" for warning in result.warnings), *(f"note: {note}" for note in result.notes)]
+
+
+def _summary_lines(result: BuildResult) -> list[str]:
     width = max(len(row.dashboard) for row in result.summary)
     # The escape-hatch column appears once a dashboard uses one, so reviewers see how many there are.
     raw = any(row.escape_hatches for row in result.summary)
-    click.echo(f"{'dashboard':<{width}}  panels  queries{'  raw' if raw else ''}  file")
+    lines = [f"{'dashboard':<{width}}  panels  queries{'  raw' if raw else ''}  file"]
     for row in result.summary:
         hatches = f"  {row.escape_hatches:>3}" if raw else ""
-        click.echo(f"{row.dashboard:<{width}}  {row.panels:>6}  {row.queries:>7}{hatches}  {row.file}")
+        lines.append(f"{row.dashboard:<{width}}  {row.panels:>6}  {row.queries:>7}{hatches}  {row.file}")
+    return lines
+
+
+def _remember(root: Path, result: BuildResult) -> None:
+    """Store what the no-change fast path needs to answer the next build or check (dashbuild/build_memo.py)."""
+    from dashbuild.build_memo import store
+
+    store(root, result.files, _summary_lines(result), _said(result))
+
+
+def _unchanged(root: Path, use_cache: bool) -> dict[str, Any] | None:
+    from dashbuild.build_memo import unchanged
+
+    return unchanged(root) if use_cache else None
 
 
 def _seconds(allow_zero: bool = False) -> Callable[[click.Context, click.Parameter, float | None], float | None]:
@@ -81,8 +106,11 @@ def _project_root(_ctx: click.Context, _param: click.Parameter, value: Path) -> 
               help="Time limit of each dashboards/*.py import, for every command that loads them [default: 10].")
 @click.option("--env", "env", metavar="NAME", help="Build environment NAME (environments/NAME.py) into "
               "deploy/NAME/ instead of the local stack; with --check, check only that environment.")
+@click.option("--no-cache", is_flag=True,
+              help="Build from scratch even when nothing changed since the last build (.dashbuild-cache/).")
 @click.pass_context
-def cli(ctx: click.Context, check: bool, root: Path, repair: bool, lock_timeout: float, env: str | None) -> None:
+def cli(ctx: click.Context, check: bool, root: Path, repair: bool, lock_timeout: float, env: str | None,
+        no_cache: bool) -> None:
     """Build dashboards, provisioning files and the manifest. With no command: build everything."""
     ctx.obj = Project(root)
     if ctx.invoked_subcommand is not None:
@@ -95,10 +123,19 @@ def cli(ctx: click.Context, check: bool, root: Path, repair: bool, lock_timeout:
         _environment(root, env, check, repair, lock_timeout)
         return
     if check:
-        result = _build_or_exit(root)
+        from dashbuild.environment_paths import environment_paths
+
+        # Environments are checked by building them; without any, an unchanged tree needs no build.
+        memo = None if environment_paths(root) else _unchanged(root, not no_cache)
+        if memo is not None:
+            for line in memo["warnings"]:
+                click.echo(line, err=True)
+            click.echo(f"all {len(memo['files']) + 1} generated files are fresh")
+            return
+        result = _build_or_exit(root, use_cache=not no_cache, remember=False)
         _check_or_exit(root, result, environments_too=True)
         return
-    _build_and_apply(root, repair, lock_timeout)
+    _build_and_apply(root, repair, lock_timeout, use_cache=not no_cache and not repair)
 
 
 def _environment(root: Path, name: str, check: bool, repair: bool, lock_timeout: float) -> None:
@@ -162,7 +199,7 @@ def _check_or_exit(root: Path, result: BuildResult, shown: str = "", environment
 
 
 def _apply(root: Path, target: Path, make_result: Callable[[], BuildResult], repair: bool, lock_timeout: float,
-           shown: str = "") -> BuildResult:
+           shown: str = "", remember: Callable[[Path, BuildResult], None] | None = None) -> BuildResult:
     """Build and write the result under `target` as one transaction, holding the project's build lock; exit with
     one line per error (paths prefixed with `shown`, an environment's folder) when nothing could be changed."""
     from dashbuild.apply import apply_build
@@ -177,6 +214,8 @@ def _apply(root: Path, target: Path, make_result: Callable[[], BuildResult], rep
                 applied = apply_build(target, result, repair)
             except KeyboardInterrupt:
                 exit_with_error("interrupted; the build was applied completely or not at all", 130)
+            if remember is not None:
+                remember(target, result)
     except LockBusy as busy:
         exit_with_error(str(busy))
     except (ManifestError, ApplyError) as error:
@@ -197,7 +236,8 @@ def _apply(root: Path, target: Path, make_result: Callable[[], BuildResult], rep
                    f"{', '.join(applied.hand_made) or 'nothing'}")
     report = applied.report
     if not shown:
-        _print_summary(result)
+        for line in _summary_lines(result):
+            click.echo(line)
     where = f"{shown.rstrip('/')}: " if shown else ""
     click.echo(f"{where}{len(report.written)} written, {len(report.unchanged)} unchanged, {len(report.removed)} "
                f"removed (manifest: {shown}{MANIFEST})")
@@ -206,8 +246,23 @@ def _apply(root: Path, target: Path, make_result: Callable[[], BuildResult], rep
     return result
 
 
-def _build_and_apply(root: Path, repair: bool, lock_timeout: float) -> None:
-    _apply(root, root, lambda: _build_or_exit(root), repair, lock_timeout)
+def _build_and_apply(root: Path, repair: bool, lock_timeout: float, use_cache: bool = True) -> None:
+    from dashbuild.lock import LockBusy, build_lock
+
+    try:
+        with build_lock(root, lock_timeout):
+            memo = _unchanged(root, use_cache)
+    except LockBusy as busy:
+        exit_with_error(str(busy))
+    if memo is not None:
+        # What the build would print, having found every file as it would write it.
+        for line in memo["warnings"]:
+            click.echo(line, err=True)
+        for line in memo["summary"]:
+            click.echo(line)
+        click.echo(f"0 written, {len(memo['files'])} unchanged, 0 removed (manifest: {MANIFEST})")
+        return
+    _apply(root, root, lambda: _build_or_exit(root, use_cache), repair, lock_timeout, remember=_remember)
 
 
 @cli.command("lint")
@@ -244,7 +299,7 @@ def diff_command(project: Project, base: str, fmt: str, layout: bool) -> None:
     from dashbuild.diff_dashboard import overview_sections
     from dashbuild.transaction import OUTPUT_AREAS
 
-    result = _build_or_exit(project.root)
+    result = _build_or_exit(project.root, remember=False)
     try:
         before = git_files(project.root, base, OUTPUT_AREAS)
     except ValueError as error:
@@ -335,7 +390,8 @@ def prometheus_config_command(project: Project, out: Path, targets_host: str | N
     if any(out.resolve().is_relative_to((root / area).resolve()) for area in OUTPUT_AREAS):
         exit_with_error(f"--out {out}: that folder is generated by `python build.py`; choose another", 2)
     ports = _port_overrides(overrides, set(_module_names(root)))
-    result = _build_or_exit(root)  # the rule files are the build's own, checked as in every build
+    # The rule files are the build's own, checked as in every build.
+    result = _build_or_exit(root, remember=False)
     with exiting_on_failure(building=False):
         files = host_files(result.contracts, result.files, targets_host, port_offset, ports, prometheus_address,
                            alertmanager_address)
@@ -352,11 +408,15 @@ def prometheus_config_command(project: Project, out: Path, targets_host: str | N
 
 def _contracts(root: Path) -> list[ModuleContract]:
     """Return every module file's contract; exit 1 with their errors when one of them fails to load."""
+    from dashbuild.discover import discover
+
     with exiting_on_failure(building=False):
         return [module.contract for module in discover(root)]
 
 
 def _module_names(root: Path) -> list[str]:
+    from dashbuild.discover import module_paths
+
     return [path.stem for path in module_paths(root / "dashboards")]
 
 

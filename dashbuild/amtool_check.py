@@ -18,6 +18,7 @@ import attrs
 from dashbuild.alertmanager import CONFIG_FILE
 from dashbuild.errors import BuildError
 from dashbuild.settings import SETTINGS_FILE
+from dashbuild.tool_passes import ToolPasses, check_key
 from dashbuild.tool_run import run_tool
 
 TIMEOUT_SECONDS = 30.0
@@ -55,11 +56,11 @@ def failure_message(output: str) -> str:
 
 
 def check_alertmanager_config(content: bytes, *, requires: tuple[int, int] = (0, 25), amtool: str | None = None,
-                              timeout: float = TIMEOUT_SECONDS) -> AmtoolOutcome:
+                              timeout: float = TIMEOUT_SECONDS, passes: ToolPasses | None = None) -> AmtoolOutcome:
     """Run `amtool check-config` on the generated alertmanager.yml; errors name the file and the settings file.
 
     `requires` is the oldest Alertmanager (major, minor) that reads the config; `amtool` defaults to the one
-    on PATH.
+    on PATH. With `passes`, a config this amtool passed before passes without running it.
     """
     executable = amtool or shutil.which("amtool")
     if executable is None:
@@ -71,6 +72,16 @@ def check_alertmanager_config(content: bytes, *, requires: tuple[int, int] = (0,
             needed = ".".join(map(str, requires))
             return AmtoolOutcome(notes=(f"amtool {found} predates Alertmanager {needed}, which {CONFIG_FILE} "
                                         "needs (webhook url_file): the config was not checked by amtool",))
+    key = check_key(executable, {CONFIG_FILE: content}, "check-config")
+    if passes is not None and passes.passed("amtool", key):
+        return AmtoolOutcome()
+    outcome = _check_config(executable, content, timeout)
+    if passes is not None and not outcome.errors:
+        passes.record("amtool", key)
+    return outcome
+
+
+def _check_config(executable: str, content: bytes, timeout: float) -> AmtoolOutcome:
     try:
         with tempfile.TemporaryDirectory(prefix="dashbuild-amtool-") as folder:
             target = Path(folder, CONFIG_FILE)

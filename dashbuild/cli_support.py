@@ -11,8 +11,7 @@ from typing import NoReturn
 import attrs
 import click
 
-from dashbuild.discover import ModuleLoadInterrupted
-from dashbuild.errors import BuildError, BuildFailed
+from dashbuild.errors import BuildError, BuildFailed, ModuleLoadInterrupted
 
 
 @attrs.frozen

@@ -27,20 +27,20 @@ from typing import TypeVar
 
 import attrs
 
-from dashbuild.errors import BuildError
+from dashbuild.errors import BuildError, ModuleLoadInterrupted
+from dashbuild.module_timeout import DEFAULT_MODULE_TIMEOUT, MODULE_TIMEOUT_ENV, module_timeout, set_module_timeout
 from moddash.contract import ModuleContract
 from panels.spec import ModuleDashboard
 
 Loaded = TypeVar("Loaded")
+__all__ = ["DEFAULT_MODULE_TIMEOUT", "MODULE_TIMEOUT_ENV", "ModuleFile", "ModuleLoadInterrupted", "discover",
+           "import_contained", "load_each", "load_module_file", "module_paths", "module_timeout", "set_module_timeout"]
 
 RESERVED = frozenset({"__init__", "settings"})
-MODULE_TIMEOUT_ENV = "DASHBUILD_MODULE_TIMEOUT"
-DEFAULT_MODULE_TIMEOUT = 10.0
 # After the limit, the watchdog waits this long for the SIGALRM path to report first; faulthandler
 # waits twice as long, for code that holds the GIL and so stops the watchdog thread too.
 GRACE_SECONDS = 2.0
 
-_module_timeout: float | None = None
 
 
 @attrs.frozen
@@ -50,14 +50,6 @@ class ModuleFile:
     path: str
     contract: ModuleContract
     dashboard: ModuleDashboard
-
-
-class ModuleLoadInterrupted(KeyboardInterrupt):
-    """Ctrl-C (or a KeyboardInterrupt the module raised) while a module file was loading: stop the build."""
-
-    def __init__(self, file: str) -> None:
-        super().__init__(f"interrupted while loading {file}")
-        self.file = file
 
 
 class _TimedOut(BaseException):
@@ -70,33 +62,11 @@ class _Alarm:
     fired: bool = False
 
 
-def set_module_timeout(seconds: float | None) -> None:
-    """Set the time limit of each module file's import; None: `$DASHBUILD_MODULE_TIMEOUT`, else 10 s."""
-    global _module_timeout
-    if seconds is not None and not seconds > 0:
-        raise ValueError(f"module timeout must be a positive number of seconds, got {seconds!r}")
-    _module_timeout = seconds
-
-
-def module_timeout() -> float:
-    """Return the time limit of each module file's import, in seconds."""
-    if _module_timeout is not None:
-        return _module_timeout
-    raw = os.environ.get(MODULE_TIMEOUT_ENV, "").strip()
-    if not raw:
-        return DEFAULT_MODULE_TIMEOUT
-    try:
-        seconds = float(raw)
-    except ValueError:
-        seconds = 0.0
-    if not seconds > 0:
-        raise ValueError(f"{MODULE_TIMEOUT_ENV}={raw!r} is not a positive number of seconds")
-    return seconds
-
-
 def module_paths(dashboards_dir: Path) -> list[Path]:
     """Return the module files in `dashboards_dir`, sorted by name (the registry order)."""
-    return sorted(p for p in dashboards_dir.glob("*.py") if p.stem not in RESERVED and not p.stem.startswith("_"))
+    # Hidden files are editors' (Emacs' lock `.#x.py`), not modules.
+    return sorted(p for p in dashboards_dir.glob("*.py")
+                  if p.stem not in RESERVED and not p.stem.startswith(("_", ".")))
 
 
 def _line_in(frames: traceback.StackSummary, path: Path) -> int | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dashbuild.discover import import_contained, load_each
+from dashbuild.environment_paths import DEPLOY_DIR, ENVIRONMENTS_DIR, environment_paths
 from dashbuild.errors import BuildError, BuildFailed
 from dashbuild.kubernetes import kubernetes_files
 from dashbuild.pipeline import BuildResult
@@ -18,16 +19,8 @@ from dashbuild.rule_namespaces import rule_namespace_files
 from dashbuild.static_environment import setting_problems, static_files
 from panels.environment import Environment
 
-ENVIRONMENTS_DIR = "environments"
-DEPLOY_DIR = "deploy"
-
-
-def environment_paths(root: Path) -> list[Path]:
-    """Return the environment files of the project, sorted (none when it has no `environments/` folder)."""
-    folder = root / ENVIRONMENTS_DIR
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.glob("*.py") if not p.name.startswith("_"))
+__all__ = ["DEPLOY_DIR", "ENVIRONMENTS_DIR", "environment_named", "environment_paths", "environment_result",
+           "environment_root", "environments", "load_environment"]
 
 
 def load_environment(path: Path, root: Path) -> Environment:

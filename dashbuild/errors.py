@@ -23,3 +23,11 @@ class BuildFailed(Exception):
     def __init__(self, errors: list[BuildError]) -> None:
         super().__init__(f"{len(errors)} error(s)")
         self.errors = errors
+
+
+class ModuleLoadInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or a KeyboardInterrupt the module raised) while a module file was loading: stop the build."""
+
+    def __init__(self, file: str) -> None:
+        super().__init__(f"interrupted while loading {file}")
+        self.file = file

@@ -49,8 +49,12 @@ def sha256(content: bytes) -> str:
 
 def manifest_bytes(files: Mapping[str, bytes]) -> bytes:
     """Return the manifest listing every generated file with its SHA-256."""
-    return dump_json({"generator": GENERATOR,
-                      "files": {path: sha256(content) for path, content in sorted(files.items())}})
+    return manifest_bytes_from_hashes({path: sha256(content) for path, content in files.items()})
+
+
+def manifest_bytes_from_hashes(hashes: Mapping[str, str]) -> bytes:
+    """Return the manifest listing every generated file, given each file's SHA-256."""
+    return dump_json({"generator": GENERATOR, "files": dict(sorted(hashes.items()))})
 
 
 def is_safe_path(path: str) -> bool:

@@ -29,6 +29,7 @@ from dashbuild.promtool_check import check_prometheus_tree, previously_generated
 from dashbuild.render import render_dashboard
 from dashbuild.settings import load_settings
 from dashbuild.slo_files import slo_sources
+from dashbuild.tool_passes import ToolPasses
 from moddash.contract import ModuleContract
 from panels.settings import DEFAULTS, OVERVIEW_UID, SELF_JOB, ProjectSettings
 from panels.slo import slo_row
@@ -190,20 +191,21 @@ def as_error(finding: Finding) -> BuildError:
     return BuildError(finding.file, f"[{finding.rule}] {finding.dashboard}: {finding.message}", finding.panel)
 
 
-def build(root: Path) -> BuildResult:
-    """Return the complete, checked and linted build of `root`; raise BuildFailed on any error."""
+def build(root: Path, passes: ToolPasses | None = None) -> BuildResult:
+    """Return the complete, checked and linted build of `root`; raise BuildFailed on any error. With `passes`,
+    promtool and amtool checks that passed on the same bytes before are not run again."""
     # The build allocates many short-lived objects and few cycles: without the cyclic collector's
     # repeated full passes over a growing heap, build time grows linearly with the number of modules.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _build(root)
+        return _build(root, passes)
     finally:
         if collecting:
             gc.enable()
 
 
-def _build(root: Path) -> BuildResult:
+def _build(root: Path, passes: ToolPasses | None) -> BuildResult:
     settings, modules, dashboards = _compile_checked(root)
     findings = lint(dashboards)
     errors = [as_error(f) for f in findings if f.severity == "error"]
@@ -213,8 +215,9 @@ def _build(root: Path) -> BuildResult:
     files = render_outputs(BuildInputs(settings, tuple(modules), tuple(dashboards)))
     promtool = check_prometheus_tree(root, files, {**{alert_rules_path(m.contract): m.path for m in modules},
                                                    **slo_sources(modules)},
-                                     generated_before=previously_generated(root))
-    amtool = check_alertmanager_config(files[ALERTMANAGER_CONFIG], requires=required_version(alerting))
+                                     generated_before=previously_generated(root), passes=passes)
+    amtool = check_alertmanager_config(files[ALERTMANAGER_CONFIG], requires=required_version(alerting),
+                                       passes=passes)
     if promtool.errors or amtool.errors:
         raise BuildFailed([*promtool.errors, *amtool.errors])
     summary = tuple(

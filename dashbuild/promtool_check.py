@@ -23,6 +23,7 @@ from dashbuild.errors import BuildError
 from dashbuild.files import dump_yaml
 from dashbuild.manifest import MANIFEST
 from dashbuild.prometheus import CONFIG_FILE, RULES_DIR
+from dashbuild.tool_passes import ToolPasses, check_key
 from dashbuild.tool_run import run_tool
 
 TIMEOUT_SECONDS = 30.0
@@ -147,12 +148,13 @@ def _with_stand_in_secrets(config: bytes, folder: Path) -> bytes:
 
 def check_prometheus_tree(root: Path, files: Mapping[str, bytes], sources: Mapping[str, str], *,
                           generated_before: Collection[str] = frozenset(), promtool: str | None = None,
-                          timeout: float = TIMEOUT_SECONDS) -> PromtoolOutcome:
+                          timeout: float = TIMEOUT_SECONDS, passes: ToolPasses | None = None) -> PromtoolOutcome:
     """Run `promtool check config` on the Prometheus files as the build would leave them under `root`.
 
     `files` is the build's output by repository path; `sources` names the module file behind a generated
     file (its alert rules), so a finding there names that module too. `promtool` defaults to the one on
-    PATH; without one, the outcome is a note and no error.
+    PATH; without one, the outcome is a note and no error. With `passes`, a tree this promtool passed before
+    passes without running it.
     """
     executable = promtool or shutil.which("promtool")
     if executable is None:
@@ -162,6 +164,17 @@ def check_prometheus_tree(root: Path, files: Mapping[str, bytes], sources: Mappi
         return PromtoolOutcome(errors=tuple(errors))
     tree = {path: content for path, content in files.items() if path == CONFIG_FILE or _is_rule_file(path)}
     tree.update(hand_made)
+    key = check_key(executable, tree, "check config")
+    if passes is not None and passes.passed("promtool", key):
+        return PromtoolOutcome()
+    outcome = _check_tree(executable, tree, sources, timeout)
+    if passes is not None and not outcome.errors:
+        passes.record("promtool", key)
+    return outcome
+
+
+def _check_tree(executable: str, tree: dict[str, bytes], sources: Mapping[str, str],
+                timeout: float) -> PromtoolOutcome:
     try:
         with tempfile.TemporaryDirectory(prefix="dashbuild-promtool-") as folder:
             if CONFIG_FILE in tree:

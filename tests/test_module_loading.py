@@ -281,3 +281,8 @@ threading.Thread(target=_interrupt_when_compiling, daemon=True).start()
 """
     result = build_with(repo_copy, interrupter + valid_module("compiling"), build_cli, name="compiling.py")
     assert_fails_naming(result, "error: interrupted; no file was changed", 130)
+
+
+def test_an_editors_hidden_lock_file_is_not_a_module(repo_copy: Path) -> None:
+    (repo_copy / "dashboards" / ".#prompt_manager.py").write_text("this is not Python\n", encoding="utf-8")
+    assert [m.contract.name for m in discover(repo_copy)] == ["llm_provider", "prompt_manager", "prompt_security"]
