@@ -220,24 +220,29 @@ def startup_problem(reloader: Reloader) -> str | None:
 
 
 class _Stopper:
-    """Turns Ctrl-C, SIGTERM and SIGHUP into a request to stop, passed on to a running build as SIGINT.
-
-    The build holds these signals back while it replaces files, so it ends with every file of either build.
-    """
+    """Turns Ctrl-C, SIGTERM and SIGHUP into a request to stop. A build in progress is let finish (it changes all
+    of its files or none, and a SIGINT during its imports would end it with a traceback); a second request
+    interrupts it with SIGINT, which its transaction holds back while it replaces files."""
 
     def __init__(self) -> None:
         self.event = threading.Event()
         self.child: subprocess.Popen[bytes] | None = None
 
     def handle(self, _signum: int, _frame: FrameType | None) -> None:
-        self.event.set()
         child = self.child
         if child is not None and child.returncode is None:
-            with suppress(ProcessLookupError):
-                os.kill(child.pid, signal.SIGINT)
+            if self.event.is_set():
+                with suppress(ProcessLookupError):
+                    os.kill(child.pid, signal.SIGINT)
+            else:
+                # os.write, not click.echo: a handler must not re-enter a buffered stream the main thread may be using.
+                with suppress(OSError):
+                    os.write(1, b"stopping after the build in progress (Ctrl-C again to interrupt it)\n")
+        self.event.set()
 
     @contextmanager
     def installed(self) -> Iterator[None]:
+        """Handle SIGINT, SIGTERM and SIGHUP in the block; restore the previous handlers after it."""
         previous = {signum: signal.signal(signum, self.handle)
                     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
         try:
@@ -322,6 +327,8 @@ class _Watcher:
             elif not first:
                 continue
             first = False
+            if self.stopper.event.is_set():
+                return
             code = self.build()
             if code < 0 and not self.stopper.event.is_set():
                 click.echo(f"warning: the build was ended by signal {-code}; watching on", err=True)
