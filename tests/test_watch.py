@@ -167,12 +167,20 @@ def test_a_save_is_rebuilt_a_broken_one_changes_nothing_and_ctrl_c_stops(repo_co
         (repo_copy / MODULE).write_text((repo_copy / MODULE).read_text().replace("\noops(\n", ""))
         watch.wait_for(SUMMARY, after=fixed)
         wait_until(lambda: "Operations/s by result" in panel_titles(repo_copy), timeout=5)
+        # Until now no rule changed, so nothing was said about Prometheus.
+        assert not any("Prometheus" in line for line in watch.since(0, "err")), watch.text()
+
+        # Without a way to reload Prometheus, a rules change prints the documented command.
+        rules = watch.mark()
+        edit(repo_copy, "error_ratio=0.05", "error_ratio=0.07")
+        noted = watch.wait_for("^note: Prometheus", after=rules)
+        assert watch.lines[noted] == ("err", "note: Prometheus' config or rules changed: reload it with `docker "
+                                             "compose kill -s HUP prometheus` (README.md: After a rebuild), or let "
+                                             "watch do it (`python build.py watch --help`)")
 
         assert watch.stop(signal.SIGINT) == 0
     assert watch.since(0, "out")[-1] == "stopped watching"
     assert not any("Traceback" in line for line in watch.since(0, "err")), watch.text()
-    # Without a way to reload Prometheus, and with no rule changed, watch says nothing about it.
-    assert not any("Prometheus" in line for line in watch.since(0, "err")), watch.text()
 
 
 def test_only_a_build_that_changes_the_rules_reloads_and_a_concurrent_build_is_serialised(
