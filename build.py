@@ -536,6 +536,74 @@ def verify_command(project: Project, prometheus_url: str, strict: bool, range_: 
     sys.exit(exit_code(report, strict))
 
 
+def _reload_command(_ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[str, ...]:
+    import shlex
+
+    if value is None:
+        return ()
+    try:
+        words = tuple(shlex.split(value))
+    except ValueError as error:
+        raise click.BadParameter(f"{value!r}: {error}") from None
+    if not words:
+        raise click.BadParameter("an empty command")
+    return words
+
+
+def _one_way(server: str, pid: int | None, pidfile: Path | None, command: tuple[str, ...], options: str) -> None:
+    if sum((pid is not None, pidfile is not None, bool(command))) > 1:
+        raise click.UsageError(f"{options}: give one way to reload {server}")
+
+
+@cli.command("watch")
+@click.option("--prometheus-pid", type=click.IntRange(min=1), metavar="PID",
+              help="Send SIGHUP to this Prometheus process when its config or rule files change.")
+@click.option("--prometheus-pidfile", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE",
+              help="The same, with the pid read from FILE at each reload.")
+@click.option("--reload-command", callback=_reload_command, metavar="COMMAND",
+              help='Run COMMAND (no shell) in the project to reload Prometheus, e.g. '
+                   '"docker compose kill -s HUP prometheus".')
+@click.option("--alertmanager-pid", type=click.IntRange(min=1), metavar="PID",
+              help="Send SIGHUP to this Alertmanager process when alertmanager/alertmanager.yml changes.")
+@click.option("--alertmanager-pidfile", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE",
+              help="The same, with the pid read from FILE at each reload.")
+@click.option("--alertmanager-reload-command", callback=_reload_command, metavar="COMMAND",
+              help='Run COMMAND to reload Alertmanager, e.g. "docker compose kill -s HUP alertmanager".')
+@click.option("--debounce", type=click.IntRange(10, 10000), default=200, show_default=True, metavar="MS",
+              help="Rebuild once no input has changed for MS milliseconds.")
+@pass_project
+def watch_command(project: Project, prometheus_pid: int | None, prometheus_pidfile: Path | None,
+                  reload_command: tuple[str, ...], alertmanager_pid: int | None, alertmanager_pidfile: Path | None,
+                  alertmanager_reload_command: tuple[str, ...], debounce: int) -> None:
+    """Build, then rebuild on every save of dashboards/, panels/, rules/ or environments/ until Ctrl-C.
+
+    Each rebuild is `python build.py` in a fresh process (same lock, same all-or-nothing apply, same summary or
+    error lines); a failed build changes nothing and watch goes on. When Prometheus' config or rule files
+    changed, it is reloaded as the options say; Grafana reads changed dashboards by itself.
+    """
+    from dashbuild.discover import module_timeout
+    from dashbuild.watch import WatchConfig, alertmanager_reloader, input_folders, prometheus_reloader, watch
+
+    _one_way("Prometheus", prometheus_pid, prometheus_pidfile, reload_command,
+             "--prometheus-pid, --prometheus-pidfile and --reload-command")
+    _one_way("Alertmanager", alertmanager_pid, alertmanager_pidfile, alertmanager_reload_command,
+             "--alertmanager-pid, --alertmanager-pidfile and --alertmanager-reload-command")
+    try:
+        timeout = module_timeout()
+    except ValueError as error:
+        exit_with_error(str(error), 2)
+    root = project.root.resolve()
+    lock_timeout = click.get_current_context().find_root().params["lock_timeout"]
+    command = (sys.executable, str(Path(__file__).resolve()), "--root", str(root), "--lock-timeout",
+               repr(lock_timeout), "--module-timeout", repr(timeout))
+    reloaders = (prometheus_reloader(prometheus_pid, prometheus_pidfile, reload_command),
+                 alertmanager_reloader(alertmanager_pid, alertmanager_pidfile, alertmanager_reload_command))
+    # The children never write bytecode: a .pyc written for an edit saved in the same second with the same size
+    # would be taken for the next edit.
+    watch(WatchConfig(root, command, input_folders(root, ROOT), debounce, reloaders,
+                      {"PYTHONDONTWRITEBYTECODE": "1"}))
+
+
 def _exit(code: int) -> NoReturn:
     """Exit with `code`, also when a module file started a thread that never ends (Python would wait for it)."""
     if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
