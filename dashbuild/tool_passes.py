@@ -39,12 +39,13 @@ def check_key(tool: str, inputs: Mapping[str, bytes], *extra: str) -> str:
     return digest.hexdigest()
 
 
-@attrs.frozen
+@attrs.define
 class ToolPasses:
-    """The passes of one project (`root`); `remember` False reads them but records nothing (`--check`)."""
+    """The passes of one project (`root`). New passes are kept in memory until `save`, which the build calls once
+    its files are applied: a build that fails, or `--check`, leaves the cache as it was."""
 
     root: Path
-    remember: bool = True
+    _new: list[tuple[str, str]] = attrs.field(factory=list, init=False)
 
     def _load(self) -> dict[str, list[str]]:
         try:
@@ -61,10 +62,16 @@ class ToolPasses:
         return key in self._load().get(tool, [])
 
     def record(self, tool: str, key: str) -> None:
-        """Remember that `tool` passed a check with this key (best effort)."""
-        if not self.remember:
+        """Note that `tool` passed a check with this key, for `save`."""
+        self._new.append((tool, key))
+
+    def save(self) -> None:
+        """Write the passes noted since the last save (best effort: a disk that refuses it is ignored)."""
+        if not self._new:
             return
         record = self._load()
-        keys = [k for k in record.get(tool, []) if k != key][-(KEPT - 1):]
-        record[tool] = [*keys, key]
+        for tool, key in self._new:
+            keys = [k for k in record.get(tool, []) if k != key][-(KEPT - 1):]
+            record[tool] = [*keys, key]
+        self._new.clear()
         write_cached(self.root, RECORD_NAME, json.dumps(record, sort_keys=True))
