@@ -199,7 +199,6 @@ MODULE_DASHBOARD_TAGS = ("generated", "module")
 # The label holding the uid of each module's dashboard in the module table: a copy of `module` (`label_join`,
 # which needs no `$1` Grafana would read as a variable), mapped to the uid where a module file sets its own.
 DASHBOARD_LABEL = "dashboard"
-ERROR_STEPS = (Step("green"), Step("yellow", 0.01), Step("red", 0.05))
 
 
 def _table_values(names: Sequence[str]) -> dict[str, str]:
@@ -207,8 +206,17 @@ def _table_values(names: Sequence[str]) -> dict[str, str]:
     return {f"Value #{ref_id(index)}": name for index, name in enumerate(names)}
 
 
-def _column(name: str, **properties: Any) -> Override:
-    """Return the override giving the table column `name` its own field config."""
+def _column_like(name: str, panel: Panel, cell: str | None = None) -> Override:
+    """Return the override giving table column `name` the unit, decimals, limits and value mappings of `panel`, and
+    with `cell` (`color-text`, `color-background`) its threshold colours."""
+    properties: dict[str, Any] = {"unit": panel.unit}
+    for key, value in (("decimals", panel.decimals), ("min", panel.min), ("max", panel.max)):
+        if value is not None:
+            properties[key] = value
+    properties.update(field_config_json(mappings=panel.mappings))
+    if cell is not None:
+        properties["custom.cellOptions"] = {"type": cell}
+        properties.update(field_config_json(thresholds=panel.thresholds))
     return by_name(name, properties)
 
 
@@ -219,23 +227,28 @@ def _dashboard_uids(modules: Sequence[Module]) -> dict[str, str]:
 
 
 def module_table(modules: Sequence[Module]) -> Panel:
-    """Return one table of all modules, a row each: health, operations/s, error ratio, P95, cost, with a link.
+    """Return one table of all modules, a row each: health, operations/s, error ratio, P95 and cost/h, with a link.
 
-    Six instant queries of the recorded `module:*` series, whatever the number of modules, joined by their
-    `module` label (`merge`); each column reads what the per-module panels it replaces read (module health, the
-    time series' last points, cost by module over the range), so the numbers are the same. Each row's module
-    links to that module's dashboard: its uid is the module's slug, mapped where a module file sets its own.
+    Five instant queries of the recorded `module:*` series, whatever the number of modules, joined by their `module`
+    label (`merge`); each column reads what the panel beside sections reads (module health, the last points of the
+    time series) and shows it with that panel's unit, colours and mappings, so the numbers are the same. Each row's
+    module links to that module's dashboard: its uid is the module's slug, mapped where a module file sets its own.
     """
-    columns = ("Health", "Operations/s", "Error ratio", "P95 duration", "Cost/h", "Cost over range")
-    values = _table_values(columns)
-    exprs = (
-        f'label_join({promql.selector(recorded.UP)}, "{DASHBOARD_LABEL}", "", "module")',
-        promql.selector(recorded.OPERATIONS_RATE),
-        promql.selector(recorded.ERROR_RATIO),
-        promql.selector(recorded.P95_DURATION),
-        promql.scale(promql.selector(recorded.COST_RATE), 3600),
-        _over_range(recorded.COST_RATE, ("module",)),
-    )
+    health, failing = module_health(), error_ratio_by_module()
+    # No cost over the range, as the pie beside sections shows it: integrating every module's recorded rate over the
+    # range reads N x range / interval samples on every refresh, the costliest query of a many-module overview.
+    cost = Panel(kind="stat", title="Cost/h", description="US dollars per hour.", unit="currencyUSD",
+                 targets=(Target(promql.scale(promql.selector(recorded.COST_RATE), 3600)),), decimals=2)
+    columns = {
+        "Health": (f'label_join({health.targets[0].expr}, "{DASHBOARD_LABEL}", "", "module")',
+                   _column_like("Health", health, "color-background")),
+        "Operations/s": (promql.selector(recorded.OPERATIONS_RATE),
+                         _column_like("Operations/s", operations_by_module())),
+        "Error ratio": (promql.selector(recorded.ERROR_RATIO), _column_like("Error ratio", failing, "color-text")),
+        "P95 duration": (promql.selector(recorded.P95_DURATION), _column_like("P95 duration", p95_by_module())),
+        "Cost/h": (cost.targets[0].expr, _column_like("Cost/h", cost)),
+    }
+    values = _table_values(tuple(columns))
     uids = _dashboard_uids(modules)
     dashboard_column: dict[str, Any] = {"custom.hidden": True}
     if uids:
@@ -249,34 +262,24 @@ def module_table(modules: Sequence[Module]) -> Panel:
                     "the number of modules): health (UP when all its scrape targets are up, DEGRADED when some "
                     "are, DOWN when none is), operations per second, error ratio (0 for a module that never "
                     "failed, empty without traffic), P95 operation duration (empty while none completes) and "
-                    "cost per hour now; cost over the dashboard range as the cost panels count it. Sorted by "
-                    "health, worst first; a module's name opens its dashboard.",
+                    "cost per hour, all now. Sorted by health, worst first; a module's name opens its dashboard.",
         unit="none",
-        targets=tuple(Target(expr, "", instant=True, format="table") for expr in exprs),
+        targets=tuple(Target(expr, "", instant=True, format="table") for expr, _ in columns.values()),
         transformations=(merge(), organize(exclude=("Time",), rename={"module": "Module", **values},
                                            order=("module", *values))),
-        overrides=(
-            _column(DASHBOARD_LABEL, **dashboard_column),
-            _column("Module", **field_config_json(links=(link,))),
-            _column("Health", unit="none", min=0, max=1, **{"custom.cellOptions": {"type": "color-background"}},
-                    **field_config_json(mappings=helpers.HEALTH_MAPPINGS,
-                                        thresholds=(Step("red"), Step("orange", 0.001), Step("green", 1)))),
-            _column("Operations/s", unit="ops", decimals=2),
-            _column("Error ratio", unit="percentunit", decimals=2, **{"custom.cellOptions": {"type": "color-text"}},
-                    **field_config_json(thresholds=ERROR_STEPS)),
-            _column("P95 duration", unit="s", decimals=3),
-            _column("Cost/h", unit="currencyUSD", decimals=2),
-            _column("Cost over range", unit="currencyUSD", decimals=2),
-        ),
+        overrides=(by_name(DASHBOARD_LABEL, dashboard_column), by_name("Module", field_config_json(links=(link,))),
+                   *(override for _, override in columns.values())),
         style=Table(sort_by="Health", descending=False),
     )
 
 
 def slo_overview_table() -> Panel:
-    """Return the SLO table of all modules as one table, a row per module and SLO, from the SLO columns' queries."""
+    """Return the SLO columns beside sections as one table, a row per module and SLO: the same queries, units and
+    colours."""
+    stats = slo_table()
+    names = [f"{title[0].upper()}{title[1:]}" for title in (stat.title.removeprefix("SLOs: ") for stat in stats)]
+    values = _table_values(names)
     window = Objectives().slo_window
-    columns = ("SLI over the window", "Objective", "Error budget remaining", f"Burn rate ({slo.BURN_WINDOW})")
-    values = _table_values(columns)
     return Panel(
         kind="table",
         title="SLOs",
@@ -284,23 +287,14 @@ def slo_overview_table() -> Panel:
                     f"query per column): the share of good operations over the SLO window ({window} unless the "
                     "module says otherwise; empty without traffic), the objective, the share of the error budget "
                     "left (red when negative, yellow below 25 %), and the burn rate over the last "
-                    f"{slo.BURN_WINDOW} (1 spends the budget in exactly the window). Sorted by budget left, least "
-                    "first.",
+                    f"{slo.BURN_WINDOW} (at 1 the budget lasts exactly the window; coloured at the alerts' burn "
+                    "factors). Sorted by budget left, least first.",
         unit="percentunit",
-        targets=tuple(Target(series, "", instant=True, format="table")
-                      for series in (slo.SLI, slo.OBJECTIVE, slo.BUDGET_REMAINING, slo.BURN_RATE)),
+        targets=tuple(Target(stat.targets[0].expr, "", instant=True, format="table") for stat in stats),
         transformations=(merge(), organize(exclude=("Time",), rename={"module": "Module", "slo": "SLO", **values},
                                            order=("module", "slo", *values))),
-        overrides=(
-            _column("SLI over the window", decimals=3),
-            _column("Objective", decimals=3),
-            _column("Error budget remaining", decimals=1, **{"custom.cellOptions": {"type": "color-text"}},
-                    **field_config_json(thresholds=(Step("red"), Step("yellow", 0), Step("green", 0.25)))),
-            _column(f"Burn rate ({slo.BURN_WINDOW})", unit="none", decimals=2,
-                    **{"custom.cellOptions": {"type": "color-text"}},
-                    **field_config_json(thresholds=burn_steps(slo.burn_alerts(window)))),
-        ),
-        style=Table(sort_by="Error budget remaining", descending=False),
+        overrides=tuple(_column_like(name, stat, "color-text") for name, stat in zip(names, stats, strict=True)),
+        style=Table(sort_by=names[2], descending=False),
     )
 
 
@@ -334,7 +328,8 @@ def _summary_with_sections() -> Row:
 def _summary_with_table(modules: Sequence[Module]) -> Row:
     """Return the cross-module row of a many-module overview: totals, the top-5 time series and two tables."""
     # The health stat, the cost pie and the SLO stats show one value per module: at hundreds of modules they are
-    # unreadable and slow to draw, so their numbers move into the tables' columns (the same queries).
+    # unreadable and slow to draw. Health and the SLO numbers move into the tables' columns (the same queries); cost
+    # is shown per hour (see module_table).
     return Row("All modules", (
         total_operations().sized(width=4).keyed("overview.total_operations"),
         operations_by_module().sized(width=20).keyed("overview.operations_by_module"),

@@ -102,8 +102,19 @@ def test_sections_up_to_the_threshold_and_a_table_one_above() -> None:
     assert len(above["links"]) == 1
     titles = {p["title"] for p in all_panels(above)}
     assert {"Modules", "SLOs"} <= titles
-    # The stats and the pie that show one value per module are the tables' columns now.
+    # The stats and the pie that show one value per module are gone: the tables' columns show their numbers (cost
+    # per hour rather than over the range).
     assert not {"Module health", "Cost by module", "SLOs: objective"} & titles
+
+
+def test_no_panel_integrates_every_module_over_the_range() -> None:
+    # Panels run again on every refresh: beyond the threshold only the total of the one all-modules series is read
+    # over the range (the pie's per-module totals read N x range / interval samples each time).
+    dashboard = render_dashboard(build_overview(small_modules(OVERVIEW_SECTIONS_MAX + 1)))
+    over_range = {p["title"] for p in all_panels(dashboard) for t in p.get("targets", []) if "$__range" in t["expr"]}
+    assert over_range == {"Total operations"}
+    (target,) = panel(dashboard, "Total operations")["targets"]
+    assert selected_series(substitute_variables(target["expr"], GRAFANA_VARIABLES)) == {"all:operations:rate1m"}
 
 
 def test_the_threshold_is_a_project_setting() -> None:
@@ -172,17 +183,19 @@ def test_the_dashboards_link_lists_every_module_dashboard() -> None:
 def test_table_reads_only_recorded_series_with_one_query_per_column() -> None:
     dashboard = render_dashboard(build_overview(small_modules(50)))
     recorded = recorded_series() | {slo.SLI, slo.OBJECTIVE, slo.BUDGET_REMAINING, slo.BURN_RATE}
-    for title, columns in (("Modules", 6), ("SLOs", 4)):
+    for title, columns in (("Modules", 5), ("SLOs", 4)):
         table = panel(dashboard, title)
         assert len(table["targets"]) == columns
         assert all(t["instant"] and t["format"] == "table" for t in table["targets"])
         for target in table["targets"]:
             assert selected_series(substitute_variables(target["expr"], GRAFANA_VARIABLES)) <= recorded
         assert [t["id"] for t in table["transformations"]] == ["merge", "organize"]
+        # The sorted column is one the table has after renaming (Grafana sorts by display name).
+        sort_by = table["options"]["sortBy"][0]["displayName"]
+        assert sort_by in table["transformations"][1]["options"]["renameByName"].values()
     organize = panel(dashboard, "Modules")["transformations"][1]["options"]
     assert organize["renameByName"] == {"module": "Module", "Value #A": "Health", "Value #B": "Operations/s",
-                                        "Value #C": "Error ratio", "Value #D": "P95 duration", "Value #E": "Cost/h",
-                                        "Value #F": "Cost over range"}
+                                        "Value #C": "Error ratio", "Value #D": "P95 duration", "Value #E": "Cost/h"}
     assert organize["excludeByName"] == {"Time": True}
 
 
@@ -192,6 +205,20 @@ def test_slo_table_runs_the_slo_columns_queries() -> None:
     stats = [p for row in sections.rows for p in row.panels if p.title.startswith("SLOs: ")]
     assert [t.expr for p in stats for t in p.targets] == [t.expr for t in spec_panel(table.rows,
                                                                                      "overview.slo_table").targets]
+
+
+def test_columns_show_numbers_as_the_panels_they_replace_do() -> None:
+    sections = render_dashboard(build_overview(small_modules(3)))
+    table = render_dashboard(build_overview(small_modules(3), TABLE_ONLY))
+    modules, slos = panel(table, "Modules"), panel(table, "SLOs")
+    for name, title, properties in (("Health", "Module health", ("unit", "mappings", "thresholds", "min", "max")),
+                                    ("Error ratio", "Error rate (worst 5 modules)", ("unit", "thresholds")),
+                                    ("SLI over the window", "SLOs: SLI over the window", ("unit", "decimals")),
+                                    ("Error budget remaining", "SLOs: error budget remaining",
+                                     ("unit", "decimals", "thresholds"))):
+        shown = column(modules if name in ("Health", "Error ratio") else slos, name)
+        defaults = panel(sections, title)["fieldConfig"]["defaults"]
+        assert {p: shown[p] for p in properties} == {p: defaults[p] for p in properties}, name
 
 
 def test_panels_in_both_modes_keep_their_keys_and_ids() -> None:
@@ -261,21 +288,20 @@ def cells(**values: float) -> list[dict[str, Any]]:
 
 
 # Per column: the values worked out above (P95 alpha: rank 1.9 of 2 in (0.5, 1] holding ranks 1..2 is
-# 0.5 + 0.5 * 0.9 = 0.95; beta: rank 0.95 of 1 in (0.1, 0.25] holding 0.5..1 is 0.1 + 0.15 * 0.9 = 0.235; cost
-# over the 10-minute range: 6 and 1.2 USD), and the panel beside sections that shows the same number.
+# 0.5 + 0.5 * 0.9 = 0.95; beta: rank 0.95 of 1 in (0.1, 0.25] holding 0.5..1 is 0.1 + 0.15 * 0.9 = 0.235), and the
+# panel beside sections that shows the same number (its query and the index of the target).
 COLUMNS = {
     "Operations/s": (cells(alpha=2, beta=1, gamma=0), "overview.operations_by_module", 1),
     # 0 for beta, which never failed; nothing for gamma, which has no traffic.
     "Error ratio": (cells(alpha=0.05, beta=0), "overview.error_ratio_by_module", 0),
     "P95 duration": (cells(alpha=0.95, beta=0.235), "overview.p95_by_module", 0),
-    "Cost over range": (cells(alpha=6, beta=1.2, gamma=0), "overview.cost_by_module", 0),
 }
 
 
 def table_query(name: str) -> str:
     """Return the module table's query of column `name` as Grafana sends it."""
     table = spec_panel(build_overview(small_modules(1), TABLE_ONLY).rows, "overview.module_table")
-    names = ("Health", "Operations/s", "Error ratio", "P95 duration", "Cost/h", "Cost over range")
+    names = ("Health", "Operations/s", "Error ratio", "P95 duration", "Cost/h")
     return query(table, names.index(name))
 
 
