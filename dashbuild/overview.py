@@ -1,20 +1,43 @@
 """The overview dashboard, assembled from the registry of module files. It names no module.
 
 Cross-module panels read the `module:*` series of the generated recording rules (rules/recording.py), so
-their query count does not grow with the number of modules; module sections hold the panels each module
-marks with `.in_overview()`.
+their query count does not grow with the number of modules. Up to `ProjectSettings.overview_sections_max`
+modules, module sections hold the panels each module marks with `.in_overview()` and the dashboard links to
+every module dashboard; beyond it, one table of all modules (a row each, linking to the module's dashboard)
+replaces the sections and the per-module stats, and one dropdown link lists the module dashboards by tag, so
+that the overview's size and panel count stay the same whatever the number of modules.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
+from dashbuild.render_panels import field_config_json
 from moddash.contract import ModuleContract, Objectives
-from panels import DashboardSpec, Link, ModuleDashboard, Panel, Row, Step, Target, Variable, helpers, promql
+from panels import (
+    DashboardSpec,
+    DataLink,
+    Link,
+    ModuleDashboard,
+    Override,
+    Panel,
+    Row,
+    Step,
+    Table,
+    Target,
+    Variable,
+    by_name,
+    helpers,
+    merge,
+    organize,
+    promql,
+)
 from panels import settings as recorded
 from panels.keys import keyed_panels
 from panels.settings import DEFAULTS, OVERVIEW_UID, ProjectSettings
 from panels.slo import burn_steps
+from panels.spec import TagLink, ref_id
 from rules import slo
 from rules.recording import total_over_range
 
@@ -170,6 +193,111 @@ def slo_table() -> tuple[Panel, ...]:
     )
 
 
+# The tags every module dashboard carries (dashbuild/pipeline.py: module_spec); beyond the sections threshold the
+# overview links to the dashboards carrying them all, in one dropdown, instead of one link per module.
+MODULE_DASHBOARD_TAGS = ("generated", "module")
+# The label holding the uid of each module's dashboard in the module table: a copy of `module` (`label_join`,
+# which needs no `$1` Grafana would read as a variable), mapped to the uid where a module file sets its own.
+DASHBOARD_LABEL = "dashboard"
+
+
+def _table_values(names: Sequence[str]) -> dict[str, str]:
+    """Return the names Grafana gives the value fields of a table's instant queries (`Value #A`...) -> `names`."""
+    return {f"Value #{ref_id(index)}": name for index, name in enumerate(names)}
+
+
+def _column_like(name: str, panel: Panel, cell: str | None = None) -> Override:
+    """Return the override giving table column `name` the unit, decimals, limits and value mappings of `panel`, and
+    with `cell` (`color-text`, `color-background`) its threshold colours."""
+    properties: dict[str, Any] = {"unit": panel.unit}
+    for key, value in (("decimals", panel.decimals), ("min", panel.min), ("max", panel.max)):
+        if value is not None:
+            properties[key] = value
+    properties.update(field_config_json(mappings=panel.mappings))
+    if cell is not None:
+        properties["custom.cellOptions"] = {"type": cell}
+        properties.update(field_config_json(thresholds=panel.thresholds))
+    return by_name(name, properties)
+
+
+def _dashboard_uids(modules: Sequence[Module]) -> dict[str, str]:
+    """Return module slug -> dashboard uid for the modules whose dashboard has a uid of its own."""
+    return {contract.slug: dashboard.uid for contract, dashboard in modules
+            if dashboard.uid and dashboard.uid != contract.slug}
+
+
+def module_table(modules: Sequence[Module]) -> Panel:
+    """Return one table of all modules, a row each: health, operations/s, error ratio, P95 and cost/h, with a link.
+
+    Five instant queries of the recorded `module:*` series, whatever the number of modules, joined by their `module`
+    label (`merge`); each column reads what the panel beside sections reads (module health, the last points of the
+    time series) and shows it with that panel's unit, colours and mappings, so the numbers are the same. Each row's
+    module links to that module's dashboard: its uid is the module's slug, mapped where a module file sets its own.
+    """
+    health, failing = module_health(), error_ratio_by_module()
+    # No cost over the range, as the pie beside sections shows it: integrating every module's recorded rate over the
+    # range reads N x range / interval samples on every refresh, the costliest query of a many-module overview.
+    cost = Panel(kind="stat", title="Cost/h", description="US dollars per hour.", unit="currencyUSD",
+                 targets=(Target(promql.scale(promql.selector(recorded.COST_RATE), 3600)),), decimals=2)
+    columns = {
+        "Health": (f'label_join({health.targets[0].expr}, "{DASHBOARD_LABEL}", "", "module")',
+                   _column_like("Health", health, "color-background")),
+        "Operations/s": (promql.selector(recorded.OPERATIONS_RATE),
+                         _column_like("Operations/s", operations_by_module())),
+        "Error ratio": (promql.selector(recorded.ERROR_RATIO), _column_like("Error ratio", failing, "color-text")),
+        "P95 duration": (promql.selector(recorded.P95_DURATION), _column_like("P95 duration", p95_by_module())),
+        "Cost/h": (cost.targets[0].expr, _column_like("Cost/h", cost)),
+    }
+    values = _table_values(tuple(columns))
+    uids = _dashboard_uids(modules)
+    dashboard_column: dict[str, Any] = {"custom.hidden": True}
+    if uids:
+        dashboard_column["mappings"] = [{"type": "value", "options": {
+            slug: {"text": uid, "index": index} for index, (slug, uid) in enumerate(sorted(uids.items()))}}]
+    link = DataLink("${__value.raw} dashboard", f"/d/${{__data.fields.{DASHBOARD_LABEL}}}?${{__url_time_range}}")
+    return Panel(
+        kind="table",
+        title="Modules",
+        description="Every module, one row each, from the recorded module:* series (one query per column, whatever "
+                    "the number of modules): health (UP when all its scrape targets are up, DEGRADED when some "
+                    "are, DOWN when none is), operations per second, error ratio (0 for a module that never "
+                    "failed, empty without traffic), P95 operation duration (empty while none completes) and "
+                    "cost per hour, all now. Sorted by health, worst first; a module's name opens its dashboard.",
+        unit="none",
+        targets=tuple(Target(expr, "", instant=True, format="table") for expr, _ in columns.values()),
+        transformations=(merge(), organize(exclude=("Time",), rename={"module": "Module", **values},
+                                           order=("module", *values))),
+        overrides=(by_name(DASHBOARD_LABEL, dashboard_column), by_name("Module", field_config_json(links=(link,))),
+                   *(override for _, override in columns.values())),
+        style=Table(sort_by="Health", descending=False),
+    )
+
+
+def slo_overview_table() -> Panel:
+    """Return the SLO columns beside sections as one table, a row per module and SLO: the same queries, units and
+    colours."""
+    stats = slo_table()
+    names = [f"{title[0].upper()}{title[1:]}" for title in (stat.title.removeprefix("SLOs: ") for stat in stats)]
+    values = _table_values(names)
+    window = Objectives().slo_window
+    return Panel(
+        kind="table",
+        title="SLOs",
+        description="Every module's SLOs (availability, latency), one row each, from the recorded SLO series (one "
+                    f"query per column): the share of good operations over the SLO window ({window} unless the "
+                    "module says otherwise; empty without traffic), the objective, the share of the error budget "
+                    "left (red when negative, yellow below 25 %), and the burn rate over the last "
+                    f"{slo.BURN_WINDOW} (at 1 the budget lasts exactly the window; coloured at the alerts' burn "
+                    "factors). Sorted by budget left, least first.",
+        unit="percentunit",
+        targets=tuple(Target(stat.targets[0].expr, "", instant=True, format="table") for stat in stats),
+        transformations=(merge(), organize(exclude=("Time",), rename={"module": "Module", "slo": "SLO", **values},
+                                           order=("module", "slo", *values))),
+        overrides=tuple(_column_like(name, stat, "color-text") for name, stat in zip(names, stats, strict=True)),
+        style=Table(sort_by=names[2], descending=False),
+    )
+
+
 def module_section(contract: ModuleContract, dashboard: ModuleDashboard) -> Row | None:
     """Return the row of panels a module marks for the overview, or None when it marks none."""
     panels = [(panel, key) for panel, key in keyed_panels(dashboard.rows) if panel.overview]
@@ -183,10 +311,10 @@ def module_section(contract: ModuleContract, dashboard: ModuleDashboard) -> Row 
                                      for p, key in panels), collapsed=True, key=contract.slug)
 
 
-def build_overview(modules: Sequence[Module], settings: ProjectSettings = DEFAULTS) -> DashboardSpec:
-    """Return the overview: cross-module panels, one section per module, links to every module dashboard."""
+def _summary_with_sections() -> Row:
+    """Return the cross-module row shown beside module sections: a stat or chart per measure, one value per module."""
     slo_keys = ("slo_sli", "slo_objective", "slo_budget_remaining", "slo_burn_rate")
-    summary = Row("All modules", (
+    return Row("All modules", (
         module_health().sized(width=8).keyed("overview.module_health"),
         total_operations().sized(width=4).keyed("overview.total_operations"),
         cost_by_module().sized(width=12, height=10).keyed("overview.cost_by_module"),
@@ -195,12 +323,43 @@ def build_overview(modules: Sequence[Module], settings: ProjectSettings = DEFAUL
         p95_by_module().keyed("overview.p95_by_module"),
         *(panel.keyed(f"overview.{key}") for panel, key in zip(slo_table(), slo_keys, strict=True)),
     ), key="overview")
+
+
+def _summary_with_table(modules: Sequence[Module]) -> Row:
+    """Return the cross-module row of a many-module overview: totals, the top-5 time series and two tables."""
+    # The health stat, the cost pie and the SLO stats show one value per module: at hundreds of modules they are
+    # unreadable and slow to draw. Health and the SLO numbers move into the tables' columns (the same queries); cost
+    # is shown per hour (see module_table).
+    return Row("All modules", (
+        total_operations().sized(width=4).keyed("overview.total_operations"),
+        operations_by_module().sized(width=20).keyed("overview.operations_by_module"),
+        error_ratio_by_module().sized(width=12).keyed("overview.error_ratio_by_module"),
+        p95_by_module().sized(width=12).keyed("overview.p95_by_module"),
+        module_table(modules).sized(width=24, height=20).keyed("overview.module_table"),
+        slo_overview_table().sized(width=24, height=12).keyed("overview.slo_table"),
+    ), key="overview")
+
+
+def build_overview(modules: Sequence[Module], settings: ProjectSettings = DEFAULTS) -> DashboardSpec:
+    """Return the overview: cross-module panels, then one section per module and links to every module dashboard
+    up to `settings.overview_sections_max` modules, or beyond it a table of all modules and one link by tag."""
+    if len(modules) > settings.overview_sections_max:
+        return DashboardSpec(
+            uid=OVERVIEW_UID,
+            title=settings.overview_title,
+            description="Health, traffic, errors, latency and cost of every module in one table, each row linking "
+                        "to the module's dashboard.",
+            rows=(_summary_with_table(modules),),
+            variables=top_variables(),
+            links=(TagLink("Module dashboards", MODULE_DASHBOARD_TAGS, "Every module's dashboard"),),
+            tags=("generated", "overview"),
+        )
     sections = [row for contract, dashboard in modules if (row := module_section(contract, dashboard))]
     return DashboardSpec(
         uid=OVERVIEW_UID,
         title=settings.overview_title,
         description="Health, traffic and cost of every module, with each module's own summary panels.",
-        rows=(summary, *sections),
+        rows=(_summary_with_sections(), *sections),
         variables=top_variables(),
         links=tuple(Link(settings.dashboard_title(contract), dashboard.uid or contract.slug,
                          f"{contract.title} dashboard") for contract, dashboard in modules),

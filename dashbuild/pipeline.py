@@ -135,6 +135,12 @@ def compile_dashboards(modules: Sequence[ModuleFile], settings: ProjectSettings 
         compiled.append(_compile(spec, module.path, known_series=_series_of(module), contract=module.contract,
                                  external_series=_external_series(module),
                                  module_names=frozenset({module.contract.name})))
+    compiled.append(compile_overview(modules, settings))
+    return compiled
+
+
+def compile_overview(modules: Sequence[ModuleFile], settings: ProjectSettings = DEFAULTS) -> CompiledDashboard:
+    """Return the overview of `modules`, compiled, knowing which module file each section panel comes from."""
     overview_sources: dict[str, str] = {}  # panel key -> module file
     for module in modules:
         section = module_section(module.contract, module.dashboard)
@@ -146,9 +152,8 @@ def compile_dashboards(modules: Sequence[ModuleFile], settings: ProjectSettings 
         raise BuildError(OVERVIEW_SOURCE, f"cannot assemble the overview: {type(error).__name__}: {error}") from error
     every_series = frozenset().union(recorded_series(), *(_series_of(m) for m in modules))
     external = frozenset().union(*(_external_series(m) for m in modules))
-    compiled.append(_compile(overview, OVERVIEW_SOURCE, panel_sources=overview_sources, known_series=every_series,
-                             external_series=external, module_names=frozenset(m.contract.name for m in modules)))
-    return compiled
+    return _compile(overview, OVERVIEW_SOURCE, panel_sources=overview_sources, known_series=every_series,
+                    external_series=external, module_names=frozenset(m.contract.name for m in modules))
 
 
 def compile_checked(root: Path) -> tuple[list[ModuleFile], list[CompiledDashboard]]:

@@ -19,7 +19,7 @@ from dashbuild.render_panels import datasource_ref, render_panel
 from panels.keys import panel_ids, panel_keys, row_keys
 from panels.layout import layout
 from panels.settings import DATASOURCE_NAME, DATASOURCE_UID, DATASOURCE_VARIABLE
-from panels.spec import DashboardSpec
+from panels.spec import DashboardSpec, Link, TagLink
 from panels.variables import (
     AdhocVariable,
     Annotation,
@@ -111,8 +111,12 @@ def _variable(variable: AnyVariable) -> VariableBuilder:
     return source.hide(dm.VariableHide.HIDE_VARIABLE) if variable.hidden else source
 
 
-def _link(title: str, uid: str, tooltip: str) -> db.DashboardLink:
-    return (db.DashboardLink(title).type(dm.DashboardLinkType.LINK).url(f"/d/{uid}").tooltip(tooltip)
+def _link(link: Link | TagLink) -> db.DashboardLink:
+    if isinstance(link, TagLink):
+        return (db.DashboardLink(link.title).type(dm.DashboardLinkType.DASHBOARDS).tooltip(link.tooltip)
+                .icon("dashboard").tags(list(link.tags)).as_dropdown(link.as_dropdown).target_blank(False)
+                .include_vars(False).keep_time(True))
+    return (db.DashboardLink(link.title).type(dm.DashboardLinkType.LINK).url(f"/d/{link.uid}").tooltip(link.tooltip)
             .icon("dashboard").tags([]).as_dropdown(False).target_blank(False).include_vars(False)
             .keep_time(True))
 
@@ -152,7 +156,7 @@ def render_dashboard(spec: DashboardSpec) -> dict[str, Any]:
     for variable in spec.variables:
         builder = builder.with_variable(_variable(variable))
     for link in spec.links:
-        builder = builder.link(_link(link.title, link.uid, link.tooltip))
+        builder = builder.link(_link(link))
     model = builder.build()
     # Panels are placed by our layout, so they are set directly: the SDK's own
     # placement would move panels whose position is (0, 0).

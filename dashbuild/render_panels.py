@@ -5,7 +5,7 @@ transformations, repeats) is set in `render_panel`; each kind's own options in i
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from grafana_foundation_sdk.builders import (
@@ -68,6 +68,21 @@ def _link(link: DataLink) -> db.DashboardLink:
     return (db.DashboardLink(link.title).type(dm.DashboardLinkType.LINK).url(link.url).tooltip("")
             .icon("external link").tags([]).as_dropdown(False).target_blank(link.target_blank)
             .include_vars(False).keep_time(False))
+
+
+def field_config_json(*, mappings: Sequence[ValueText] = (), links: Sequence[DataLink] = (),
+                      thresholds: Sequence[Step] = ()) -> dict[str, Any]:
+    """Return field config properties (`mappings`, `links`, `thresholds`) as a panel's defaults render them, for an
+    override that gives one field of a table its own."""
+    properties: dict[str, Any] = {}
+    if mappings:
+        properties["mappings"] = [_mapping(m) for m in mappings]
+    if links:
+        properties["links"] = [_link(link).build() for link in links]
+    if thresholds:
+        properties["thresholds"] = _thresholds(tuple(thresholds)).build()
+    rendered: dict[str, Any] = json.loads(json.dumps(properties, cls=JSONEncoder))
+    return rendered
 
 
 def _override(builder: PanelBuilder, override: Override) -> PanelBuilder:

@@ -61,6 +61,9 @@ SCRAPE_SECONDS = int(seconds(SCRAPE_INTERVAL))
 # The names the users' own README tells people to look for.
 DEFAULT_OVERVIEW_TITLE = "Trainer Modules Overview"
 DEFAULT_MODULE_TITLE = "{title} Dashboard"
+# Up to this many modules the overview has a collapsed section per module; beyond it, one table of all modules
+# (dashbuild/overview.py), so that its size and panel count stop growing with the number of modules.
+OVERVIEW_SECTIONS_MAX = 20
 _FIELDS = frozenset({"title", "name", "slug"})
 
 
@@ -239,6 +242,11 @@ def _runbooks(_: object, attribute: attrs.Attribute[str], value: str) -> None:
                          f"quotes or braces (alert annotations are Go templates), got {value!r}")
 
 
+def _count(_: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{attribute.name} must be a whole number of modules (0 or more), got {value!r}")
+
+
 @attrs.frozen
 class ProjectSettings:
     """Settings of the whole project (`dashboards/settings.py: SETTINGS`); the defaults are the users' names.
@@ -254,6 +262,8 @@ class ProjectSettings:
     # Where every alert's runbook_url points: RUNBOOKS.md in the repository by default, or the URL it is
     # browsed at (e.g. https://git.example.com/team/monitoring/blob/main/RUNBOOKS.md); `#<alert kind>` follows.
     runbooks: str = attrs.field(default=RUNBOOKS, validator=_runbooks)
+    # The most modules the overview shows as one section each; with more, a table of all modules replaces them.
+    overview_sections_max: int = attrs.field(default=OVERVIEW_SECTIONS_MAX, validator=_count)
 
     def dashboard_title(self, contract: ModuleContract) -> str:
         """Return the title of a module's dashboard, e.g. `Prompt Manager Dashboard`."""

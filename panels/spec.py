@@ -29,8 +29,8 @@ from panels.variables import (
     Variable,
 )
 
-__all__ = ["PANEL_KINDS", "DashboardSpec", "Link", "ModuleDashboard", "Panel", "PanelKind", "Row", "Step", "Target",
-           "ValueText", "Variable"]
+__all__ = ["PANEL_KINDS", "DashboardSpec", "Link", "ModuleDashboard", "Panel", "PanelKind", "Row", "Step", "TagLink",
+           "Target", "ValueText", "Variable"]
 
 GRID_WIDTH = 24
 # Grafana's rule for a dashboard uid (util.IsValidShortUID and its length limit).
@@ -337,6 +337,16 @@ class Link:
     tooltip: str = ""
 
 
+@attrs.frozen
+class TagLink:
+    """A dashboard-level link listing every dashboard that carries all `tags` (one dropdown with `as_dropdown`)."""
+
+    title: str
+    tags: tuple[str, ...] = attrs.field(converter=_tuple, validator=attrs.validators.min_len(1))
+    tooltip: str = ""
+    as_dropdown: bool = True
+
+
 def check_references(rows: Sequence[Row], variables: Sequence[AnyVariable], annotations: Sequence[Annotation]) -> None:
     """Raise ValueError when a variable name repeats, or a repeat or datasource names a variable that is missing."""
     names = [DATASOURCE_VARIABLE, *(v.name for v in variables)]
@@ -415,7 +425,7 @@ class DashboardSpec:
     description: str
     rows: tuple[Row, ...] = attrs.field(converter=_tuple)
     variables: tuple[AnyVariable, ...] = attrs.field(default=(), converter=_tuple, validator=_each(VARIABLE_TYPES))
-    links: tuple[Link, ...] = attrs.field(default=(), converter=_tuple)
+    links: tuple[Link | TagLink, ...] = attrs.field(default=(), converter=_tuple)
     tags: tuple[str, ...] = attrs.field(default=(), converter=_tuple)
     refresh: str = "30s"
     time_from: str = "now-6h"

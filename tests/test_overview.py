@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import attrs
+
 from dashbuild.overview import build_overview
 from dashbuild.queries import GRAFANA_VARIABLES, selected_series, substitute_variables
 from dashbuild.render import render_dashboard
 from moddash.contract import ModuleContract, ScrapeTarget, standard_metrics
 from panels import ModuleDashboard, Row
 from panels import helpers as h
+from panels.settings import DEFAULTS, OVERVIEW_SECTIONS_MAX, ProjectSettings
 from rules import slo
 from rules.recording import recorded_series
 
@@ -26,20 +29,27 @@ def synthetic(count: int) -> list[tuple[ModuleContract, ModuleDashboard]]:
     return modules
 
 
-def queries_on_load(count: int) -> int:
+# Enough sections for the tests below to see one per module (the default turns 30 modules into a table).
+SECTIONS_30 = attrs.evolve(DEFAULTS, overview_sections_max=30)
+
+
+def queries_on_load(count: int, settings: ProjectSettings = DEFAULTS) -> int:
     """Return how many queries the overview runs when opened: its variables, and panels outside collapsed rows."""
-    dashboard = render_dashboard(build_overview(synthetic(count)))
+    dashboard = render_dashboard(build_overview(synthetic(count), settings))
     variables = [v for v in dashboard["templating"]["list"] if v["type"] == "query"]
     return len(variables) + sum(len(p.get("targets", [])) for p in dashboard["panels"] if p["type"] != "row")
 
 
 def test_overview_query_count_is_independent_of_module_count() -> None:
-    # 3 variables, 7 cross-module targets and the 4 columns of the SLO table.
-    assert queries_on_load(3) == queries_on_load(30) == 3 + 7 + 4
+    # With sections: 3 variables, 7 cross-module targets and the 4 columns of the SLO table.
+    assert queries_on_load(3) == queries_on_load(OVERVIEW_SECTIONS_MAX) == queries_on_load(30, SECTIONS_30) == 3 + 7 + 4
+    # With the table of all modules: 3 variables, 5 targets of the totals and time series, 5 columns of the module
+    # table and 4 of the SLO table.
+    assert queries_on_load(OVERVIEW_SECTIONS_MAX + 1) == queries_on_load(300) == 3 + 5 + 5 + 4
 
 
 def test_every_module_still_has_its_section_and_link() -> None:
-    dashboard = render_dashboard(build_overview(synthetic(30)))
+    dashboard = render_dashboard(build_overview(synthetic(30), SECTIONS_30))
     sections = [p for p in dashboard["panels"] if p["type"] == "row" and p["title"].startswith("Module ")]
     assert len(sections) == 30 and all(len(s["panels"]) == 2 and s["collapsed"] for s in sections)
     assert len(dashboard["links"]) == 30
@@ -48,7 +58,7 @@ def test_every_module_still_has_its_section_and_link() -> None:
 def test_overview_totals_read_only_recorded_series() -> None:
     # Totals over the range integrate the recorded rates (panels/rules.py: total_over_range), so they cost
     # the same for 3 or 30 modules and never read raw counters.
-    dashboard = render_dashboard(build_overview(synthetic(30)))
+    dashboard = render_dashboard(build_overview(synthetic(30), SECTIONS_30))
     totals = [p for p in dashboard["panels"] if p.get("title") in ("Total operations", "Cost by module")]
     assert len(totals) == 2
     for panel in totals:
@@ -60,7 +70,7 @@ def test_overview_totals_read_only_recorded_series() -> None:
 def test_slo_table_reads_one_recorded_series_per_column() -> None:
     # Each column is one query of a recorded SLO series labelled `module` (and `slo`): one value per module and
     # SLO, whatever the number of modules, and no module named in the query.
-    dashboard = render_dashboard(build_overview(synthetic(30)))
+    dashboard = render_dashboard(build_overview(synthetic(30), SECTIONS_30))
     columns = [p for p in dashboard["panels"] if p.get("title", "").startswith("SLOs: ")]
     assert [p["title"] for p in columns] == ["SLOs: SLI over the window", "SLOs: objective",
                                              "SLOs: error budget remaining", f"SLOs: burn rate ({slo.BURN_WINDOW})"]

@@ -1,0 +1,344 @@
+"""The overview stays small: beyond `overview_sections_max` modules, one table of all modules replaces the sections.
+
+Size and panel count at 1000 modules, the threshold and one above it, the shipped 3-module overview byte for byte,
+the build's checks and lint on the table, links that reach each module's dashboard (also where a module file sets
+its own uid), and the table's queries on the real Prometheus engine with known answers, beside the panels they
+replace (tests/test_promql_semantics.py's harness).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+from bench import synthetic
+from dashbuild.checks import run_checks
+from dashbuild.discover import ModuleFile, discover
+from dashbuild.files import dump_json
+from dashbuild.lint import lint
+from dashbuild.overview import MODULE_DASHBOARD_TAGS, build_overview
+from dashbuild.pipeline import compile_dashboards, compile_overview, module_spec
+from dashbuild.prometheus import recording_rules_file
+from dashbuild.queries import GRAFANA_VARIABLES, selected_series, substitute_variables
+from dashbuild.render import render_dashboard
+from dashbuild.settings import load_settings
+from moddash.contract import ModuleContract, ScrapeTarget, standard_metrics
+from panels import ModuleDashboard, Panel, Row
+from panels import helpers as h
+from panels.settings import DEFAULTS, OVERVIEW_SECTIONS_MAX, SCRAPE_INTERVAL, ProjectSettings
+from rules import slo
+from rules.recording import recorded_series
+from tests.conftest import REPO
+from tests.test_overview import synthetic as small_modules
+from tests.test_promql_semantics import NOW, STEP, assert_evaluates, counter, query
+
+TABLE_ONLY = attrs.evolve(DEFAULTS, overview_sections_max=0)
+
+
+def all_panels(dashboard: dict[str, Any]) -> list[dict[str, Any]]:
+    """Return every panel of a dashboard's JSON, rows and the panels of collapsed rows included."""
+    return [panel for top in dashboard["panels"] for panel in (top, *top.get("panels", []))]
+
+
+def panel(dashboard: dict[str, Any], title: str) -> dict[str, Any]:
+    """Return the panel titled `title`."""
+    (found,) = [p for p in all_panels(dashboard) if p.get("title") == title]
+    return found
+
+
+def column(table: dict[str, Any], name: str) -> dict[str, Any]:
+    """Return a table's override of column `name` as {property id: value}."""
+    (override,) = [o for o in table["fieldConfig"]["overrides"] if o["matcher"]["options"] == name]
+    return {prop["id"]: prop["value"] for prop in override["properties"]}
+
+
+def spec_panel(spec_rows: tuple[Row, ...], key: str) -> Panel:
+    """Return the spec panel with this key."""
+    (found,) = [p for row in spec_rows for p in row.panels if p.key == key]
+    return found
+
+
+# -- size and panel count stay bounded ----------------------------------------------------------------------------
+
+def test_overview_of_1000_modules_is_small_valid_and_lint_clean() -> None:
+    modules = synthetic.load(synthetic.compiled_sources(1000))
+    overview = compile_overview(modules)
+    assert run_checks([overview]) == []
+    assert [(f.rule, f.message) for f in lint([overview])] == []
+    size = len(dump_json(overview.json))
+    assert size <= 300_000, f"{size} bytes"
+    assert len(all_panels(overview.json)) <= 60
+    # One row of cross-module panels and the two tables: nothing per module, no link per module.
+    assert [p["title"] for p in overview.json["panels"]] == [
+        "All modules", "Total operations", "Operations/s (all, busiest 5)", "Error rate (worst 5 modules)",
+        "Operation duration P95 (slowest 5 modules)", "Modules", "SLOs"]
+    assert [(link["type"], link["tags"]) for link in overview.json["links"]] == [("dashboards",
+                                                                                 list(MODULE_DASHBOARD_TAGS))]
+    assert len(overview.json["templating"]["list"]) == 4  # the datasource and the three hidden top-5 choosers
+
+
+def test_size_does_not_grow_past_the_threshold() -> None:
+    sizes = {count: len(dump_json(render_dashboard(build_overview(small_modules(count)))))
+             for count in (OVERVIEW_SECTIONS_MAX + 1, 200)}
+    # Only the module names differ, never the number of panels, queries or links.
+    assert sizes[OVERVIEW_SECTIONS_MAX + 1] == sizes[200]
+
+
+def test_sections_up_to_the_threshold_and_a_table_one_above() -> None:
+    at = render_dashboard(build_overview(small_modules(OVERVIEW_SECTIONS_MAX)))
+    sections = [p for p in at["panels"] if p["type"] == "row" and p.get("collapsed")]
+    assert len(sections) == OVERVIEW_SECTIONS_MAX and len(at["links"]) == OVERVIEW_SECTIONS_MAX
+    assert {"Module health", "Cost by module", "SLOs: objective"} <= {p["title"] for p in all_panels(at)}
+    assert "Modules" not in {p["title"] for p in all_panels(at)}
+
+    above = render_dashboard(build_overview(small_modules(OVERVIEW_SECTIONS_MAX + 1)))
+    assert [p for p in above["panels"] if p["type"] == "row"] == [panel(above, "All modules")]
+    assert len(above["links"]) == 1
+    titles = {p["title"] for p in all_panels(above)}
+    assert {"Modules", "SLOs"} <= titles
+    # The stats and the pie that show one value per module are gone: the tables' columns show their numbers (cost
+    # per hour rather than over the range).
+    assert not {"Module health", "Cost by module", "SLOs: objective"} & titles
+
+
+def test_no_panel_integrates_every_module_over_the_range() -> None:
+    # Panels run again on every refresh: beyond the threshold only the total of the one all-modules series is read
+    # over the range (the pie's per-module totals read N x range / interval samples each time).
+    dashboard = render_dashboard(build_overview(small_modules(OVERVIEW_SECTIONS_MAX + 1)))
+    over_range = {p["title"] for p in all_panels(dashboard) for t in p.get("targets", []) if "$__range" in t["expr"]}
+    assert over_range == {"Total operations"}
+    (target,) = panel(dashboard, "Total operations")["targets"]
+    assert selected_series(substitute_variables(target["expr"], GRAFANA_VARIABLES)) == {"all:operations:rate1m"}
+
+
+def test_the_threshold_is_a_project_setting() -> None:
+    assert OVERVIEW_SECTIONS_MAX >= 3  # the shipped repository keeps its sections
+    few = render_dashboard(build_overview(small_modules(3), attrs.evolve(DEFAULTS, overview_sections_max=2)))
+    assert "Modules" in {p["title"] for p in all_panels(few)}
+    for bad in (-1, True, 2.5, "20"):
+        with pytest.raises(ValueError, match="overview_sections_max must be a whole number"):
+            ProjectSettings(overview_sections_max=bad)  # type: ignore[arg-type]
+
+
+def test_shipped_three_module_overview_is_byte_identical() -> None:
+    settings = load_settings(REPO)
+    modules = discover(REPO)
+    assert len(modules) == 3 and len(modules) <= settings.overview_sections_max
+    shipped = (REPO / "provisioning" / "dashboards" / "modules-overview.json").read_bytes()
+    assert dump_json(compile_overview(modules, settings).json) == shipped
+
+
+# -- the table goes through the pipeline like any panel --------------------------------------------------------------
+
+def custom_uid_modules() -> list[ModuleFile]:
+    """Return three modules; the second's dashboard keeps an imported uid that is not its slug."""
+    modules: list[ModuleFile] = []
+    for name, uid in (("alpha", None), ("beta_svc", "Imported-Beta_1"), ("gamma", None)):
+        contract = ModuleContract(name, name.title(), ScrapeTarget(9400 + len(modules)), standard_metrics(name))
+        dashboard = ModuleDashboard(rows=(Row("Traffic", (
+            h.rate_per_second(contract.metric("operations_total"), title="Ops").in_overview(),)),), uid=uid)
+        modules.append(ModuleFile(f"dashboards/{name}.py", contract, dashboard))
+    return modules
+
+
+def test_table_overview_passes_schema_and_lint_beside_the_module_dashboards() -> None:
+    dashboards = compile_dashboards(custom_uid_modules(), TABLE_ONLY)
+    assert run_checks(dashboards) == []
+    assert [(f.dashboard, f.rule, f.message) for f in lint(dashboards)
+            if f.dashboard.startswith("modules-overview")] == []
+
+
+def test_each_row_links_to_its_module_dashboard_also_with_an_own_uid() -> None:
+    modules = custom_uid_modules()
+    uids = {m.contract.slug: module_spec(m).uid for m in modules}
+    assert uids["beta-svc"] == "Imported-Beta_1"
+    table = panel(render_dashboard(build_overview([(m.contract, m.dashboard) for m in modules], TABLE_ONLY)),
+                  "Modules")
+    # The health query copies `module` into `dashboard`, a hidden column mapped to the uid where it differs;
+    # the module cell's link opens /d/<that column's text>, which Grafana gives after value mappings.
+    assert table["targets"][0]["expr"] == 'label_join(module:up:avg, "dashboard", "", "module")'
+    hidden = column(table, "dashboard")
+    assert hidden["custom.hidden"] is True
+    (mapping,) = hidden["mappings"]
+    shown = {slug: mapping["options"].get(slug, {}).get("text", slug) for slug in uids}
+    assert shown == uids
+    (link,) = column(table, "Module")["links"]
+    assert link["url"] == "/d/${__data.fields.dashboard}?${__url_time_range}"
+    # Without own uids there is nothing to map: the copy of the slug is the uid.
+    plain = panel(render_dashboard(build_overview(small_modules(3), TABLE_ONLY)), "Modules")
+    assert "mappings" not in column(plain, "dashboard")
+
+
+def test_the_dashboards_link_lists_every_module_dashboard() -> None:
+    for module in custom_uid_modules():
+        assert set(MODULE_DASHBOARD_TAGS) <= set(module_spec(module).tags)
+
+
+def test_table_reads_only_recorded_series_with_one_query_per_column() -> None:
+    dashboard = render_dashboard(build_overview(small_modules(50)))
+    recorded = recorded_series() | {slo.SLI, slo.OBJECTIVE, slo.BUDGET_REMAINING, slo.BURN_RATE}
+    for title, columns in (("Modules", 5), ("SLOs", 4)):
+        table = panel(dashboard, title)
+        assert len(table["targets"]) == columns
+        assert all(t["instant"] and t["format"] == "table" for t in table["targets"])
+        for target in table["targets"]:
+            assert selected_series(substitute_variables(target["expr"], GRAFANA_VARIABLES)) <= recorded
+        assert [t["id"] for t in table["transformations"]] == ["merge", "organize"]
+        # The sorted column is one the table has after renaming (Grafana sorts by display name).
+        sort_by = table["options"]["sortBy"][0]["displayName"]
+        assert sort_by in table["transformations"][1]["options"]["renameByName"].values()
+    organize = panel(dashboard, "Modules")["transformations"][1]["options"]
+    assert organize["renameByName"] == {"module": "Module", "Value #A": "Health", "Value #B": "Operations/s",
+                                        "Value #C": "Error ratio", "Value #D": "P95 duration", "Value #E": "Cost/h"}
+    assert organize["excludeByName"] == {"Time": True}
+
+
+def test_slo_table_runs_the_slo_columns_queries() -> None:
+    # The same four queries as the SLO stats beside sections: the same numbers, one row per module and SLO.
+    sections, table = build_overview([]), build_overview(small_modules(1), TABLE_ONLY)
+    stats = [p for row in sections.rows for p in row.panels if p.title.startswith("SLOs: ")]
+    assert [t.expr for p in stats for t in p.targets] == [t.expr for t in spec_panel(table.rows,
+                                                                                     "overview.slo_table").targets]
+
+
+def test_columns_show_numbers_as_the_panels_they_replace_do() -> None:
+    sections = render_dashboard(build_overview(small_modules(3)))
+    table = render_dashboard(build_overview(small_modules(3), TABLE_ONLY))
+    modules, slos = panel(table, "Modules"), panel(table, "SLOs")
+    for name, title, properties in (("Health", "Module health", ("unit", "mappings", "thresholds", "min", "max")),
+                                    ("Error ratio", "Error rate (worst 5 modules)", ("unit", "thresholds")),
+                                    ("SLI over the window", "SLOs: SLI over the window", ("unit", "decimals")),
+                                    ("Error budget remaining", "SLOs: error budget remaining",
+                                     ("unit", "decimals", "thresholds"))):
+        shown = column(modules if name in ("Health", "Error ratio") else slos, name)
+        defaults = panel(sections, title)["fieldConfig"]["defaults"]
+        assert {p: shown[p] for p in properties} == {p: defaults[p] for p in properties}, name
+
+
+def test_panels_in_both_modes_keep_their_keys_and_ids() -> None:
+    sections = render_dashboard(build_overview(small_modules(3)))
+    table = render_dashboard(build_overview(small_modules(3), TABLE_ONLY))
+    shared = ("Total operations", "Operations/s (all, busiest 5)", "Error rate (worst 5 modules)",
+              "Operation duration P95 (slowest 5 modules)", "All modules")
+    assert [panel(sections, t)["id"] for t in shared] == [panel(table, t)["id"] for t in shared]
+    spec = build_overview(small_modules(3), TABLE_ONLY)
+    assert [p.key for row in spec.rows for p in row.panels] == [
+        "overview.total_operations", "overview.operations_by_module", "overview.error_ratio_by_module",
+        "overview.p95_by_module", "overview.module_table", "overview.slo_table"]
+
+
+def test_table_overview_renders_the_same_across_hash_seeds() -> None:
+    script = ("import sys; from dashbuild.files import dump_json; from dashbuild.overview import build_overview; "
+              "from dashbuild.render import render_dashboard; from tests.test_overview_table import "
+              "custom_uid_modules, TABLE_ONLY; modules = [(m.contract, m.dashboard) for m in custom_uid_modules()]; "
+              "sys.stdout.buffer.write(dump_json(render_dashboard(build_overview(modules, TABLE_ONLY))))")
+    outputs = set()
+    for seed in ("0", "1", "4242"):
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(REPO), "PYTHONDONTWRITEBYTECODE": "1"}
+        result = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, timeout=120,
+                                check=True)
+        outputs.add(result.stdout)
+    assert len(outputs) == 1
+
+
+# -- the numbers are true: the table's queries on the real engine ----------------------------------------------------
+
+# Three modules scraped every SCRAPE_INTERVAL for 20 minutes with their `module` label.
+# alpha: 1.9 + 0.1 operations a second, 0.1 errors a second, durations 0.2/s <= 0.1 s, 1/s <= 0.5 s, 2/s <= 1 s,
+#        0.01 USD a second, its one target up.
+# beta:  1 operation a second that never failed (no error series at all), durations 0.5/s <= 0.1 s, 1/s <= 0.25 s,
+#        0.002 USD a second, one of its two targets up.
+# gamma: no traffic (counters primed at 0, as the instrumentation does), its target up.
+SAMPLES = round(1200 / STEP)
+SERIES = {
+    'alpha_operations_total{module="alpha", operation="x", status="ok"}': counter(1.9, 1200),
+    'alpha_operations_total{module="alpha", operation="x", status="error"}': counter(0.1, 1200),
+    'alpha_errors_total{module="alpha", operation="x", error_type="timeout"}': counter(0.1, 1200),
+    **{f'alpha_operation_duration_seconds_bucket{{module="alpha", operation="x", le="{le}"}}': counter(rate, 1200)
+       for le, rate in (("0.1", 0.2), ("0.5", 1), ("1", 2), ("+Inf", 2))},
+    'alpha_cost_total{module="alpha"}': counter(0.01, 1200),
+    'up{job="alpha", module="alpha", instance="a:1"}': f"1x{SAMPLES}",
+    'beta_operations_total{module="beta", operation="x", status="ok"}': counter(1, 1200),
+    **{f'beta_operation_duration_seconds_bucket{{module="beta", operation="x", le="{le}"}}': counter(rate, 1200)
+       for le, rate in (("0.1", 0.5), ("0.25", 1), ("1", 1), ("+Inf", 1))},
+    'beta_cost_total{module="beta"}': counter(0.002, 1200),
+    'up{job="beta", module="beta", instance="b:1"}': f"1x{SAMPLES}",
+    'up{job="beta", module="beta", instance="b:2"}': f"0x{SAMPLES}",
+    'gamma_operations_total{module="gamma", operation="x", status="ok"}': f"0x{SAMPLES}",
+    'gamma_errors_total{module="gamma", operation="x", error_type="timeout"}': f"0x{SAMPLES}",
+    **{f'gamma_operation_duration_seconds_bucket{{module="gamma", operation="x", le="{le}"}}': f"0x{SAMPLES}"
+       for le in ("0.1", "+Inf")},
+    'gamma_cost_total{module="gamma"}': f"0x{SAMPLES}",
+    'up{job="gamma", module="gamma", instance="c:1"}': f"1x{SAMPLES}",
+}
+CONTRACTS = [ModuleContract(name, name.title(), ScrapeTarget(9500 + index), standard_metrics(name))
+             for index, name in enumerate(("alpha", "beta", "gamma"))]
+RULES = recording_rules_file(CONTRACTS)
+
+
+def cells(**values: float) -> list[dict[str, Any]]:
+    """Return promtool's expected samples: one per module, labelled by it."""
+    return [{"labels": f'{{module="{module}"}}', "value": value} for module, value in values.items()]
+
+
+# Per column: the values worked out above (P95 alpha: rank 1.9 of 2 in (0.5, 1] holding ranks 1..2 is
+# 0.5 + 0.5 * 0.9 = 0.95; beta: rank 0.95 of 1 in (0.1, 0.25] holding 0.5..1 is 0.1 + 0.15 * 0.9 = 0.235), and the
+# panel beside sections that shows the same number (its query and the index of the target).
+COLUMNS = {
+    "Operations/s": (cells(alpha=2, beta=1, gamma=0), "overview.operations_by_module", 1),
+    # 0 for beta, which never failed; nothing for gamma, which has no traffic.
+    "Error ratio": (cells(alpha=0.05, beta=0), "overview.error_ratio_by_module", 0),
+    "P95 duration": (cells(alpha=0.95, beta=0.235), "overview.p95_by_module", 0),
+}
+
+
+def table_query(name: str) -> str:
+    """Return the module table's query of column `name` as Grafana sends it."""
+    table = spec_panel(build_overview(small_modules(1), TABLE_ONLY).rows, "overview.module_table")
+    names = ("Health", "Operations/s", "Error ratio", "P95 duration", "Cost/h")
+    return query(table, names.index(name))
+
+
+@pytest.mark.parametrize("name", sorted(COLUMNS))
+def test_table_column_equals_the_panel_it_replaces(tmp_path: Path, promtool: str, name: str) -> None:
+    expected, replaced_key, index = COLUMNS[name]
+    assert_evaluates(tmp_path, promtool, SERIES, table_query(name), NOW, expected, rules=RULES,
+                     interval=SCRAPE_INTERVAL)
+    replaced = spec_panel(build_overview([]).rows, replaced_key)
+    assert_evaluates(tmp_path, promtool, SERIES, query(replaced, index), NOW, expected, rules=RULES,
+                     interval=SCRAPE_INTERVAL)
+
+
+def test_table_health_carries_the_dashboard_label(tmp_path: Path, promtool: str) -> None:
+    # alpha and gamma: all targets up; beta: one of two. The health stat beside sections shows the same values.
+    assert_evaluates(tmp_path, promtool, SERIES, table_query("Health"), NOW, [
+        {"labels": f'{{dashboard="{module}", module="{module}"}}', "value": value}
+        for module, value in (("alpha", 1), ("beta", 0.5), ("gamma", 1))], rules=RULES, interval=SCRAPE_INTERVAL)
+    stat = spec_panel(build_overview([]).rows, "overview.module_health")
+    assert_evaluates(tmp_path, promtool, SERIES, query(stat), NOW, cells(alpha=1, beta=0.5, gamma=1), rules=RULES,
+                     interval=SCRAPE_INTERVAL)
+
+
+def test_table_cost_per_hour_equals_the_module_dashboards_cost_rate(tmp_path: Path, promtool: str) -> None:
+    # 0.01 and 0.002 USD a second are 36 and 7.2 USD an hour; gamma spends nothing. Each module dashboard's own
+    # cost-per-hour panel reads the raw counter and shows the same.
+    assert_evaluates(tmp_path, promtool, SERIES, table_query("Cost/h"), NOW, cells(alpha=36, beta=7.2, gamma=0),
+                     rules=RULES, interval=SCRAPE_INTERVAL)
+    for contract, value in zip(CONTRACTS, (36, 7.2, 0), strict=True):
+        own = h.cost_rate(contract.metric("cost_total"))
+        assert_evaluates(tmp_path, promtool, SERIES, query(own), NOW, [{"labels": "{}", "value": value}],
+                         interval=SCRAPE_INTERVAL)
+
+
+def test_known_answer_fixture_is_what_the_recording_rules_read() -> None:
+    # Every raw series above is one the rules read, so no column is right by accident of a missing input.
+    raw = {name.split("{")[0] for name in SERIES}
+    read = {name for group in RULES["groups"] for rule in group["rules"]
+            for name in selected_series(rule["expr"])}
+    assert raw <= read
