@@ -16,11 +16,13 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from dashbuild.cluster_filter import NotFiltered, per_cluster
 from dashbuild.compiled import CompiledDashboard
 from dashbuild.environment_rules import rule_sets
 from dashbuild.errors import BuildError, BuildFailed
 from dashbuild.files import dump_json, dump_yaml
 from dashbuild.k8s_schema import CONFIGMAP_LIMIT, object_problems
+from dashbuild.schema import validate_dashboard
 from moddash.contract import ModuleContract
 from panels.environment import KubernetesSettings, Workload
 from panels.settings import DATASOURCE_NAME, DATASOURCE_UID, DATASOURCE_VARIABLE, RUNBOOKS, SCRAPE_INTERVAL
@@ -127,7 +129,16 @@ def dashboard_object(dashboard: CompiledDashboard, settings: KubernetesSettings)
     """
     uid = str(dashboard.json.get("uid"))
     name = uid.lower().replace("_", "-")
-    content = dump_json(reading_from(dashboard.json, settings.datasource_uid))
+    read = reading_from(dashboard.json, settings.datasource_uid)
+    if settings.cluster_label is not None:
+        try:
+            read = per_cluster(read, settings.cluster_label)
+        except NotFiltered as error:
+            raise ValueError(f"cannot filter by {settings.cluster_label}: {error}") from None
+        problems = validate_dashboard(read)
+        if problems:
+            raise ValueError(f"with the cluster variable, Grafana's schema refuses it: {problems[0]}")
+    content = dump_json(read)
     if settings.grafana == "sidecar":
         obj: Json = {"apiVersion": "v1", "kind": "ConfigMap",
                      "metadata": _metadata(f"dashboard-{name}", settings, dict(settings.dashboard_label),

@@ -180,6 +180,11 @@ class KubernetesSettings:
     prometheus_job: str | None = attrs.field(
         default=attrs.Factory(lambda settings: kube_prometheus_stack_job(settings.release), takes_self=True),
         validator=_rule(_text))
+    # The label telling clusters apart when Grafana reads a store holding several (Mimir, Thanos): the dashboards
+    # get a `cluster` variable (all clusters by default) and every query filters by it. None: one cluster.
+    cluster_label: str | None = attrs.field(default=None, validator=_rule(
+        lambda name: None if PROMETHEUS_LABEL_RE.fullmatch(name) and not name.startswith("__") else
+        f"{name!r} is not a label name Prometheus keeps"))
 
     def __attrs_post_init__(self) -> None:
         if self.monitor == "pod":
