@@ -62,7 +62,7 @@ def selectors(expr: str) -> list[Any]:
 
 def targets(dashboard: dict[str, Any]) -> list[str]:
     """Return every panel query of a dashboard, collapsed rows included."""
-    found = []
+    found: list[str] = []
     for panel in dashboard["panels"]:
         for inner in [panel, *panel.get("panels", [])]:
             found.extend(t["expr"] for t in inner.get("targets", []) if "expr" in t)
@@ -100,7 +100,7 @@ def test_the_operator_and_sidecar_objects_carry_the_filtered_dashboards() -> Non
 
     _modules, dashboards = compile_checked(REPO)
     for grafana in ("sidecar", "operator"):
-        settings = KubernetesSettings(grafana=grafana, cluster_label="cluster")  # type: ignore[arg-type]
+        settings = KubernetesSettings(grafana=grafana, cluster_label="cluster")
         for dashboard in dashboards:
             carried = dashboard_json_of(dashboard_object(dashboard, settings))
             assert carried == per_cluster(dashboard.json, "cluster")
