@@ -29,7 +29,7 @@ from typing import Any
 
 from dashbuild.cache_dir import CACHE_DIR, write_cached
 from dashbuild.manifest import MANIFEST, is_safe_path, manifest_bytes_from_hashes, sha256
-from dashbuild.transaction import JOURNAL, OUTPUT_AREAS, leftover_temps
+from dashbuild.transaction import JOURNAL, OUTPUT_AREAS, is_leftover_temp
 
 MEMO_NAME = "memo.json"
 MEMO = f"{CACHE_DIR}/{MEMO_NAME}"
@@ -43,33 +43,43 @@ _SKIPPED_DIRS = frozenset({".git", ".hg", CACHE_DIR, "__pycache__", "node_module
 _INPUT_FOLDERS = ("dashboards", "environments")
 
 
-def _files_under(folder: Path) -> Iterator[Path]:
+def _files_under(folder: str) -> Iterator[str]:
+    """Yield every file under `folder` as a relative POSIX path, in a stable order (skipped folders left out)."""
     for current, dirs, names in os.walk(folder):
-        here = Path(current)
-        dirs[:] = sorted(d for d in dirs if d not in _SKIPPED_DIRS and not (here / d / "pyvenv.cfg").exists())
+        dirs[:] = sorted(d for d in dirs if d not in _SKIPPED_DIRS
+                         and not os.path.exists(os.path.join(current, d, "pyvenv.cfg")))
+        relative = os.path.relpath(current, folder)
+        prefix = "" if relative == "." else relative.replace(os.sep, "/") + "/"
         for name in sorted(names):
-            yield here / name
+            yield prefix + name
 
 
-def _project_inputs(root: Path, generated: frozenset[str]) -> Iterator[tuple[str, Path]]:
-    """Yield (label, path) for every project file the build may read, in a stable order."""
-    for path in _files_under(root):
-        relative = path.relative_to(root).as_posix()
+def _hash_file(path: str) -> str:
+    try:
+        with open(path, "rb") as handle:
+            return sha256(handle.read())
+    except OSError:
+        return "unreadable"
+
+
+def _project_inputs(files: Sequence[str], generated: frozenset[str]) -> Iterator[str]:
+    """Yield the project files (of `files`, relative paths) the build may read."""
+    for relative in files:
         top = relative.partition("/")[0]
         if relative in generated or relative == MANIFEST:
             continue
-        if top in OUTPUT_AREAS or top in _INPUT_FOLDERS or path.suffix == ".py":
+        if top in OUTPUT_AREAS or top in _INPUT_FOLDERS or relative.endswith(".py"):
             # A hand-made file in an output folder counts too: Prometheus loads hand-made rules with ours, and
             # the build refuses or warns about hand-made dashboards next to generated ones.
-            yield f"project:{relative}", path
+            yield relative
 
 
-def _generator_inputs() -> Iterator[tuple[str, Path]]:
+def _generator_inputs() -> Iterator[tuple[str, str]]:
     for package in GENERATOR_PACKAGES:
         spec = importlib.util.find_spec(package)
         for location in sorted(spec.submodule_search_locations or []) if spec else []:
-            for path in _files_under(Path(location)):
-                yield f"generator:{package}/{path.relative_to(location).as_posix()}", path
+            for relative in _files_under(location):
+                yield f"generator:{package}/{relative}", os.path.join(location, relative)
 
 
 def _environment_lines() -> Iterator[str]:
@@ -86,17 +96,17 @@ def _environment_lines() -> Iterator[str]:
         yield f"tool:{tool}:{found}:{stat.st_size if stat else ''}:{stat.st_mtime_ns if stat else ''}"
 
 
-def fingerprint(root: Path, generated: frozenset[str]) -> str:
-    """Return the hash of everything the build of `root` reads; `generated` are the files it wrote (outputs)."""
+def fingerprint(root: Path, generated: frozenset[str], files: Sequence[str] | None = None) -> str:
+    """Return the hash of everything the build of `root` reads; `generated` are the files it wrote (outputs),
+    `files` every file under `root` (walked when not given)."""
     digest = hashlib.sha256()
     for line in _environment_lines():
         digest.update(line.encode("utf-8", "surrogateescape") + b"\0")
-    for label, path in [*_project_inputs(root, generated), *_generator_inputs()]:
-        try:
-            content = path.read_bytes()
-        except OSError:
-            content = b"\0unreadable"
-        digest.update(label.encode("utf-8", "surrogateescape") + b"\0" + sha256(content).encode() + b"\0")
+    base = str(root)
+    every = list(_files_under(base)) if files is None else files
+    inputs = [(f"project:{relative}", os.path.join(base, relative)) for relative in _project_inputs(every, generated)]
+    for label, path in [*inputs, *_generator_inputs()]:
+        digest.update(label.encode("utf-8", "surrogateescape") + b"\0" + _hash_file(path).encode() + b"\0")
     return digest.hexdigest()
 
 
@@ -121,17 +131,6 @@ def _load(root: Path) -> dict[str, Any] | None:
     return memo
 
 
-def _unknown_in_outputs(root: Path, generated: frozenset[str]) -> bool:
-    for area in OUTPUT_AREAS:
-        folder = root / area
-        if folder.is_symlink():
-            return True
-        for path in _files_under(folder) if folder.is_dir() else ():
-            if path.relative_to(root).as_posix() not in generated:
-                return True
-    return False
-
-
 def unchanged(root: Path) -> dict[str, Any] | None:
     """Return the last build's memo when a build of `root` now would produce exactly the files on disk and change
     nothing; None when the build must run."""
@@ -140,16 +139,25 @@ def unchanged(root: Path) -> dict[str, Any] | None:
         return None
     hashes: dict[str, str] = memo["files"]
     generated = frozenset(hashes)
+    base = str(root)
     try:
-        if (root / MANIFEST).read_bytes() != manifest_bytes_from_hashes(hashes):
-            return None
-        for path, expected in hashes.items():
-            if sha256((root / path).read_bytes()) != expected:
+        with open(os.path.join(base, MANIFEST), "rb") as handle:
+            if handle.read() != manifest_bytes_from_hashes(hashes):
                 return None
-    except (OSError, ValueError):
+    except OSError:
         return None
-    if os.path.lexists(root / JOURNAL) or leftover_temps(root) or _unknown_in_outputs(root, generated):
+    if any(_hash_file(os.path.join(base, path)) != expected for path, expected in hashes.items()):
         return None
-    if fingerprint(root, generated) != memo["fingerprint"]:
+    if os.path.lexists(os.path.join(base, JOURNAL)) or any(os.path.islink(os.path.join(base, a))
+                                                          for a in OUTPUT_AREAS):
+        return None
+    files = list(_files_under(base))
+    for relative in files:
+        top, slash, _rest = relative.partition("/")
+        # A file in an output folder the last build did not write (hand-made, or a half-applied build's temp), or
+        # a temp file a killed build left in the root.
+        if (slash and top in OUTPUT_AREAS and relative not in generated) or is_leftover_temp(relative):
+            return None
+    if fingerprint(root, generated, files) != memo["fingerprint"]:
         return None
     return memo

@@ -339,6 +339,11 @@ def discard_journal(root: Path) -> None:
     sweep_temps(root)
 
 
+def is_leftover_temp(relative: str) -> bool:
+    """Return True when a file (repository-relative path) is a temp file a killed build left behind."""
+    return bool(_TEMP_NAME.fullmatch(relative.rpartition("/")[2]))
+
+
 def leftover_temps(root: Path, extra_areas: tuple[str, ...] = ()) -> list[str]:
     """Return the temp files a killed build left in the output folders or the repository root."""
     found = [p.name for p in root.glob(".*") if _TEMP_NAME.fullmatch(p.name)]

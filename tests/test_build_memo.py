@@ -214,3 +214,21 @@ def test_promtool_runs_only_on_a_prometheus_tree_it_has_not_passed(repo_copy: Pa
     assert build("--check").returncode == 0 and runs(log) == 4
     assert build("--check").returncode == 0 and runs(log) == 5  # --check remembers nothing
     assert build("--no-cache").returncode == 0 and runs(log) == 6
+
+
+def reference_is_safe_path(path: str) -> bool:
+    """The path rule written with PurePosixPath, as it was before the string version."""
+    from pathlib import PurePosixPath
+
+    pure = PurePosixPath(path)
+    return (bool(path) and "\\" not in path and "\x00" not in path and not pure.is_absolute()
+            and ".." not in pure.parts and "." not in path.split("/") and pure.parts[0] != ".git"
+            and pure.as_posix() == path)
+
+
+@given(st.lists(st.sampled_from(["a", "é", "/", ".", "..", ".git", "\\", "\x00", " ", "x"]), max_size=12))
+def test_the_manifest_path_rule_is_the_pathlib_one(pieces: list[str]) -> None:
+    from dashbuild.manifest import is_safe_path
+
+    path = "".join(pieces)
+    assert is_safe_path(path) == reference_is_safe_path(path)
