@@ -19,6 +19,7 @@ import attrs
 import jsonschema
 
 from dashbuild.schema_sdk import SDK_PLUGINS, sdk_problems
+from dashbuild.schema_shape import Shape, Shapeless, shape_function
 
 SCHEMA_LINE = "v11.6.x"
 PANEL_PLUGINS = ("timeseries", "stat", "piechart", "gauge", "bargauge", "table", "text")
@@ -112,16 +113,21 @@ def free_properties(definition: dict[str, Any]) -> dict[str, tuple[type, Any]]:
 
 
 class _Cached:
-    """A validator that remembers the errors of every distinct instance (keyed by canonical JSON).
+    """A validator that remembers the errors of every distinct instance, and of every distinct shape.
 
     Values of `free` properties (see `free_properties`) are replaced by a placeholder of their type before
     validating and keying: a panel's title or a query's `expr` differs per module, its validity does not.
+    An instance seen for the first time is then reduced to its shape (dashbuild/schema_shape.py: the values its
+    validation cannot depend on, such as a panel's position or a variable's query, replaced by a marker), and
+    instances of one shape are validated once: modules of different sizes and layouts share their validations.
     """
 
     def __init__(self, validator: jsonschema.Draft7Validator, free: dict[str, tuple[type, Any]] | None = None) -> None:
         self.validator = validator
         self.free = free or {}
         self.results: dict[str, list[tuple[str, str]]] = {}
+        self.shape_of = shape_function(validator.schema)
+        self.by_shape: dict[Shape, list[tuple[str, str]]] = {}
 
     def errors(self, instance: Any) -> list[tuple[str, str]]:
         """Return (path, message) of every violation of `instance`, sorted by path."""
@@ -133,10 +139,20 @@ class _Cached:
                 # bool is an int in Python; only a value of exactly the declared kind is replaced.
                 keyed[key] = kind[1] if kind is not None and type(value) is kind[0] else value
         key = json.dumps(keyed, sort_keys=True, default=str)
-        if key not in self.results:
-            found = sorted(self.validator.iter_errors(keyed), key=lambda e: list(map(str, e.absolute_path)))
-            self.results[key] = [(_path(e, ""), e.message) for e in found]
-        return self.results[key]
+        found = self.results.get(key)
+        if found is None:
+            try:
+                shape: Shape | None = self.shape_of(keyed)
+            except Shapeless:
+                shape = None
+            found = self.by_shape.get(shape) if shape is not None else None
+            if found is None:
+                errors = sorted(self.validator.iter_errors(keyed), key=lambda e: list(map(str, e.absolute_path)))
+                found = [(_path(e, ""), e.message) for e in errors]
+                if shape is not None:
+                    self.by_shape[shape] = found
+            self.results[key] = found
+        return found
 
 
 @attrs.frozen
