@@ -52,29 +52,52 @@ def _text(value: str) -> str:
 
 
 def _plain(value: Any, depth: int) -> Any:
+    # Strings and scalars are handled inline in the loops: they are most of the leaves.
     kind = type(value)
+    if kind is dict:
+        if depth > _MAX_DEPTH:
+            raise _RoundTrip
+        result = {}
+        for key, item in value.items():
+            if type(key) is not str or not (key.isascii() or not _SURROGATE.search(key)):
+                raise _RoundTrip
+            item_kind = type(item)
+            if item_kind is str:
+                if not item.isascii() and _SURROGATE.search(item):
+                    raise _RoundTrip
+                result[key] = item
+            elif item_kind in _SCALARS:
+                result[key] = item
+            else:
+                result[key] = _plain(item, depth + 1)
+        return result
+    if kind is list or kind is tuple:
+        if depth > _MAX_DEPTH:
+            raise _RoundTrip
+        items = []
+        for item in value:
+            item_kind = type(item)
+            if item_kind is str:
+                if not item.isascii() and _SURROGATE.search(item):
+                    raise _RoundTrip
+                items.append(item)
+            elif item_kind in _SCALARS:
+                items.append(item)
+            else:
+                items.append(_plain(item, depth + 1))
+        return items
     if kind in _SCALARS:
         return value
     if kind is str:
         return _text(value)
-    if depth > _MAX_DEPTH:
-        raise _RoundTrip
-    if kind is dict:
-        result = {}
-        for key, item in value.items():
-            if type(key) is not str:
-                raise _RoundTrip
-            result[_text(key)] = item if type(item) in _SCALARS else _plain(item, depth + 1)
-        return result
-    if kind is list or kind is tuple:
-        return [item if type(item) in _SCALARS else _plain(item, depth + 1) for item in value]
     # The encoder's own order of checks: a str or int subclass (the SDK's StrEnum and IntEnum) is written as
     # its str or int text, read back as an exact str or int.
     if isinstance(value, str):
         return _text(str.__str__(value))
     if isinstance(value, int):
         return int(int.__repr__(value))
-    if isinstance(value, (float, dict, list, tuple)):
+    if isinstance(value, (float, dict, list, tuple)) or depth > _MAX_DEPTH:
         raise _RoundTrip
-    # A model: the encoder's `default` returns its `to_json()` (or raises TypeError as the round trip does).
-    return _plain(_ENCODER.default(value), depth + 1)
+    # A model: the encoder's `default` returns its `to_json()`, or raises TypeError as the round trip does.
+    to_json = getattr(value, "to_json", None)
+    return _plain(to_json() if callable(to_json) else _ENCODER.default(value), depth + 1)
