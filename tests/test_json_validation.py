@@ -212,3 +212,45 @@ def test_schema_errors_name_panels_as_before() -> None:
     found = validate_dashboard(dashboard)
     assert found == [SchemaError(first["title"], "gridPos.w", "30 is greater than the maximum of 24"),
                      SchemaError(second["title"], "gridPos.w", "30 is greater than the maximum of 24")]
+
+
+PANELS = [p for d in DASHBOARDS.values() for p in panels_of(d) if p.get("type") != "row"]
+FREE_TEXT = st.one_of(st.text(max_size=5), st.integers(-2, 2), st.booleans(), st.none())
+
+
+@st.composite
+def mutated_panel(draw: st.DrawFn) -> dict[str, Any]:
+    """Return a panel of the repository with a few values changed: often only what the whole-panel cache ignores
+    (title, description, id, queries, legends), else anything anywhere."""
+    panel: dict[str, Any] = copy.deepcopy(draw(st.sampled_from(PANELS)))
+    for _ in range(draw(st.integers(0, 3))):
+        if draw(st.booleans()):
+            target = panel
+            found = panel.get("targets")
+            targets = [t for t in found if isinstance(t, dict)] if isinstance(found, list) else []
+            in_target: bool = draw(st.booleans())
+            if targets and in_target:
+                target = draw(st.sampled_from(targets))
+            target[draw(st.sampled_from(["title", "description", "id", "expr", "legendFormat", "refId",
+                                         "interval"]))] = draw(FREE_TEXT)
+            continue
+        where = draw(st.sampled_from(list(paths(panel))[1:]))
+        *parents, last = where
+        node = panel
+        for step in parents:
+            node = node[step]
+        if draw(st.booleans()) or not isinstance(node, dict):
+            node[last] = draw(VALUES)
+        else:
+            del node[last]
+    return panel
+
+
+@settings(max_examples=800, deadline=None)
+@given(mutated_panel())
+def test_the_whole_panel_cache_answers_what_the_checks_find(panel: dict[str, Any]) -> None:
+    v = schema._validators()
+    title = str(panel.get("title", f"id {panel.get('id')}"))
+    cached = list(schema._panel_errors(panel, v))
+    assert cached == list(schema._panel_checks(panel, v, title, fast=True))
+    assert sorted(map(str, cached)) == sorted(map(str, schema._panel_errors(panel, v, fast=False)))
