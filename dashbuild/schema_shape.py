@@ -147,8 +147,7 @@ def _object(node: dict[str, Any], compile_node: Callable[[Any], ShapeOf]) -> Sha
     extra = node.get("additionalProperties", True)
     # An unlisted key's value: validated against `additionalProperties` when it is a schema; with `false` the
     # error names the key only, yet the value is kept (a rare case not worth a proof).
-    other: ShapeOf | None = compile_node(extra) if isinstance(extra, dict) else (None if extra is False else
-                                                                                 (lambda _value: FREE))
+    other: ShapeOf | None = compile_node(extra) if isinstance(extra, dict) else (None if extra is False else _anything)
 
     def shape(value: Any) -> Shape:
         if type(value) is not dict:
