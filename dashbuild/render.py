@@ -7,15 +7,14 @@ links, rows, and the panel ids derived from the panels' keys.
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
 from grafana_foundation_sdk.builders import dashboard as db
-from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import dashboard as dm
 
 from dashbuild.render_panels import datasource_ref, render_panel
+from dashbuild.sdk_json import sdk_json
 from panels.keys import panel_ids, panel_keys, row_keys
 from panels.layout import layout
 from panels.settings import DATASOURCE_NAME, DATASOURCE_UID, DATASOURCE_VARIABLE
@@ -163,7 +162,7 @@ def render_dashboard(spec: DashboardSpec) -> dict[str, Any]:
     # Ids come from the panels' keys, not their order: they stay when a panel is retitled or moved.
     keys, rows = panel_keys(spec.rows), row_keys(spec.rows)
     ids = panel_ids([*(key for key in rows if key), *(key for row in keys for key in row)])
-    panels: list[Any] = []
+    panels: list[dict[str, Any]] = []
     for placed, row_key, panel_keys_of_row in zip(layout(spec.rows), rows, keys, strict=True):
         children = [render_panel(panel, ids[key], pos)
                     for (panel, pos), key in zip(placed.panels, panel_keys_of_row, strict=True)]
@@ -172,14 +171,16 @@ def render_dashboard(spec: DashboardSpec) -> dict[str, Any]:
             continue
         header = db.Row(placed.row.title).id(ids[row_key]).collapsed(placed.row.collapsed).grid_pos(
             dm.GridPos(h=placed.pos.h, w=placed.pos.w, x=placed.pos.x, y=placed.pos.y))
-        row = (header.repeat(placed.row.repeat) if placed.row.repeat else header).build()
+        row: dict[str, Any] = sdk_json((header.repeat(placed.row.repeat) if placed.row.repeat else header).build())
         panels.append(row)
         if placed.row.collapsed:
-            row.panels = cast(Any, children)
+            row["panels"] = children
         else:
             panels.extend(children)
-    model.panels = panels
-    rendered: dict[str, Any] = json.loads(json.dumps(model, cls=JSONEncoder))
+    # The panels are plain JSON already (render_panel): the model around them is converted without them.
+    model.panels = []
+    rendered: dict[str, Any] = sdk_json(model)
+    rendered["panels"] = panels
     _auto_interval_settings(rendered, spec.variables)
     if spec.annotations:
         annotations = [copy.deepcopy(BUILT_IN_ANNOTATION), *(_annotation(a) for a in spec.annotations)]

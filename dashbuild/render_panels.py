@@ -4,7 +4,6 @@ transformations, repeats) is set in `render_panel`; each kind's own options in i
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -24,7 +23,6 @@ from grafana_foundation_sdk.builders import (
 from grafana_foundation_sdk.builders import common as cb
 from grafana_foundation_sdk.builders import dashboard as db
 from grafana_foundation_sdk.builders import prometheus as prom
-from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
 from grafana_foundation_sdk.models import heatmap as hm
@@ -32,6 +30,7 @@ from grafana_foundation_sdk.models import piechart as pm
 from grafana_foundation_sdk.models import prometheus as pq
 from grafana_foundation_sdk.models import text as tm
 
+from dashbuild.sdk_json import sdk_json
 from panels.fields import DataLink, Override, Transformation, ValueText, apply_raw, thaw
 from panels.kinds import BarGauge, Gauge, Heatmap, Histogram, Legend, Stat, StateTimeline, StatusHistory, Table, Text
 from panels.layout import GridPos
@@ -81,7 +80,7 @@ def field_config_json(*, mappings: Sequence[ValueText] = (), links: Sequence[Dat
         properties["links"] = [_link(link).build() for link in links]
     if thresholds:
         properties["thresholds"] = _thresholds(tuple(thresholds)).build()
-    rendered: dict[str, Any] = json.loads(json.dumps(properties, cls=JSONEncoder))
+    rendered: dict[str, Any] = sdk_json(properties)
     return rendered
 
 
@@ -316,9 +315,14 @@ def render_panel(panel: Panel, panel_id: int, pos: GridPos) -> dict[str, Any]:
         builder = builder.repeat(panel.repeat.variable).repeat_direction(panel.repeat.direction)
         if panel.repeat.max_per_row is not None:
             builder = builder.max_per_row(panel.repeat.max_per_row)
-    rendered: dict[str, Any] = json.loads(json.dumps(builder.build(), cls=JSONEncoder))
+    rendered: dict[str, Any] = sdk_json(builder.build())
+    if not panel.raw:
+        return rendered
     try:
         apply_raw(rendered, panel.raw)
     except ValueError as error:
         raise ValueError(f"panel {panel.title!r}: {error}") from None
-    return rendered
+    # Raw values become plain JSON as the SDK's models do (tuples as lists...), as the dashboard's JSON round trip
+    # used to make them.
+    plain: dict[str, Any] = sdk_json(rendered)
+    return plain

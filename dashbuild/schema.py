@@ -19,6 +19,7 @@ import attrs
 import jsonschema
 
 from dashbuild.schema_sdk import SDK_PLUGINS, sdk_problems
+from dashbuild.schema_shape import Shape, Shapeless, shape_function
 
 SCHEMA_LINE = "v11.6.x"
 PANEL_PLUGINS = ("timeseries", "stat", "piechart", "gauge", "bargauge", "table", "text")
@@ -112,31 +113,54 @@ def free_properties(definition: dict[str, Any]) -> dict[str, tuple[type, Any]]:
 
 
 class _Cached:
-    """A validator that remembers the errors of every distinct instance (keyed by canonical JSON).
+    """A validator that remembers the errors of every distinct instance, and of every distinct shape.
 
     Values of `free` properties (see `free_properties`) are replaced by a placeholder of their type before
     validating and keying: a panel's title or a query's `expr` differs per module, its validity does not.
+    Instances are keyed by their `repr`, which tells apart everything JSON values can be (`True`, `1`, `1.0`,
+    NaN and `None`, lists and tuples) and is faster to make than JSON text.
+    An instance seen for the first time is then reduced to its shape (dashbuild/schema_shape.py: the values its
+    validation cannot depend on, such as a panel's position or a variable's query, replaced by a marker), and
+    instances of one shape are validated once: modules of different sizes and layouts share their validations.
     """
 
     def __init__(self, validator: jsonschema.Draft7Validator, free: dict[str, tuple[type, Any]] | None = None) -> None:
         self.validator = validator
         self.free = free or {}
         self.results: dict[str, list[tuple[str, str]]] = {}
+        self.shape_of = shape_function(validator.schema)
+        self.by_shape: dict[Shape, list[tuple[str, str]]] = {}
 
     def errors(self, instance: Any) -> list[tuple[str, str]]:
         """Return (path, message) of every violation of `instance`, sorted by path."""
-        keyed = instance
-        if self.free and isinstance(instance, dict):
-            keyed = {}
-            for key, value in instance.items():
-                kind = self.free.get(key)
-                # bool is an int in Python; only a value of exactly the declared kind is replaced.
-                keyed[key] = kind[1] if kind is not None and type(value) is kind[0] else value
-        key = json.dumps(keyed, sort_keys=True, default=str)
-        if key not in self.results:
-            found = sorted(self.validator.iter_errors(keyed), key=lambda e: list(map(str, e.absolute_path)))
-            self.results[key] = [(_path(e, ""), e.message) for e in found]
-        return self.results[key]
+        keyed = with_placeholders(instance, self.free)
+        key = repr(keyed)
+        found = self.results.get(key)
+        if found is None:
+            try:
+                shape: Shape | None = self.shape_of(keyed)
+            except Shapeless:
+                shape = None
+            found = self.by_shape.get(shape) if shape is not None else None
+            if found is None:
+                errors = sorted(self.validator.iter_errors(keyed), key=lambda e: list(map(str, e.absolute_path)))
+                found = [(_path(e, ""), e.message) for e in errors]
+                if shape is not None:
+                    self.by_shape[shape] = found
+            self.results[key] = found
+        return found
+
+
+def with_placeholders(instance: Any, free: dict[str, tuple[type, Any]]) -> Any:
+    """Return `instance` with the values of its `free` properties (see `free_properties`) replaced by a
+    placeholder of their type; bool is an int in Python, so only a value of exactly the declared type is."""
+    if not free or not isinstance(instance, dict):
+        return instance
+    keyed = {}
+    for key, value in instance.items():
+        kind = free.get(key)
+        keyed[key] = kind[1] if kind is not None and type(value) is kind[0] else value
+    return keyed
 
 
 @attrs.frozen
@@ -159,6 +183,8 @@ class _Validators:
     # Override properties: one field config property at a time, so nothing is required.
     partial_defaults: _Cached
     partial_custom: dict[str, _Cached]
+    # Whole panels (see `_panel_key`): the findings of every distinct panel, by path, whatever its title.
+    panels: dict[str, list[tuple[str, str]]] = attrs.field(factory=dict)
 
 
 @cache
@@ -264,7 +290,8 @@ def _custom_errors(custom: Any, plugin: str, v: _Validators, title: str, prefix:
 
 
 def _unit_errors(unit: Any, v: _Validators, title: str, path: str) -> Iterator[SchemaError]:
-    if unit is not None and unit not in v.units:
+    # A unit of another type (the schema reports it too) is not looked up: a list or object is not hashable.
+    if unit is not None and (not isinstance(unit, str) or unit not in v.units):
         yield SchemaError(title, path, f"{unit!r} is not one of Grafana's unit ids")
 
 
@@ -289,7 +316,8 @@ def _override_errors(field_config: dict[str, Any], plugin: str, v: _Validators, 
     for index, override in enumerate(overrides if isinstance(overrides, list) else []):
         where = f"fieldConfig.overrides[{index}]"
         matcher = _object(_object(override).get("matcher"))
-        if matcher.get("id") in STRING_MATCHERS and not isinstance(matcher.get("options"), str):
+        if isinstance(matcher.get("id"), str) and matcher["id"] in STRING_MATCHERS and not isinstance(
+                matcher.get("options"), str):
             yield SchemaError(title, f"{where}.matcher.options",
                               f"{matcher.get('options')!r:.60} is not a string, which {matcher.get('id')} needs")
         properties = _object(override).get("properties")
@@ -323,6 +351,16 @@ def _override_errors(field_config: dict[str, Any], plugin: str, v: _Validators, 
                 yield from _unit_errors(prop["value"], v, title, path)
 
 
+def _panel_key(panel: dict[str, Any], v: _Validators) -> str:
+    """Return what the findings of a (non-row) panel depend on: the panel with the values of its own and its
+    targets' free properties (titles, ids, queries, legends) replaced, as the part validations replace them."""
+    keyed = with_placeholders(panel, v.fast_panel.free)
+    targets = panel.get("targets")
+    if type(targets) is list:
+        keyed["targets"] = [with_placeholders(target, v.fast_target.free) for target in targets]
+    return repr(keyed)
+
+
 def _panel_errors(panel: dict[str, Any], v: _Validators, fast: bool = True) -> Iterator[SchemaError]:
     title = str(panel.get("title", f"id {panel.get('id')}"))
     if panel.get("type") == "row":
@@ -333,6 +371,20 @@ def _panel_errors(panel: dict[str, Any], v: _Validators, fast: bool = True) -> I
         for child in panel.get("panels", []):
             yield from _panel_errors(child, v, fast)
         return
+    if not fast:
+        yield from _panel_checks(panel, v, title, fast)
+        return
+    # One lookup for the whole panel: the same panel in every module (another title, query, id) is checked once.
+    key = _panel_key(panel, v)
+    found = v.panels.get(key)
+    if found is None:
+        found = [(error.path, error.message) for error in _panel_checks(panel, v, title, fast)]
+        v.panels[key] = found
+    for path, message in found:
+        yield SchemaError(title, path, message)
+
+
+def _panel_checks(panel: dict[str, Any], v: _Validators, title: str, fast: bool) -> Iterator[SchemaError]:
     if fast:
         yield from _panel_parts_fast(panel, v, title)
     else:

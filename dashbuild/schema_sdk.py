@@ -17,8 +17,9 @@ import typing
 from functools import cache
 from typing import Any
 
-from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import heatmap, histogram, statetimeline, statushistory
+
+from dashbuild.sdk_json import sdk_json
 
 # Plugin id -> (options model, custom field config model).
 SDK_PLUGINS: dict[str, tuple[type, type]] = {
@@ -147,7 +148,7 @@ def sdk_problems(model: type, value: Any) -> list[Problem]:
     problems = model_problems(model, value)
     if not problems:
         try:
-            written = json.loads(json.dumps(model.from_json(value), cls=JSONEncoder))  # type: ignore[attr-defined]
+            written = sdk_json(model.from_json(value))  # type: ignore[attr-defined]
         except (TypeError, ValueError, AttributeError, KeyError) as error:
             problems = [("", f"does not load into the SDK's {model.__name__}: {type(error).__name__}: {error}")]
         else:
