@@ -51,24 +51,13 @@ _AS_IS, _WITH_FLOAT_TEXT, _STDLIB_ONLY = 0, 1, 2
 
 def _domain(data: Any, depth: int = 0) -> int:
     kind = type(data)
-    if kind is dict:
+    if kind is dict or kind is list or kind is tuple:
         if depth >= _MAX_DEPTH:
             return _STDLIB_ONLY
-        found = _AS_IS
-        for key, item in data.items():
-            if type(key) is not str:
-                return _STDLIB_ONLY
-            if type(item) not in _SCALARS:
-                child = _domain(item, depth + 1)
-                if child == _STDLIB_ONLY:
-                    return child
-                found |= child
-        return found
-    if kind is list or kind is tuple:
-        if depth >= _MAX_DEPTH:
+        if kind is dict and any(type(key) is not str for key in data):
             return _STDLIB_ONLY
         found = _AS_IS
-        for item in data:
+        for item in data.values() if kind is dict else data:
             if type(item) not in _SCALARS:
                 child = _domain(item, depth + 1)
                 if child == _STDLIB_ONLY:

@@ -170,6 +170,19 @@ def _pid_from(pidfile: Path) -> tuple[int | None, str]:
     return int(text), ""
 
 
+def _checked_pid(reloader: Reloader) -> tuple[int | None, str | None]:
+    """Return the pid to signal (given, or read from the pidfile now) and why it must not be signalled (None when
+    it may); (None, None) when the reloader names no pid."""
+    pid = reloader.pid
+    if reloader.pidfile is not None:
+        pid, unreadable = _pid_from(reloader.pidfile)
+        if pid is None:
+            return None, unreadable
+    if pid is None:
+        return None, None
+    return pid, process_problem(pid, reloader.executables)
+
+
 def reload_server(reloader: Reloader, root: Path) -> str:
     """Reload the server and return one line saying so, or a `warning:` line saying why it was not reloaded."""
     failed = f"warning: {reloader.server} not reloaded"
@@ -188,15 +201,10 @@ def reload_server(reloader: Reloader, root: Path) -> str:
             said = (done.stderr.strip() or done.stdout.strip()).splitlines()
             return f"{failed}: `{shown}` exited {done.returncode}" + (f": {said[-1][:300]}" if said else "")
         return f"reloaded {reloader.server} (`{shown}`)"
-    pid = reloader.pid
-    if reloader.pidfile is not None:
-        pid, unreadable = _pid_from(reloader.pidfile)
-        if pid is None:
-            return f"{failed}: {unreadable}"
-    if pid is None:
+    pid, problem = _checked_pid(reloader)
+    if pid is None and problem is None:
         return f"{failed}: nothing to signal"
-    problem = process_problem(pid, reloader.executables)
-    if problem is None:
+    if pid is not None and problem is None:
         try:
             os.kill(pid, signal.SIGHUP)
         except OSError as error:
@@ -208,14 +216,7 @@ def startup_problem(reloader: Reloader) -> str | None:
     """Return a `warning:` line when the pid (or pidfile) given for the server cannot be signalled right now."""
     if reloader.command:
         return None
-    pid = reloader.pid
-    if reloader.pidfile is not None:
-        pid, unreadable = _pid_from(reloader.pidfile)
-        if pid is None:
-            return f"warning: {reloader.server}: {unreadable}; watching anyway"
-    if pid is None:
-        return None
-    problem = process_problem(pid, reloader.executables)
+    _pid, problem = _checked_pid(reloader)
     return f"warning: {reloader.server}: {problem}; watching anyway" if problem else None
 
 

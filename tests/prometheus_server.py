@@ -15,8 +15,9 @@ from tests.conftest import free_port
 
 
 @contextmanager
-def running_server(name: str, args: list[str], url: str, log_path: Path, timeout: float = 30.0) -> Iterator[str]:
-    """Run a Prometheus-family server (`args`), wait until `url/-/ready` answers 200, yield `url`; stop it."""
+def running_process(name: str, args: list[str], url: str, log_path: Path,
+                    timeout: float = 30.0) -> Iterator[subprocess.Popen[bytes]]:
+    """Run a Prometheus-family server (`args`), wait until `url/-/ready` answers 200, yield its process; stop it."""
     log = log_path.open("w")
     process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -31,7 +32,7 @@ def running_server(name: str, args: list[str], url: str, log_path: Path, timeout
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"{name} did not become ready:\n{log_path.read_text()}")
             time.sleep(0.2)
-        yield url
+        yield process
     finally:
         process.terminate()
         try:
@@ -40,6 +41,13 @@ def running_server(name: str, args: list[str], url: str, log_path: Path, timeout
             process.kill()
             process.wait()
         log.close()
+
+
+@contextmanager
+def running_server(name: str, args: list[str], url: str, log_path: Path, timeout: float = 30.0) -> Iterator[str]:
+    """Run a Prometheus-family server (`args`), wait until `url/-/ready` answers 200, yield `url`; stop it."""
+    with running_process(name, args, url, log_path, timeout):
+        yield url
 
 
 @contextmanager

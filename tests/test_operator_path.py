@@ -15,6 +15,7 @@ from __future__ import annotations
 import subprocess
 import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -272,6 +273,36 @@ def kubernetes_dashboards(objects: Sequence[Json]) -> list[Json]:
             if obj["metadata"]["name"].startswith("dashboard-")]
 
 
+@attrs.frozen
+class Started:
+    """A real Prometheus running the operator-equivalent config, once its targets and the local stack's are up."""
+
+    url: str
+    labels: dict[str, dict[str, str]]
+    local: dict[str, dict[str, str]]
+    deadline: float
+
+
+@contextmanager
+def operator_prometheus(folder: Path, monitors: Sequence[Json], prometheus_rules: Sequence[Json],
+                        pods: Sequence[Pod], local_stack: str, count: int, seconds: float) -> Iterator[Started]:
+    """Run Prometheus on the operator-equivalent scrape jobs and rules in `folder`; wait (at most `seconds`) for
+    `count` targets there and in the local stack; stop it afterwards."""
+    folder.mkdir()
+    operator_config(folder, monitors, prometheus_rules, pods)
+    deadline = time.monotonic() + seconds
+    with running_prometheus(folder) as url:
+        yield Started(url, wait_for_targets(url, count, deadline), wait_for_targets(local_stack, count, deadline),
+                      deadline)
+
+
+def assert_labelled_as_local(started: Started, pods: Sequence[Pod]) -> None:
+    """Assert the targets carry the local stack's labels, the environment's cluster, and the running pods."""
+    assert label_differences(started.local, started.labels) == []
+    assert {t["cluster"] for t in started.labels.values()} == {"eu-1"}
+    assert {t["pod"] for t in started.labels.values()} == {p.name for p in pods if p.module is not None}
+
+
 # --- the tests ------------------------------------------------------------------------------------------------
 
 
@@ -304,17 +335,10 @@ def test_operator_path_gives_the_local_verify_result(repo_copy: Path, build_cli:
     objects = build_production(repo_copy, build_cli)
     monitors = of_kind(objects, "ServiceMonitor")
     pods = cluster(demo, contracts)
-    folder = repo_copy / "operator-prometheus"
-    folder.mkdir()
-    operator_config(folder, monitors, of_kind(objects, "PrometheusRule"), pods)
-    deadline = time.monotonic() + 45
-    with running_prometheus(folder) as url:
-        labels = wait_for_targets(url, len(contracts), deadline)
-        local = wait_for_targets(local_stack, len(contracts), deadline)
-        assert label_differences(local, labels) == []
-        assert {t["cluster"] for t in labels.values()} == {"eu-1"}
-        assert {t["pod"] for t in labels.values()} == {p.name for p in pods if p.module is not None}
-
+    with operator_prometheus(repo_copy / "operator-prometheus", monitors, of_kind(objects, "PrometheusRule"), pods,
+                             local_stack, len(contracts), 45) as started:
+        url, deadline = started.url, started.deadline
+        assert_labelled_as_local(started, pods)
         assert dropped(url, monitors) == expected_drops(monitors, pods)
 
         loaded = api(f"{url}/api/v1/rules")["data"]["groups"]
@@ -346,18 +370,11 @@ def test_pod_monitors_label_targets_as_the_local_stack(repo_copy: Path, build_cl
     monitors = of_kind(objects, "PodMonitor")
     assert len(monitors) == len(contracts) and not of_kind(objects, "ServiceMonitor")
     pods = cluster(demo, contracts)
-    folder = repo_copy / "operator-prometheus"
-    folder.mkdir()
-    operator_config(folder, monitors, [], pods)
-    deadline = time.monotonic() + 30
-    with running_prometheus(folder) as url:
-        labels = wait_for_targets(url, len(contracts), deadline)
-        local = wait_for_targets(local_stack, len(contracts), deadline)
-        assert label_differences(local, labels) == []
-        assert {t["cluster"] for t in labels.values()} == {"eu-1"}
-        assert {t["pod"] for t in labels.values()} == {p.name for p in pods if p.module is not None}
-        assert all(t["job"] == t["module"] for t in labels.values())
-        assert dropped(url, monitors) == expected_drops(monitors, pods)
+    with operator_prometheus(repo_copy / "operator-prometheus", monitors, [], pods, local_stack, len(contracts),
+                             30) as started:
+        assert_labelled_as_local(started, pods)
+        assert all(t["job"] == t["module"] for t in started.labels.values())
+        assert dropped(started.url, monitors) == expected_drops(monitors, pods)
 
 
 def test_a_relabeling_mistake_is_caught(repo_copy: Path, build_cli: BuildRunner, demo: Demo,
@@ -368,14 +385,10 @@ def test_a_relabeling_mistake_is_caught(repo_copy: Path, build_cli: BuildRunner,
         # The mistakes: the module relabelings left out, and no jobLabel (the job becomes the Service's name).
         del monitor["spec"]["endpoints"][0]["relabelings"]
         del monitor["spec"]["jobLabel"]
-    folder = repo_copy / "broken-prometheus"
-    folder.mkdir()
-    operator_config(folder, monitors, of_kind(objects, "PrometheusRule"), cluster(demo, contracts))
-    deadline = time.monotonic() + 45
-    with running_prometheus(folder) as url:
-        labels = wait_for_targets(url, len(contracts), deadline)
-        local = wait_for_targets(local_stack, len(contracts), deadline)
-        differences = label_differences(local, labels)
+    with operator_prometheus(repo_copy / "broken-prometheus", monitors, of_kind(objects, "PrometheusRule"),
+                             cluster(demo, contracts), local_stack, len(contracts), 45) as started:
+        url, labels, deadline = started.url, started.labels, started.deadline
+        differences = label_differences(started.local, labels)
         for contract in contracts:
             address = address_of(demo, contract)
             assert f"{address}: module=None, the local stack has {contract.slug!r}" in differences

@@ -15,7 +15,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
@@ -23,6 +23,7 @@ import pytest
 
 from dashbuild.watch import is_input, prometheus_reloader, reload_server
 from tests.conftest import BuildRunner, free_port, snapshot
+from tests.prometheus_server import running_process
 
 SUMMARY = re.compile(r"^\d+ written, \d+ unchanged, \d+ removed \(manifest: build-manifest\.json\)$")
 MODULE = Path("dashboards/prompt_manager.py")
@@ -237,33 +238,16 @@ def alert_query(url: str, alert: str) -> str:
 
 @contextmanager
 def prometheus(config: Path, data: Path) -> Iterator[tuple[int, str]]:
-    """Run Debian's Prometheus on `config` on a free loopback port; yield its pid and URL; stop it."""
+    """Run Debian's Prometheus on `config` on a free loopback port, without the lifecycle API (it reloads on
+    SIGHUP only, as in compose); yield its pid and URL; stop it."""
     binary = shutil.which("prometheus")
     if binary is None:
         pytest.fail("prometheus not found: apt-get install -y --no-install-recommends prometheus")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    log = data.parent / "prometheus.log"
-    with log.open("w") as output:
-        process = subprocess.Popen([binary, f"--config.file={config}", f"--storage.tsdb.path={data}",
-                                    f"--web.listen-address=127.0.0.1:{port}"], stdout=output, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            with suppress(OSError), urllib.request.urlopen(f"{url}/-/ready", timeout=2) as response:
-                if response.status == 200:
-                    break
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"Prometheus did not become ready:\n{log.read_text()}")
-            time.sleep(0.2)
+    args = [binary, f"--config.file={config}", f"--storage.tsdb.path={data}", f"--web.listen-address=127.0.0.1:{port}"]
+    with running_process("Prometheus", args, url, data.parent / "prometheus.log") as process:
         yield process.pid, url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def test_a_rules_change_reloads_a_real_prometheus_by_sighup(repo_copy: Path, tmp_path: Path) -> None:
