@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -18,7 +19,8 @@ import attrs
 @attrs.frozen
 class Sample:
     """One finished process: wall seconds from start to exit, CPU seconds (user + system, its children
-    included), peak resident set size (the largest of the process and the children it waited for) and exit code."""
+    included), peak resident set size (the largest of the process and the children it waited for), exit code and
+    output."""
 
     seconds: float
     cpu_seconds: float
@@ -28,27 +30,45 @@ class Sample:
     stderr: str
 
 
+# Started by `run`: spawns the measured process and reports its wall time and resource usage as JSON. A child's
+# peak RSS counts the memory of the process it was forked from until its exec (Linux keeps that high-water mark
+# across exec); forked from this small launcher rather than from the benchmark, the figure is the measured
+# process's own (and its children's: promtool, amtool).
+LAUNCHER = """
+import json, os, sys, time
+spec = json.loads(sys.argv[1])
+os.chdir(spec["cwd"])
+files = [(os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0)]
+files += [(os.POSIX_SPAWN_OPEN, fd, spec[name], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+          for fd, name in ((1, "stdout"), (2, "stderr"))]
+started = time.perf_counter()
+pid = os.posix_spawn(spec["argv"][0], spec["argv"], spec["env"], file_actions=files)
+_, status, usage = os.wait4(pid, 0)
+seconds = time.perf_counter() - started
+print(json.dumps({"seconds": seconds, "cpu": usage.ru_utime + usage.ru_stime, "maxrss_kb": usage.ru_maxrss,
+                  "returncode": os.waitstatus_to_exitcode(status)}))
+"""
+
+
 def run(argv: Sequence[str], cwd: Path, env: Mapping[str, str] | None = None, timeout: float = 3600) -> Sample:
     """Run `argv` in `cwd` as a fresh process and return its Sample; raise RuntimeError when it fails."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        started = time.perf_counter()
-        process = subprocess.Popen(list(argv), cwd=cwd, env=dict(env) if env is not None else None,
-                                   stdin=subprocess.DEVNULL, stdout=out, stderr=err)
-        # wait4, not Popen.wait: it also gives this child's resource usage (CPU, peak RSS) alone.
-        killer = threading.Timer(timeout, process.kill)
-        killer.start()
+    with tempfile.TemporaryDirectory(prefix="bench-process-") as tmp:
+        out, err = Path(tmp) / "stdout", Path(tmp) / "stderr"
+        spec = {"argv": [shutil.which(argv[0]) or argv[0], *argv[1:]], "cwd": str(cwd),
+                "env": dict(os.environ if env is None else env), "stdout": str(out), "stderr": str(err)}
+        launcher = subprocess.Popen([sys.executable, "-S", "-c", LAUNCHER, json.dumps(spec)], stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True, start_new_session=True)
         try:
-            _pid, status, usage = os.wait4(process.pid, 0)
-        finally:
-            killer.cancel()
-        seconds = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        sample = Sample(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, process.returncode,
-                        out.read().decode(errors="replace"), err.read().decode(errors="replace"))
-    if sample.returncode == -9 and sample.seconds >= timeout:
-        raise RuntimeError(f"{' '.join(argv)} did not finish within {timeout:g} s")
+            report, launcher_error = launcher.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(launcher.pid, signal.SIGKILL)
+            launcher.communicate()
+            raise RuntimeError(f"{' '.join(argv)} did not finish within {timeout:g} s") from None
+        if launcher.returncode != 0:
+            raise RuntimeError(f"the launcher failed: {launcher_error}")
+        result = json.loads(report)
+        sample = Sample(result["seconds"], result["cpu"], result["maxrss_kb"] / 1024, result["returncode"],
+                        out.read_text(errors="replace"), err.read_text(errors="replace"))
     if sample.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} in {cwd} exited {sample.returncode}: {sample.stderr[-2000:]}")
     return sample
