@@ -98,18 +98,21 @@ def _references(expr: str, names: Iterable[str]) -> set[str]:
 
 @attrs.frozen
 class Recorded:
-    """A recorded series as a rule writes it: its name and labels, one sample per evaluation interval."""
+    """A recorded series as a rule writes it: its name and labels, one sample per evaluation interval (and the
+    rule's expression, the module it belongs to)."""
 
     record: str
     labels: tuple[tuple[str, str], ...]
     interval_seconds: int
     module: str
+    expr: str
 
 
 def recorded_series(contracts: Sequence[ModuleContract], queried: str) -> list[Recorded]:
     """Return the series of the recording rules that the dashboards' queries (`queried`, their JSON text) read,
     directly or through other rules: each rule's name and static labels (every rule aggregates its expression to
-    one series; tests/test_bench.py checks this on Prometheus) at its group's evaluation interval."""
+    one series with no other label; tests/test_bench.py checks this on Prometheus) at its group's evaluation
+    interval."""
     per_module = [(c.slug, rule, int(promql.seconds(SCRAPE_INTERVAL))) for c in contracts
                   for rule in module_recording_rules(c)]
     per_module += [(c.slug, rule, int(promql.seconds(slo.EVALUATION_INTERVAL))) for c in contracts
@@ -127,7 +130,7 @@ def recorded_series(contracts: Sequence[ModuleContract], queried: str) -> list[R
         if name not in needed:
             needed.add(name)
             todo |= reads[name]
-    return [Recorded(rule.record, rule.labels, interval, module) for module, rule, interval in everything
+    return [Recorded(rule.record, rule.labels, interval, module, rule.expr) for module, rule, interval in everything
             if rule.record in needed]
 
 
