@@ -47,13 +47,26 @@ QUICK = Plan((3, 50), 50, 50, 5, (3, 30), 1.0, True)
 
 @attrs.define
 class LoadLog:
-    """The machine's load average (1, 5, 15 min) when each part of the run started and when it ended."""
+    """The machine's load average (1, 5, 15 min) when each part of the run started, and the 1-minute load average
+    sampled after every round of that part."""
 
     entries: list[tuple[str, tuple[float, float, float]]] = attrs.Factory(list)
+    samples: dict[str, list[float]] = attrs.Factory(dict)
 
     def note(self, what: str) -> None:
-        """Record the load average now."""
+        """Record the load average as part `what` starts."""
         self.entries.append((what, os.getloadavg()))
+
+    def sample(self) -> None:
+        """Record the 1-minute load average now, for the part running."""
+        if self.entries:
+            self.samples.setdefault(self.entries[-1][0], []).append(os.getloadavg()[0])
+
+    def rows(self) -> list[tuple[str, str, str]]:
+        """Return (part, load average at its start, 1-minute load min–max over its rounds)."""
+        return [(what, ", ".join(f"{v:.2f}" for v in start),
+                 f"{min(s):.2f}–{max(s):.2f}" if (s := self.samples.get(what)) else "—")
+                for what, start in self.entries]
 
 
 def machine() -> dict[str, str]:
@@ -161,9 +174,9 @@ def report(plan: Plan, info: dict[str, str], load_log: LoadLog, note: str, scali
     lines += table(["", ""], list(info.items()))
     lines += ["", "### Load on the machine during the run", "",
               note or "No note given (`--load-note`).", "",
-              "Load average (1, 5, 15 min) as each part started and when the run ended:", ""]
-    lines += table(["part", "load average"], [(what, ", ".join(f"{v:.2f}" for v in avg))
-                                              for what, avg in load_log.entries])
+              "Load average (1, 5, 15 min) as each part started and when the run ended, and the 1-minute load "
+              "average sampled after each round of the part (2 cores: above 2, processes wait for a core):", ""]
+    lines += table(["part", "load average at start", "1-min load during the part"], load_log.rows())
     lines += ["", "Wall times on a shared machine are noisy: compare the ratios (pairwise, same rounds) and the "
               "CPU seconds rather than absolute wall times.", ""]
     lines += method(plan)
@@ -281,10 +294,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         plan = attrs.evolve(plan, runs=args.runs)
     started = time.perf_counter()
 
+    load_log = LoadLog()
+
     def log(text: str) -> None:
+        load_log.sample()
         print(f"[{time.perf_counter() - started:6.0f} s] {text}", flush=True)
 
-    load_log = LoadLog()
     info = machine()
     with tempfile.TemporaryDirectory(prefix="dashbuild-bench-") as tmp:
         workdir = Path(tmp)

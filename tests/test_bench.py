@@ -190,12 +190,13 @@ def test_report_names_what_it_measured() -> None:
     loads = [load_cost.LoadResult(n, {"write OpenMetrics": 1.0}, (
         load_cost.DashboardLoad("Trainer Modules Overview", 17, (0.01,) * 5, 0),
         load_cost.DashboardLoad("Bench M0000 Dashboard", 20, (0.02,) * 5, 0))) for n in plan.load_sizes]
-    text = run.report(plan, {"python": "3"}, run.LoadLog([("start", (1.0, 2.0, 3.0))]), "a CI run", scaling, edits,
-                      comparison, loads)
+    load_log = run.LoadLog([("start", (1.0, 2.0, 3.0)), ("end", (0.5, 0.5, 0.5))], {"start": [2.5, 0.75, 1.0]})
+    text = run.report(plan, {"python": "3"}, load_log, "a CI run", scaling, edits, comparison, loads)
     for heading in ("## What is measured", "## One-module edit and no-change check", "## Full build against the bare "
                     "SDK", "## Scaling", "## Overview load cost on Prometheus", "## Targets (issue 16)"):
         assert heading in text
-    assert "a CI run" in text and "1.00, 2.00, 3.00" in text
+    assert "a CI run" in text and "| start | 1.00, 2.00, 3.00 | 0.75–2.50 |" in text
+    assert "| end | 0.50, 0.50, 0.50 | — |" in text
     assert "3.00 s (1.00–5.00)" in text  # median (min–max) of the five runs
     assert "wall 6.00× (2.00–10.00)" in text  # pairwise ratios against the bare SDK
     assert "not assessed (quick)" in text
