@@ -198,6 +198,8 @@ class DashboardLoad:
     queries: int
     seconds: tuple[float, ...]
     empty: int
+    # What each load spent, by part: the variables' queries together, then each panel query (title and ref id).
+    parts: tuple[tuple[str, tuple[float, ...]], ...] = ()
 
 
 @attrs.frozen
@@ -231,30 +233,36 @@ class _Timed:
     def __init__(self, client: PrometheusClient, dashboard: dict[str, Any], scrape_seconds: int, end: int) -> None:
         self.client, self.dashboard, self.end = client, dashboard, end
         self.resolved, self.variable_queries = resolve_variables(client, dashboard, end, QUERY_RANGE_SECONDS)
-        self.planned = [q for panel in loaded_panels(dashboard)
+        self.planned = [(f"{panel['title']} {q.ref_id}", q) for panel in loaded_panels(dashboard)
                         for q in plan_panel(dashboard, panel, QUERY_RANGE_SECONDS, scrape_seconds, self.resolved)]
         self.empty = 0
-        for query in self.planned:  # a warm-up, and a count of queries without data
+        for _label, query in self.planned:  # a warm-up, and a count of queries without data
             answer = run_query(client, query, end, QUERY_RANGE_SECONDS)
             if answer.get("status") != "success":
                 raise RuntimeError(f"{dashboard['title']}: {query.expr}: {answer.get('error')}")
             self.empty += not answer["data"]["result"]
         self.samples: list[float] = []
+        self.parts: dict[str, list[float]] = {}
 
     def load(self) -> None:
         """Time one load: the variables' queries first, then every panel query, one after another."""
         started = time.perf_counter()
         resolved, _count = resolve_variables(self.client, self.dashboard, self.end, QUERY_RANGE_SECONDS)
-        for query in self.planned:
+        times = [("variables", time.perf_counter())]
+        for label, query in self.planned:
             run_query(self.client, query, self.end, QUERY_RANGE_SECONDS)
-        self.samples.append(time.perf_counter() - started)
+            times.append((label, time.perf_counter()))
+        self.samples.append(times[-1][1] - started)
+        for (label, finished), (_, before) in zip(times, [("", started), *times[:-1]], strict=True):
+            self.parts.setdefault(label, []).append(finished - before)
         if resolved != self.resolved:
             raise AssertionError(f"{self.dashboard['title']}: the top-5 variables changed between loads")
 
     def result(self) -> DashboardLoad:
         """Return the loads measured."""
         return DashboardLoad(str(self.dashboard["title"]), len(self.planned) + self.variable_queries,
-                             tuple(self.samples), self.empty)
+                             tuple(self.samples), self.empty,
+                             tuple((label, tuple(values)) for label, values in self.parts.items()))
 
 
 @attrs.frozen

@@ -178,7 +178,8 @@ def report(plan: Plan, info: dict[str, str], load_log: LoadLog, note: str, scali
               "average sampled after each round of the part (2 cores: above 2, processes wait for a core):", ""]
     lines += table(["part", "load average at start", "1-min load during the part"], load_log.rows())
     lines += ["", "Wall times on a shared machine are noisy: compare the ratios (pairwise, same rounds) and the "
-              "CPU seconds rather than absolute wall times.", ""]
+              "CPU seconds rather than absolute wall times. Where a process's CPU seconds are close to its wall "
+              "seconds, it was seldom kept waiting for a core.", ""]
     lines += method(plan)
 
     n, e = edits.modules, edits
@@ -263,10 +264,17 @@ def report(plan: Plan, info: dict[str, str], load_log: LoadLog, note: str, scali
                 rows.append((result.modules, name, load.queries, seconds(load.seconds, "ms", 1000), load.empty))
         lines += table(["N", "dashboard", "queries", "load", "queries without data"], rows)
         overview = ratios(large.loads[0].seconds, small.loads[0].seconds)
+        small_parts = dict(small.loads[0].parts)
+        heaviest = sorted(large.loads[0].parts, key=lambda part: -stats(part[1]).median)[:6]
+        lines += ["", "Where the overview's load goes (median ms per load; the variables are its three hidden top-5 "
+                      "queries together):", ""]
+        lines += table(["part", f"N = {small.modules}", f"N = {large.modules}"], [
+            (label, f"{1000 * stats(small_parts[label]).median:.1f}" if label in small_parts else "—",
+             f"{1000 * stats(values).median:.1f}") for label, values in heaviest])
         lines += ["", f"Overview load at N = {large.modules} / N = {small.modules}, pairwise: {times(overview)}. "
-                  "What grows with N: the three hidden top-5 variables read N series over the range "
-                  f"(N × 6 h / 5 s samples each) and the two tables return N rows (Modules) and 2N rows (SLOs); "
-                  "the time series read the one all-modules series and five modules'.", "",
+                  "By design what grows with N is the three hidden top-5 variables (N series over the range: "
+                  "N × 6 h / 5 s samples each) and the two tables (N rows in Modules, 2N in SLOs); the time series "
+                  "read the one all-modules series and five modules'.", "",
                   "Backfill: " + "; ".join(f"N = {r.modules}: " + ", ".join(
                       f"{k} {v:.0f} s" for k, v in r.backfill_seconds.items()) for r in loads) + "."]
         targets.append((f"overview load at N = {large.modules} ≤ 2× N = {small.modules} (pairwise median)",

@@ -188,7 +188,8 @@ def test_report_names_what_it_measured() -> None:
     edits = build_speed.EditAndCheck(plan.edit_at, *(measured(name, five) for name in "abcde"))
     comparison = build_speed.Comparison(plan.compare_at, *(measured(name, five) for name in "abcd"))
     loads = [load_cost.LoadResult(n, {"write OpenMetrics": 1.0}, (
-        load_cost.DashboardLoad("Trainer Modules Overview", 17, (0.01,) * 5, 0),
+        load_cost.DashboardLoad("Trainer Modules Overview", 17, (0.01,) * 5, 0,
+                                (("variables", (0.004,) * 5), ("Modules A", (0.006,) * 5))),
         load_cost.DashboardLoad("Bench M0000 Dashboard", 20, (0.02,) * 5, 0))) for n in plan.load_sizes]
     load_log = run.LoadLog([("start", (1.0, 2.0, 3.0)), ("end", (0.5, 0.5, 0.5))], {"start": [2.5, 0.75, 1.0]})
     text = run.report(plan, {"python": "3"}, load_log, "a CI run", scaling, edits, comparison, loads)
@@ -200,6 +201,7 @@ def test_report_names_what_it_measured() -> None:
     assert "3.00 s (1.00–5.00)" in text  # median (min–max) of the five runs
     assert "wall 6.00× (2.00–10.00)" in text  # pairwise ratios against the bare SDK
     assert "not assessed (quick)" in text
+    assert "| variables | 4.0 | 4.0 |" in text  # the overview's load by part
 
 
 # -- load cost inputs -----------------------------------------------------------------------------------------------
