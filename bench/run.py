@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Run the benchmarks and write BENCHMARKS.md: whole processes, cold caches, baselines doing the same stages.
 
-    python bench/run.py            # full: 3/50/500/1000 modules, load cost at 3 and 300 modules (about an hour)
-    python bench/run.py --quick    # 3/50 modules, load cost at 3 and 30 (a few minutes): a smoke run
+    python bench/run.py            # full: 3/50/500/1000 modules, load cost at 3 and 300 modules (~25 min here)
+    python bench/run.py --quick    # 3/50 modules, load cost at 3 and 30 (~3 min here): a smoke run
 """
 
 from __future__ import annotations
