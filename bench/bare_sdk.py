@@ -17,8 +17,15 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
 
-from bench.scaffold_text import RATIO_STEPS, SLO_ROW, SloPanel, scaffold_text, slo_panels
-from panels.settings import DEFAULT_MODULE_TITLE, DEFAULT_OVERVIEW_TITLE
+from bench.scaffold_text import (
+    DEFAULT_MODULE_TITLE,
+    DEFAULT_OVERVIEW_TITLE,
+    RATIO_STEPS,
+    SLO_ROW,
+    SloPanel,
+    scaffold_text,
+    slo_panels,
+)
 
 DS = dm.DataSourceRef(type_val="prometheus", uid="${datasource}")
 

@@ -1,161 +1,205 @@
-"""Build speed: our pipeline against bare grafana-foundation-sdk calls and grafanalib, side by side."""
+"""Build speed, whole processes: `python build.py` in generated repositories against baselines run the same way.
+
+Every figure is a fresh interpreter from start to exit. Cold means: no `.dashbuild-cache/`, no `__pycache__` in
+the generated repository (removed before each run, and Python told not to write any), and for a full build no
+output files, so that every file is written. The no-change and edit figures keep what the previous build left
+in `.dashbuild-cache/` (the memo, the tool passes), which is what they measure. Installed packages (the SDK,
+jsonschema, ...) load from their installed bytecode in every case.
+"""
 
 from __future__ import annotations
 
-import json
-import statistics
-import subprocess
+import itertools
+import os
+import shutil
 import sys
-import tempfile
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 import attrs
 
-from bench import bare_sdk, synthetic, with_grafanalib
-from dashbuild.checks import run_checks
-from dashbuild.files import dump_json
-from dashbuild.lint import lint
-from dashbuild.pipeline import compile_dashboards, module_spec
-from dashbuild.render import render_dashboard
+from bench import baselines, synthetic
+from bench.process import Contender, Sample, interleave, python, run
 
-WORKER = """
-import json, resource, sys, time
+Log = Callable[[str], None]
+MEMO_ANSWERS = """
+import sys
 from pathlib import Path
-sys.path.insert(0, {root!r})
-from dashbuild.pipeline import build
-start = time.perf_counter()
-result = build(Path({root!r}))
-seconds = time.perf_counter() - start
-print(json.dumps({{"seconds": seconds, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "files": len(result.files)}}))
+root = Path.cwd()
+sys.path[:0] = [str(root), str(root / "moddash-service")]
+from dashbuild.build_memo import unchanged
+sys.exit(0 if unchanged(root) is not None else 1)
 """
 
 
-@attrs.frozen
-class ScaleRow:
-    """A full in-process build of `modules` synthetic modules (median of `runs` fresh processes)."""
+def _memo_answers(root: Path) -> None:
+    """Raise unless a build or check of `root` now would answer from the memo (the no-change fast path)."""
+    try:
+        run([sys.executable, "-c", MEMO_ANSWERS], root, {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    except RuntimeError:
+        raise AssertionError(f"{root}: the memo does not answer; a no-change figure would measure a build") from None
 
-    modules: int
-    seconds: float
-    rss_mb: float
-    runs: int
+
+def _fresh(root: Path) -> None:
+    synthetic.remove_bytecode(root)
+
+
+def _cold_build(root: Path) -> Contender:
+    return Contender("build --no-cache", lambda: python("build.py", "--no-cache", cwd=root),
+                     prepare=lambda: synthetic.make_cold(root))
+
+
+def _no_change_check(root: Path, bytecode: bool = False) -> Contender:
+    def prepare() -> None:
+        if not bytecode:
+            _fresh(root)
+        _memo_answers(root)
+
+    return Contender("check", lambda: python("build.py", "--check", cwd=root, bytecode=bytecode), prepare=prepare)
+
+
+def _clean_baseline(folder: Path) -> None:
+    shutil.rmtree(folder / baselines.OUT, ignore_errors=True)
+    synthetic.remove_bytecode(folder)
+
+
+def _baseline(name: str, folder: Path, verify: Callable[[], None]) -> Contender:
+    return Contender(name, lambda: python(baselines.SCRIPT, cwd=folder), prepare=lambda: _clean_baseline(folder),
+                     verify=verify)
+
+
+@attrs.frozen
+class Measured:
+    """A contender's runs."""
+
+    name: str
+    samples: tuple[Sample, ...]
 
     @property
-    def per_module_ms(self) -> float:
-        """Return milliseconds per module."""
-        return 1000 * self.seconds / self.modules
+    def seconds(self) -> list[float]:
+        """Return the wall seconds of each run."""
+        return [s.seconds for s in self.samples]
+
+    @property
+    def cpu(self) -> list[float]:
+        """Return the CPU seconds of each run."""
+        return [s.cpu_seconds for s in self.samples]
+
+    @property
+    def rss(self) -> list[float]:
+        """Return the peak RSS (MB) of each run."""
+        return [s.peak_rss_mb for s in self.samples]
 
 
-def full_build(counts: list[int], runs: int) -> list[ScaleRow]:
-    """Return the build time and peak RSS for each module count, each run in a fresh process."""
-    rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for count in counts:
-            root = synthetic.make_repo(Path(tmp) / f"n{count}", count)
-            samples = []
-            for _ in range(runs):
-                out = subprocess.run([sys.executable, "-c", WORKER.format(root=str(root))], capture_output=True,
-                                     text=True, check=True, timeout=600)
-                samples.append(json.loads(out.stdout.strip().splitlines()[-1]))
-            rows.append(ScaleRow(count, statistics.median(s["seconds"] for s in samples),
-                                 statistics.median(s["rss_mb"] for s in samples), runs))
-    return rows
+def _done(contender: Contender) -> Measured:
+    return Measured(contender.name, tuple(contender.samples))
 
 
-def median_time(function: Callable[[], Any], runs: int) -> float:
-    """Return the median wall time of `runs` calls of `function`."""
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+@attrs.frozen
+class Scaling:
+    """Per module count: the cold full build and the no-change check; at `compare_at`, the bare-SDK baseline."""
+
+    builds: dict[int, Measured]
+    checks: dict[int, Measured]
+    compare_at: int
+    bare_sdk: Measured
+    repos: dict[int, Path]
+
+
+def scaling(workdir: Path, sizes: Sequence[int], compare_at: int, runs: int, log: Log) -> Scaling:
+    """Measure `build.py --no-cache` (cold) and then `build.py --check` (no change) at each size, interleaved, with
+    the recorded bare-SDK baseline beside the build at `compare_at`; its JSON is checked identical after each run."""
+    repos = {n: synthetic.make_repo(workdir / f"mixed-{n}", n) for n in sizes}
+    log(f"recording the bare-SDK baseline of {compare_at} modules ...")
+    bare_folder = baselines.write_recorded(workdir / f"bare-sdk-{compare_at}",
+                                           baselines.project_specs(repos[compare_at]))
+    order: list[tuple[int, str, Contender]] = []
+    for n in sizes:
+        root = repos[n]
+        order.append((n, "build", _cold_build(root)))
+        if n == compare_at:
+            order.append((n, "bare", _baseline(
+                "bare SDK (recorded)", bare_folder, lambda root=root: baselines.assert_identical(  # type: ignore[misc]
+                    baselines.outputs(bare_folder), baselines.ours(root), "bare SDK (recorded)"))))
+        order.append((n, "check", _no_change_check(root)))
+    interleave([c for _, _, c in order], runs, lambda i: log(f"  round {i + 1}/{runs} done"))
+    by_kind = {(n, kind): _done(c) for n, kind, c in order}
+    return Scaling({n: by_kind[n, "build"] for n in sizes}, {n: by_kind[n, "check"] for n in sizes}, compare_at,
+                   by_kind[compare_at, "bare"], repos)
+
+
+@attrs.frozen
+class EditAndCheck:
+    """At one module count, after a build: a one-title edit then `build.py`, the no-change `--check`, and the cold
+    `--check --no-cache`; then the edit and the check again with bytecode caches written by earlier runs."""
+
+    modules: int
+    edit: Measured
+    check: Measured
+    check_no_cache: Measured
+    edit_bytecode: Measured
+    check_bytecode: Measured
+
+
+def edit_and_check(root: Path, modules: int, runs: int, log: Log) -> EditAndCheck:
+    """Measure the edit loop and the checks on `root`, a repository already built."""
+    edits = itertools.count(1)
+
+    def edited(bytecode: bool) -> Contender:
+        def prepare() -> None:
+            if not bytecode:
+                _fresh(root)
+            synthetic.edit_title(root, next(edits))
+
+        def verify() -> None:
+            if "Operations/s (edit " not in (root / "provisioning/dashboards" /
+                                             f"{synthetic.module_name(0).replace('_', '-')}.json").read_text():
+                raise AssertionError("the edit is not in the built dashboard")
+
+        return Contender("edit + build", lambda: python("build.py", cwd=root, bytecode=bytecode), prepare=prepare,
+                         verify=verify)
+
+    cold = [edited(False), _no_change_check(root),
+            Contender("check --no-cache", lambda: python("build.py", "--check", "--no-cache", cwd=root),
+                      prepare=lambda: _fresh(root))]
+    interleave(cold, runs, lambda i: log(f"  round {i + 1}/{runs} done"))
+    log("  with bytecode caches: warm-up ...")
+    synthetic.edit_title(root, next(edits))
+    python("build.py", cwd=root, bytecode=True)
+    warm = [edited(True), _no_change_check(root, bytecode=True)]
+    interleave(warm, runs, lambda i: log(f"  round {i + 1}/{runs} done"))
+    _fresh(root)
+    return EditAndCheck(modules, *(_done(c) for c in cold), *(_done(c) for c in warm))
 
 
 @attrs.frozen
 class Comparison:
-    """Seconds to produce `modules` module dashboards, each way, measured interleaved in one process."""
+    """`new-module` modules only: our cold build against the recorded and hand-written bare-SDK baselines and
+    grafanalib, interleaved."""
 
     modules: int
-    ours_compile: float
-    ours_full: float
-    bare_sdk: float
-    grafanalib: float
-    stages: dict[str, float]
+    ours: Measured
+    bare_sdk: Measured
+    bare_sdk_kit: Measured
+    grafanalib: Measured
 
 
-def compare(count: int, runs: int) -> Comparison:
-    """Return the side-by-side timings for `count` modules; assert ours and bare SDK emit the same JSON."""
-    code = synthetic.compiled_sources(count)
-    names = [(synthetic.module_name(i), synthetic.module_title(i)) for i in range(count)]
-    ours = [dump_json(render_dashboard(module_spec(m))) for m in synthetic.load(code)]
-    if ours != [bare_sdk.module_dashboard(n, t) for n, t in names]:
-        raise AssertionError("bare SDK and our pipeline do not produce byte-identical dashboards")
-
-    def ours_compile() -> None:  # declare (run module code: contracts, helpers) + layout + SDK render + JSON
-        for module in synthetic.load(code):
-            dump_json(render_dashboard(module_spec(module)))
-
-    stage_times: dict[str, list[float]] = {"declare": [], "compile": [], "checks": [], "lint": []}
-
-    def ours_full() -> None:  # declare + compile (with overview) + schema/identity checks + lint
-        start = time.perf_counter()
-        modules = synthetic.load(code)
-        declared = time.perf_counter()
-        dashboards = compile_dashboards(modules)
-        compiled = time.perf_counter()
-        assert run_checks(dashboards) == []
-        checked = time.perf_counter()
-        assert not [f for f in lint(dashboards) if f.severity == "error"]
-        done = time.perf_counter()
-        for stage, seconds in zip(stage_times, (declared - start, compiled - declared, checked - compiled,
-                                                done - checked), strict=True):
-            stage_times[stage].append(seconds)
-
-    def bare() -> None:
-        for name, title in names:
-            bare_sdk.module_dashboard(name, title)
-
-    def grafanalib() -> None:
-        for name, title in names:
-            with_grafanalib.module_dashboard(name, title)
-
-    timings: dict[str, list[float]] = {"ours_compile": [], "ours_full": [], "bare": [], "grafanalib": []}
-    for _ in range(runs):  # interleaved, so that machine noise hits every contender alike
-        for key, function in (("ours_compile", ours_compile), ("ours_full", ours_full), ("bare", bare),
-                              ("grafanalib", grafanalib)):
-            timings[key].append(median_time(function, 1))
-    return Comparison(count, statistics.median(timings["ours_compile"]), statistics.median(timings["ours_full"]),
-                      statistics.median(timings["bare"]), statistics.median(timings["grafanalib"]),
-                      {stage: statistics.median(values) for stage, values in stage_times.items()})
-
-
-@attrs.frozen
-class ProcessTimes:
-    """Whole-process timings of the CLI on the shipped dashboards."""
-
-    python_startup: float
-    imports: float
-    check: float
-    runs: int
-
-
-def process_times(runs: int) -> ProcessTimes:
-    """Return medians of: bare interpreter start, importing the pipeline, and `python build.py --check`."""
-    def timed(args: list[str]) -> float:
-        samples = []
-        for _ in range(runs):
-            start = time.perf_counter()
-            subprocess.run([sys.executable, *args], cwd=synthetic.REPO, check=True, capture_output=True, timeout=60)
-            samples.append(time.perf_counter() - start)
-        return statistics.median(samples)
-
-    return ProcessTimes(
-        python_startup=timed(["-c", "pass"]),
-        imports=timed(["-c", "import click, dashbuild.pipeline, dashbuild.files"]),
-        check=timed(["build.py", "--check"]),
-        runs=runs,
-    )
+def comparison(workdir: Path, count: int, runs: int, log: Log) -> Comparison:
+    """Measure the four ways of producing `count` scaffolded modules' dashboards, each checked after each run."""
+    modules = synthetic.sources(count)
+    root = synthetic.make_repo(workdir / f"scaffold-{count}", count, modules)
+    log(f"recording the bare-SDK baseline of {count} scaffolded modules ...")
+    bare = baselines.write_recorded(workdir / f"scaffold-bare-sdk-{count}", baselines.project_specs(root))
+    kit = baselines.write_kit(workdir / f"scaffold-kit-{count}", "bare-sdk-kit", list(modules))
+    grafanalib = baselines.write_kit(workdir / f"scaffold-grafanalib-{count}", "grafanalib", list(modules))
+    contenders = [
+        _cold_build(root),
+        _baseline("bare SDK (recorded)", bare, lambda: baselines.assert_identical(
+            baselines.outputs(bare), baselines.ours(root), "bare SDK (recorded)")),
+        _baseline("bare SDK (hand-written)", kit, lambda: baselines.assert_identical(
+            baselines.outputs(kit), baselines.ours(root), "bare SDK (hand-written)")),
+        _baseline("grafanalib", grafanalib, lambda: baselines.assert_equivalent(
+            baselines.outputs(grafanalib), baselines.ours(root), "grafanalib")),
+    ]
+    interleave(contenders, runs, lambda i: log(f"  round {i + 1}/{runs} done"))
+    return Comparison(count, *(_done(c) for c in contenders))

@@ -1,22 +1,24 @@
-"""Dashboard load cost on the real Prometheus server, with 24 h of backfilled synthetic data.
+"""Dashboard load cost on the real Prometheus server, with backfilled synthetic data.
 
-For N modules: write their series as OpenMetrics (scaffold contracts, the label cardinality the demo
-uses), backfill with `promtool tsdb create-blocks-from openmetrics`, start Prometheus on it, backfill the
-generated recording rules with `promtool tsdb create-blocks-from rules`, restart, then run each
-dashboard's queries as Grafana does on open (panels of collapsed rows wait until opened): `query_range`
-over the last 6 h with the step of a ~1,600-pixel panel, instant queries at the end.
+For N scaffolded modules: their raw series (scaffold contracts, the label cardinality the demo uses, one
+sample every SCRAPE_SECONDS) and the recorded series the dashboards read (the recording rules' names and
+labels, one sample per evaluation interval: `SCRAPE_INTERVAL` for `module:*` and `all:*`, the SLO group's
+interval for `module:slo_*`) are written as OpenMetrics and backfilled with
+`promtool tsdb create-blocks-from openmetrics`. The recorded series are written, not evaluated by
+`promtool tsdb create-blocks-from rules`: that writes one block per rule, thousands at 300 modules, which no
+running server has. Prometheus is then started on each data folder and each dashboard's queries are run as
+Grafana runs them on open (panels of collapsed rows wait until opened): the variables first, `query_range`
+over the last 6 h with the step of a ~1,600-pixel panel, instant queries at the end, one after another.
 """
 
 from __future__ import annotations
 
 import math
 import re
-import shutil
-import statistics
 import subprocess
 import time
-import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import ExitStack
 from itertools import accumulate
 from pathlib import Path
 from typing import Any
@@ -24,15 +26,18 @@ from typing import Any
 import attrs
 
 from bench import synthetic
-from bench.direct_overview import build_direct_overview
 from dashbuild.discover import ModuleFile
-from dashbuild.files import dump_yaml
+from dashbuild.files import dump_json
 from dashbuild.overview import build_overview
 from dashbuild.pipeline import module_spec
-from dashbuild.prometheus import recording_rules_file
 from dashbuild.render import render_dashboard
 from dashbuild.verify import PrometheusClient, plan_panel, resolve_variables, run_query
 from moddash.contract import ModuleContract
+from panels import promql
+from panels.settings import SCRAPE_INTERVAL
+from panels.settings import SCRAPE_SECONDS as PROJECT_SCRAPE_SECONDS
+from rules import slo
+from rules.recording import module_recording_rules, recording_rules
 from tests.prometheus_server import running_prometheus
 
 SCRAPE_SECONDS = 30
@@ -87,63 +92,97 @@ def module_series(contract: ModuleContract, index: int, times: Sequence[int]) ->
     yield from (f"up{{{labels}}} 1 {t}" for t in times)
 
 
-def backfill(folder: Path, modules: Sequence[ModuleFile], end: int, hours: float) -> dict[str, float]:
-    """Write `hours` of data for `modules` into `folder/data`; return the seconds each step took."""
+def _references(expr: str, names: Iterable[str]) -> set[str]:
+    return {name for name in names if re.search(rf"(?<![\w:]){re.escape(name)}(?![\w:])", expr)}
+
+
+@attrs.frozen
+class Recorded:
+    """A recorded series as a rule writes it: its name and labels, one sample per evaluation interval (and the
+    rule's expression, the module it belongs to)."""
+
+    record: str
+    labels: tuple[tuple[str, str], ...]
+    interval_seconds: int
+    module: str
+    expr: str
+
+
+def recorded_series(contracts: Sequence[ModuleContract], queried: str) -> list[Recorded]:
+    """Return the series of the recording rules that the dashboards' queries (`queried`, their JSON text) read,
+    directly or through other rules: each rule's name and static labels (every rule aggregates its expression to
+    one series with no other label; tests/test_bench.py checks this on Prometheus) at its group's evaluation
+    interval."""
+    per_module = [(c.slug, rule, int(promql.seconds(SCRAPE_INTERVAL))) for c in contracts
+                  for rule in module_recording_rules(c)]
+    per_module += [(c.slug, rule, int(promql.seconds(slo.EVALUATION_INTERVAL))) for c in contracts
+                   for rule in slo.recording_rules(slo.slo_spec(c))]
+    total = [("", rule, int(promql.seconds(SCRAPE_INTERVAL))) for rule in recording_rules(contracts)
+             if rule.record.startswith("all:")]
+    everything = [*per_module, *total]
+    names = {rule.record for _, rule, _ in everything}
+    reads: dict[str, set[str]] = {}
+    for _, rule, _ in everything:
+        reads.setdefault(rule.record, set()).update(_references(rule.expr, names) - {rule.record})
+    needed, todo = set(), _references(queried, names)
+    while todo:
+        name = todo.pop()
+        if name not in needed:
+            needed.add(name)
+            todo |= reads[name]
+    return [Recorded(rule.record, rule.labels, interval, module, rule.expr) for module, rule, interval in everything
+            if rule.record in needed]
+
+
+def _recorded_value(series: Recorded, index: int, load: float) -> float:
+    # Values do not change which samples a query reads; they only have to be plausible and differ by module.
+    if series.record.endswith(":up:avg"):
+        return 1.0
+    if "ratio" in series.record:
+        return min(0.999, 0.01 * (1 + index % 5) * load)
+    return (2.0 + index % 5) * load
+
+
+def recorded_lines(series: Sequence[Recorded], modules: Sequence[str], end: int, hours: float) -> Iterator[str]:
+    """Yield OpenMetrics lines of the recorded series, family by family (a family's series are written together)."""
+    order = {slug: index for index, slug in enumerate(modules)}
+    by_record: dict[str, list[Recorded]] = {}
+    for each in series:
+        by_record.setdefault(each.record, []).append(each)
+    for record, members in by_record.items():
+        yield f"# TYPE {record} unknown"
+        for each in members:
+            index = order.get(each.module, 0)
+            labels = ",".join(f'{k}="{v}"' for k, v in each.labels)
+            for t in range(end - int(hours * 3600), end, each.interval_seconds):
+                load = 1 + 0.5 * math.sin(2 * math.pi * t / 86400 + index * 0.7)
+                yield f"{record}{{{labels}}} {_recorded_value(each, index, load):.6f} {t}"
+
+
+def backfill(folder: Path, modules: Sequence[ModuleFile], end: int, hours: float, queried: str) -> dict[str, float]:
+    """Write `hours` of data for `modules` into `folder/data`: their raw series, and the recorded series the
+    dashboards read (`queried`: their JSON); return the seconds each step took."""
     times = list(range(end - int(hours * 3600), end, SCRAPE_SECONDS))
-    data, seconds = folder / "data", {}
+    data, seconds_taken = folder / "data", {}
     data.mkdir(parents=True)
     started = time.perf_counter()
     source = folder / "series.om"
+    contracts = [m.contract for m in modules]
     with source.open("w") as out:
         for index, module in enumerate(modules):
             out.write("\n".join(module_series(module.contract, index, times)))
             out.write("\n")
+        for line in recorded_lines(recorded_series(contracts, queried), [c.slug for c in contracts], end, hours):
+            out.write(line + "\n")
         out.write("# EOF\n")
-    seconds["write OpenMetrics"] = time.perf_counter() - started
+    seconds_taken["write OpenMetrics"] = time.perf_counter() - started
     started = time.perf_counter()
     subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics", "-q", str(source), str(data)],
-                   check=True, capture_output=True, timeout=3600)
-    seconds["promtool create-blocks-from openmetrics"] = time.perf_counter() - started
+                   check=True, capture_output=True, timeout=7200)
+    seconds_taken["promtool create-blocks-from openmetrics"] = time.perf_counter() - started
     source.unlink()
     (folder / "prometheus.yml").write_text(f"global:\n  scrape_interval: {SCRAPE_SECONDS}s\n")
-    rules = folder / "recording.yml"
-    rules.write_bytes(dump_yaml(recording_rules_file([m.contract for m in modules])))
-    started = time.perf_counter()
-    with running_prometheus(folder, timeout=120) as url:
-        subprocess.run(["promtool", "tsdb", "create-blocks-from", "rules", f"--url={url}", f"--start={times[0]}",
-                        f"--end={end}", "--eval-interval=60s", f"--output-dir={folder / 'rule-blocks'}", str(rules)],
-                       check=True, capture_output=True, timeout=3600)
-    for block in (folder / "rule-blocks").iterdir():
-        shutil.move(str(block), data / block.name)
-    seconds["promtool create-blocks-from rules"] = time.perf_counter() - started
-    return seconds
-
-
-def _metric(url: str, name: str) -> float:
-    with urllib.request.urlopen(f"{url}/metrics", timeout=10) as response:
-        text = response.read().decode()
-    match = re.search(rf"^{name} (\S+)$", text, flags=re.MULTILINE)
-    return float(match.group(1)) if match else 0.0
-
-
-def wait_for_compaction(url: str, timeout: float = 900) -> float:
-    """Wait until Prometheus has merged the backfilled blocks (as a long-running server would have).
-
-    Backfilling writes one block per rule and 2 h range; Prometheus merges overlapping blocks in its
-    compaction loop, which first runs a minute after start. Return the seconds waited.
-    """
-    started = time.perf_counter()
-    initial = _metric(url, "prometheus_tsdb_blocks_loaded")
-    stable_since, last = time.perf_counter(), initial
-    while time.perf_counter() - started < timeout:
-        time.sleep(2)
-        blocks = _metric(url, "prometheus_tsdb_blocks_loaded")
-        if blocks != last:
-            stable_since, last = time.perf_counter(), blocks
-        compacted = _metric(url, "prometheus_tsdb_compactions_total") > 0
-        if compacted and blocks < initial and time.perf_counter() - stable_since > 10:
-            return time.perf_counter() - started
-    raise RuntimeError(f"Prometheus did not compact the backfilled blocks within {timeout} s")
+    return seconds_taken
 
 
 def loaded_panels(dashboard: dict[str, Any]) -> list[dict[str, Any]]:
@@ -153,63 +192,98 @@ def loaded_panels(dashboard: dict[str, Any]) -> list[dict[str, Any]]:
 
 @attrs.frozen
 class DashboardLoad:
-    """The queries one dashboard runs on open, and how long Prometheus takes for them."""
+    """The queries one dashboard runs on open, and how long Prometheus takes for them, run by run."""
 
     dashboard: str
     queries: int
-    seconds: float
+    seconds: tuple[float, ...]
     empty: int
+    # What each load spent, by part: the variables' queries together, then each panel query (title and ref id).
+    parts: tuple[tuple[str, tuple[float, ...]], ...] = ()
 
 
-def time_dashboard(client: PrometheusClient, dashboard: dict[str, Any], end: float, runs: int) -> DashboardLoad:
-    """Return the median time of all of a dashboard's on-open queries (variables first), run one after another."""
-    resolved, variable_queries = resolve_variables(client, dashboard, end, QUERY_RANGE_SECONDS)
+@attrs.frozen
+class Dataset:
+    """A Prometheus data folder for `modules` scaffolded modules, and the dashboards measured on it."""
 
-    def plan() -> list[Any]:
-        return [q for panel in loaded_panels(dashboard)
-                for q in plan_panel(dashboard, panel, QUERY_RANGE_SECONDS, SCRAPE_SECONDS, resolved)]
+    modules: int
+    folder: Path
+    end: int
+    dashboards: tuple[tuple[dict[str, Any], int], ...]  # (dashboard JSON, the scrape interval it is planned with)
+    backfill_seconds: dict[str, float]
 
-    planned = plan()
-    empty = 0
-    for query in planned:  # warm-up, and a check that every query has data
-        answer = run_query(client, query, end, QUERY_RANGE_SECONDS)
-        if answer.get("status") != "success":
-            raise RuntimeError(f"{dashboard['title']}: {query.expr}: {answer.get('error')}")
-        empty += not answer["data"]["result"]
-    samples = []
-    for _ in range(runs):
+
+def prepare(count: int, hours: float, workdir: Path) -> Dataset:
+    """Backfill `hours` of data for `count` scaffolded modules; the overview and the first module's dashboard are
+    measured on it."""
+    modules = synthetic.load(synthetic.compiled_sources(count))
+    end = int(time.time()) // 60 * 60 - 120
+    overview = render_dashboard(build_overview([(m.contract, m.dashboard) for m in modules]))
+    module = render_dashboard(module_spec(modules[0]))
+    folder = workdir / f"n{count}"
+    seconds_taken = backfill(folder, modules, end, hours, (dump_json(overview) + dump_json(module)).decode())
+    # The overview reads recorded series, evaluated every SCRAPE_INTERVAL as on the real server; the module
+    # dashboard raw series, here one sample per SCRAPE_SECONDS.
+    return Dataset(count, folder, end, ((overview, PROJECT_SCRAPE_SECONDS), (module, SCRAPE_SECONDS)), seconds_taken)
+
+
+class _Timed:
+    """One dashboard on one server: its planned queries, run as Grafana runs them on open."""
+
+    def __init__(self, client: PrometheusClient, dashboard: dict[str, Any], scrape_seconds: int, end: int) -> None:
+        self.client, self.dashboard, self.end = client, dashboard, end
+        self.resolved, self.variable_queries = resolve_variables(client, dashboard, end, QUERY_RANGE_SECONDS)
+        self.planned = [(f"{panel['title']} {q.ref_id}", q) for panel in loaded_panels(dashboard)
+                        for q in plan_panel(dashboard, panel, QUERY_RANGE_SECONDS, scrape_seconds, self.resolved)]
+        self.empty = 0
+        for _label, query in self.planned:  # a warm-up, and a count of queries without data
+            answer = run_query(client, query, end, QUERY_RANGE_SECONDS)
+            if answer.get("status") != "success":
+                raise RuntimeError(f"{dashboard['title']}: {query.expr}: {answer.get('error')}")
+            self.empty += not answer["data"]["result"]
+        self.samples: list[float] = []
+        self.parts: dict[str, list[float]] = {}
+
+    def load(self) -> None:
+        """Time one load: the variables' queries first, then every panel query, one after another."""
         started = time.perf_counter()
-        resolved_now, _count = resolve_variables(client, dashboard, end, QUERY_RANGE_SECONDS)
-        for query in planned:
-            run_query(client, query, end, QUERY_RANGE_SECONDS)
-        samples.append(time.perf_counter() - started)
-        assert resolved_now == resolved
-    return DashboardLoad(str(dashboard["title"]), len(planned) + variable_queries, statistics.median(samples), empty)
+        resolved, _count = resolve_variables(self.client, self.dashboard, self.end, QUERY_RANGE_SECONDS)
+        times = [("variables", time.perf_counter())]
+        for label, query in self.planned:
+            run_query(self.client, query, self.end, QUERY_RANGE_SECONDS)
+            times.append((label, time.perf_counter()))
+        self.samples.append(times[-1][1] - started)
+        for (label, finished), (_, before) in zip(times, [("", started), *times[:-1]], strict=True):
+            self.parts.setdefault(label, []).append(finished - before)
+        if resolved != self.resolved:
+            raise AssertionError(f"{self.dashboard['title']}: the top-5 variables changed between loads")
+
+    def result(self) -> DashboardLoad:
+        """Return the loads measured."""
+        return DashboardLoad(str(self.dashboard["title"]), len(self.planned) + self.variable_queries,
+                             tuple(self.samples), self.empty,
+                             tuple((label, tuple(values)) for label, values in self.parts.items()))
 
 
 @attrs.frozen
 class LoadResult:
-    """Load cost for one module count."""
+    """Load cost at one module count."""
 
     modules: int
-    series_samples: int
     backfill_seconds: dict[str, float]
     loads: tuple[DashboardLoad, ...]
 
 
-def measure(count: int, hours: float, runs: int, workdir: Path) -> LoadResult:
-    """Return the load cost of the overview (recorded and direct) and of one module dashboard at `count`."""
-    modules = synthetic.load(synthetic.compiled_sources(count))
-    end = int(time.time()) // 60 * 60 - 120
-    folder = workdir / f"n{count}"
-    seconds = backfill(folder, modules, end, hours)
-    pairs = [(m.contract, m.dashboard) for m in modules]
-    dashboards = [render_dashboard(build_overview(pairs)), render_dashboard(build_direct_overview(pairs)),
-                  render_dashboard(module_spec(modules[0]))]
-    with running_prometheus(folder, timeout=120) as url:
-        seconds["Prometheus compaction of the backfilled blocks"] = wait_for_compaction(url)
-        client = PrometheusClient(url, timeout=120)
-        loads = tuple(time_dashboard(client, d, end, runs) for d in dashboards)
-    samples = count * (8 + 8 + 4 * 12 + 4 + 4 + 2 + 1 + 2 + 1) * int(hours * 3600 / SCRAPE_SECONDS)
-    shutil.rmtree(folder)
-    return LoadResult(count, samples, seconds, loads)
+def measure(datasets: Sequence[Dataset], runs: int) -> list[LoadResult]:
+    """Serve every dataset at once and time each dashboard's load `runs` times, interleaved across datasets and
+    dashboards (after one warm-up load each)."""
+    with ExitStack() as stack:
+        urls = [stack.enter_context(running_prometheus(d.folder, timeout=300)) for d in datasets]
+        timed = [[_Timed(PrometheusClient(url, timeout=300), dashboard, scrape, d.end) for dashboard, scrape in
+                  d.dashboards] for d, url in zip(datasets, urls, strict=True)]
+        for _ in range(runs):
+            for dashboards in timed:
+                for each in dashboards:
+                    each.load()
+    return [LoadResult(d.modules, d.backfill_seconds, tuple(each.result() for each in dashboards))
+            for d, dashboards in zip(datasets, timed, strict=True)]

@@ -1,4 +1,6 @@
-"""The names and texts of a scaffolded module's dashboard, shared by the bare-SDK and grafanalib versions."""
+"""The names and texts of a scaffolded module's dashboard, shared by the hand-written bare-SDK and grafanalib
+versions. They import nothing of this project (their baselines run without it); tests/test_bench.py checks that
+the titles below are the project's defaults."""
 
 from __future__ import annotations
 
@@ -24,6 +26,8 @@ class ScaffoldText(NamedTuple):
     quantile: str
 
 
+DEFAULT_MODULE_TITLE = "{title} Dashboard"
+DEFAULT_OVERVIEW_TITLE = "Trainer Modules Overview"
 RATIO_STEPS: tuple[tuple[str, float | None], ...] = (("green", None), ("yellow", 0.01), ("red", 0.05))
 
 

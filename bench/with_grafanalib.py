@@ -12,14 +12,21 @@ import json
 from grafanalib import core as g
 from grafanalib._gen import DashboardEncoder
 
-from bench.scaffold_text import RATIO_STEPS, SLO_ROW, SloPanel, scaffold_text, slo_panels
-from panels.settings import DEFAULT_MODULE_TITLE, DEFAULT_OVERVIEW_TITLE
+from bench.scaffold_text import (
+    DEFAULT_MODULE_TITLE,
+    DEFAULT_OVERVIEW_TITLE,
+    RATIO_STEPS,
+    SLO_ROW,
+    SloPanel,
+    scaffold_text,
+    slo_panels,
+)
 
 DS = {"type": "prometheus", "uid": "${datasource}"}
 
 
 def _steps(*steps: tuple[str, float | None]) -> list[g.Threshold]:
-    return [g.Threshold(color, index, value if value is not None else 0.0) for index, (color, value) in
+    return [g.Threshold(color, index, 0.0 if value is None else float(value)) for index, (color, value) in
             enumerate(steps)]
 
 
