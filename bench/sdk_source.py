@@ -185,22 +185,37 @@ class _ModuleStandIn:
         return value
 
 
+@attrs.frozen
+class _Sources:
+    """The source of each rendered panel and row header, by the id of the JSON the renderer made of it."""
+
+    panels: dict[int, Node] = attrs.field(factory=dict)
+    rows: dict[int, Node] = attrs.field(factory=dict)
+
+
 @contextmanager
-def _recording(recorder: _Recorder) -> Iterator[dict[int, Node]]:
-    """Put stand-ins for the SDK modules into the renderer; yield the source of each rendered panel by the id of
-    the panel JSON `render_panel` returned."""
-    panel_sources: dict[int, Node] = {}
-    namespace = vars(render)  # render_panel as dashbuild.render calls it
-    original_render_panel = namespace["render_panel"]
+def _recording(recorder: _Recorder) -> Iterator[_Sources]:
+    """Put stand-ins for the SDK modules into the renderer; yield the source of each rendered panel and row, by
+    the id of the JSON `render_panel` returned or the row header was converted to."""
+    sources = _Sources()
+    namespace = vars(render)  # render_panel and sdk_json as dashbuild.render calls them
+    original_render_panel, original_sdk_json = namespace["render_panel"], namespace["sdk_json"]
 
     def recorded_render_panel(*args: Any, **kwargs: Any) -> dict[str, Any]:
         recorder.last_built = None
         rendered = original_render_panel(*args, **kwargs)
         if recorder.last_built is None:
             raise TypeError("render_panel built no SDK panel")
-        panel_sources[id(rendered)] = recorder.sources[id(recorder.last_built)]
+        sources.panels[id(rendered)] = recorder.sources[id(recorder.last_built)]
         recorder.kept.append(rendered)
         return rendered
+
+    def recorded_sdk_json(model: Any) -> Any:
+        converted = original_sdk_json(model)
+        if isinstance(model, dashboard_models.RowPanel):
+            sources.rows[id(converted)] = recorder.sources[id(model)]
+            recorder.kept.append(converted)
+        return converted
 
     sdk_modules = [(module, name, value) for module in (render, render_panels)
                    for name, value in vars(module).items()
@@ -208,12 +223,12 @@ def _recording(recorder: _Recorder) -> Iterator[dict[int, Node]]:
     try:
         for module, name, value in sdk_modules:
             setattr(module, name, _ModuleStandIn(recorder, value))
-        namespace["render_panel"] = recorded_render_panel
-        yield panel_sources
+        namespace["render_panel"], namespace["sdk_json"] = recorded_render_panel, recorded_sdk_json
+        yield sources
     finally:
         for module, name, value in sdk_modules:
             setattr(module, name, value)
-        namespace["render_panel"] = original_render_panel
+        namespace["render_panel"], namespace["sdk_json"] = original_render_panel, original_sdk_json
 
 
 @attrs.frozen
@@ -231,20 +246,20 @@ class Recorded:
 def record(spec: DashboardSpec) -> Recorded:
     """Return the SDK calls `render_dashboard` makes for `spec`."""
     recorder = _Recorder()
-    with _recording(recorder) as panel_sources:
-        render.render_dashboard(spec)
+    with _recording(recorder) as sources:
+        rendered = render.render_dashboard(spec)
     (model,) = [value for value in recorder.kept if isinstance(value, dashboard_models.Dashboard)]
     rows: list[tuple[Node, tuple[Node, ...]]] = []
     panels: list[Node | int] = []
-    for panel in model.panels or []:
-        if isinstance(panel, dict):
-            panels.append(panel_sources[id(panel)])
-        elif isinstance(panel, dashboard_models.RowPanel):
-            children = tuple(panel_sources[id(child)] for child in panel.panels or [])
+    for panel in rendered["panels"]:
+        if id(panel) in sources.panels:
+            panels.append(sources.panels[id(panel)])
+        elif id(panel) in sources.rows:
+            children = tuple(sources.panels[id(child)] for child in panel.get("panels", []))
             panels.append(len(rows))
-            rows.append((recorder.sources[id(panel)], children))
+            rows.append((sources.rows[id(panel)], children))
         else:
-            raise TypeError(f"unexpected panel {type(panel).__name__}")
+            raise TypeError(f"unexpected panel {panel.get('type')!r}")
     return Recorded(spec.uid, spec.title, recorder.sources[id(model)], tuple(rows), tuple(panels),
                     frozenset(recorder.modules))
 
