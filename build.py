@@ -24,18 +24,21 @@ from dashbuild.manifest import MANIFEST  # noqa: E402
 from dashbuild.module_timeout import MODULE_TIMEOUT_ENV, set_module_timeout  # noqa: E402
 
 if TYPE_CHECKING:
+    from dashbuild.build_units import UnitCache
+    from dashbuild.input_snapshot import InputSnapshot
     from dashbuild.pipeline import BuildResult
     from dashbuild.tool_passes import ToolPasses
     from moddash.contract import ModuleContract
 
 
-def _build_or_exit(root: Path, passes: ToolPasses | None = None) -> BuildResult:
+def _build_or_exit(root: Path, passes: ToolPasses | None = None, units: UnitCache | None = None) -> BuildResult:
     """Return the build of `root`, its warnings and notes printed; exit with its errors. With `passes`, tool checks
-    that passed on the same bytes before are not run again (and new passes are noted in it)."""
+    that passed on the same bytes before are not run again (and new passes are noted in it); with `units`, modules
+    whose inputs are unchanged are reused where that gives exactly a clean build."""
     from dashbuild.pipeline import build
 
     with exiting_on_failure(building=True):
-        result = build(root, passes)
+        result = units.build(passes) if units is not None else build(root, passes)
     for line in _said(result):
         click.echo(line, err=True)
     return result
@@ -63,11 +66,11 @@ def _summary_lines(result: BuildResult) -> list[str]:
     return lines
 
 
-def _remember(root: Path, result: BuildResult) -> None:
+def _remember(root: Path, inputs: InputSnapshot, result: BuildResult) -> None:
     """Store what the no-change fast path needs to answer the next build or check (dashbuild/build_memo.py)."""
     from dashbuild.build_memo import store
 
-    store(root, result.files, _summary_lines(result), _said(result))
+    store(root, inputs, result.files, _summary_lines(result), _said(result))
 
 
 def _unchanged(root: Path, use_cache: bool) -> dict[str, Any] | None:
@@ -253,13 +256,16 @@ def _apply(root: Path, target: Path, make_result: Callable[[], BuildResult], rep
 
 
 def _build_and_apply(root: Path, repair: bool, lock_timeout: float, use_cache: bool = True) -> None:
+    from dashbuild.build_memo import look_up
     from dashbuild.lock import LockBusy, build_lock
 
     try:
         with build_lock(root, lock_timeout):
-            memo = _unchanged(root, use_cache)
+            # The inputs are taken before the build reads them: what it remembers is keyed by what it read.
+            lookup = look_up(root)
     except LockBusy as busy:
         exit_with_error(str(busy))
+    memo = lookup.memo if use_cache else None
     if memo is not None:
         # What the build would print, having found every file as it would write it.
         for line in memo["warnings"]:
@@ -268,15 +274,20 @@ def _build_and_apply(root: Path, repair: bool, lock_timeout: float, use_cache: b
             click.echo(line)
         click.echo(f"0 written, {len(memo['files'])} unchanged, 0 removed (manifest: {MANIFEST})")
         return
+    from dashbuild.build_units import UnitCache
+
     passes = _passes(root, use_cache)
+    units = UnitCache(root, lookup.inputs)
 
     def remember(target: Path, result: BuildResult) -> None:
         # Only once the files are applied: a build that fails leaves the cache as it was.
         if passes is not None:
             passes.save()
-        _remember(target, result)
+        _remember(target, lookup.inputs, result)
+        units.store(result)
 
-    _apply(root, root, lambda: _build_or_exit(root, passes), repair, lock_timeout, remember=remember)
+    _apply(root, root, lambda: _build_or_exit(root, passes, units if use_cache else None), repair, lock_timeout,
+           remember=remember)
 
 
 @cli.command("lint")

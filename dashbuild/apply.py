@@ -44,9 +44,9 @@ def apply_build(root: Path, result: BuildResult, repair: bool = False) -> Applie
         previous, hand_made = proof.manifest, proof.hand_made
     else:
         previous = read_manifest(root)
-    sources = output_sources(result.files, result.dashboards)
+    sources = output_sources(result.files, result.identities)
     errors = foreign_overwrites(root, result.files, previous, sources)
-    clashes, warnings = dashboard_clashes(root, result.files, previous, result.dashboards)
+    clashes, warnings = dashboard_clashes(root, result.files, previous, result.identities)
     if errors or clashes:
         raise BuildFailed([*errors, *clashes])
     report = apply_plan(root, plan_changes(root, result.files, previous))

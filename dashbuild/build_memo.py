@@ -16,42 +16,20 @@ This module imports nothing heavy: the point is to answer before the pipeline is
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 import json
 import os
-import shutil
-import site
-import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from dashbuild.cache_dir import CACHE_DIR, write_cached
+from dashbuild.input_snapshot import InputSnapshot, files_under
 from dashbuild.manifest import MANIFEST, is_safe_path, manifest_bytes_from_hashes, sha256
 from dashbuild.transaction import JOURNAL, OUTPUT_AREAS, is_leftover_temp
 
 MEMO_NAME = "memo.json"
 MEMO = f"{CACHE_DIR}/{MEMO_NAME}"
-MEMO_VERSION = 1
-# The generator: its code and data decide every output byte.
-GENERATOR_PACKAGES = ("dashbuild", "panels", "rules", "moddash")
-TOOLS = ("promtool", "amtool")
-# Folders that never hold build inputs: version control, caches, virtual environments, environments' output.
-_SKIPPED_DIRS = frozenset({".git", ".hg", CACHE_DIR, "__pycache__", "node_modules", ".mypy_cache", ".ruff_cache",
-                           ".pytest_cache", ".hypothesis", "deploy"})
-_INPUT_FOLDERS = ("dashboards", "environments")
-
-
-def _files_under(folder: str) -> Iterator[str]:
-    """Yield every file under `folder` as a relative POSIX path, in a stable order (skipped folders left out)."""
-    for current, dirs, names in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if d not in _SKIPPED_DIRS
-                         and not os.path.exists(os.path.join(current, d, "pyvenv.cfg")))
-        relative = os.path.relpath(current, folder)
-        prefix = "" if relative == "." else relative.replace(os.sep, "/") + "/"
-        for name in sorted(names):
-            yield prefix + name
+MEMO_VERSION = 2
 
 
 def _hash_file(path: str) -> str:
@@ -62,58 +40,25 @@ def _hash_file(path: str) -> str:
         return "unreadable"
 
 
-def _project_inputs(files: Sequence[str], generated: frozenset[str]) -> Iterator[str]:
-    """Yield the project files (of `files`, relative paths) the build may read."""
-    for relative in files:
-        top = relative.partition("/")[0]
-        if relative in generated or relative == MANIFEST:
-            continue
-        if top in OUTPUT_AREAS or top in _INPUT_FOLDERS or relative.endswith(".py"):
-            # A hand-made file in an output folder counts too: Prometheus loads hand-made rules with ours, and
-            # the build refuses or warns about hand-made dashboards next to generated ones.
-            yield relative
-
-
-def _generator_inputs() -> Iterator[tuple[str, str]]:
-    for package in GENERATOR_PACKAGES:
-        spec = importlib.util.find_spec(package)
-        for location in sorted(spec.submodule_search_locations or []) if spec else []:
-            for relative in _files_under(location):
-                yield f"generator:{package}/{relative}", os.path.join(location, relative)
-
-
-def _environment_lines() -> Iterator[str]:
-    yield f"python:{sys.version}"
-    for folder in sorted({*site.getsitepackages(), site.getusersitepackages()}):
-        try:
-            names = sorted(name for name in os.listdir(folder) if name.endswith((".dist-info", ".egg-info")))
-        except OSError:
-            continue
-        yield f"distributions:{folder}:{','.join(names)}"
-    for tool in TOOLS:
-        found = shutil.which(tool)
-        stat = os.stat(found) if found else None
-        yield f"tool:{tool}:{found}:{stat.st_size if stat else ''}:{stat.st_mtime_ns if stat else ''}"
-
-
 def fingerprint(root: Path, generated: frozenset[str], files: Sequence[str] | None = None) -> str:
     """Return the hash of everything the build of `root` reads; `generated` are the files it wrote (outputs),
     `files` every file under `root` (walked when not given)."""
-    digest = hashlib.sha256()
-    for line in _environment_lines():
-        digest.update(line.encode("utf-8", "surrogateescape") + b"\0")
-    base = str(root)
-    every = list(_files_under(base)) if files is None else files
-    inputs = [(f"project:{relative}", os.path.join(base, relative)) for relative in _project_inputs(every, generated)]
-    for label, path in [*inputs, *_generator_inputs()]:
-        digest.update(label.encode("utf-8", "surrogateescape") + b"\0" + _hash_file(path).encode() + b"\0")
-    return digest.hexdigest()
+    return InputSnapshot(str(root), generated, MANIFEST, files).fingerprint
 
 
-def store(root: Path, files: Mapping[str, bytes], summary: Sequence[str], warnings: Sequence[str]) -> None:
-    """Remember a successful build of `root` (its files now on disk); a cache the disk refuses is skipped."""
+def snapshot(root: Path, generated: frozenset[str]) -> InputSnapshot:
+    """Return the snapshot of what a build of `root` reads; `generated` are the files the last build wrote."""
+    return InputSnapshot(str(root), generated, MANIFEST)
+
+
+def store(root: Path, inputs: InputSnapshot, files: Mapping[str, bytes], summary: Sequence[str],
+          warnings: Sequence[str]) -> None:
+    """Remember a successful build of `root` (its files now on disk) that read `inputs`, taken before it ran; a
+    build whose inputs changed while it ran is not remembered, and a cache the disk refuses is skipped."""
+    if not inputs.still_current():
+        return
     hashes = {path: sha256(content) for path, content in sorted(files.items())}
-    memo = {"version": MEMO_VERSION, "fingerprint": fingerprint(root, frozenset(files)), "files": hashes,
+    memo = {"version": MEMO_VERSION, "fingerprint": inputs.fingerprint, "files": hashes,
             "summary": list(summary), "warnings": list(warnings)}
     write_cached(root, MEMO_NAME, json.dumps(memo, sort_keys=True))
 
@@ -131,33 +76,57 @@ def _load(root: Path) -> dict[str, Any] | None:
     return memo
 
 
+class Lookup(NamedTuple):
+    """The memo when a build now would change nothing (else None), and the snapshot of the build's inputs."""
+
+    memo: dict[str, Any] | None
+    inputs: InputSnapshot
+
+
+def _manifest_paths(root: Path) -> frozenset[str]:
+    try:
+        files = json.loads((root / MANIFEST).read_bytes())["files"]
+        return frozenset(path for path in files if isinstance(path, str))
+    except (OSError, ValueError, TypeError, KeyError):
+        return frozenset()
+
+
+def look_up(root: Path) -> Lookup:
+    """Return the snapshot of what a build of `root` reads and, when the build would produce exactly the files on
+    disk and change nothing, the last build's memo."""
+    memo = _load(root)
+    base = str(root)
+    files = list(files_under(base))
+    inputs = InputSnapshot(base, frozenset(memo["files"]) if memo else _manifest_paths(root), MANIFEST, files)
+    return Lookup(memo if memo is not None and _answers(base, memo, files, inputs) else None, inputs)
+
+
 def unchanged(root: Path) -> dict[str, Any] | None:
     """Return the last build's memo when a build of `root` now would produce exactly the files on disk and change
     nothing; None when the build must run."""
-    memo = _load(root)
-    if memo is None:
-        return None
+    return look_up(root).memo
+
+
+def _answers(base: str, memo: dict[str, Any], files: Sequence[str], inputs: InputSnapshot) -> bool:
+    if inputs.fingerprint != memo["fingerprint"]:  # first: it costs nothing more, and edits fail here
+        return False
     hashes: dict[str, str] = memo["files"]
     generated = frozenset(hashes)
-    base = str(root)
     try:
         with open(os.path.join(base, MANIFEST), "rb") as handle:
             if handle.read() != manifest_bytes_from_hashes(hashes):
-                return None
+                return False
     except OSError:
-        return None
+        return False
     if any(_hash_file(os.path.join(base, path)) != expected for path, expected in hashes.items()):
-        return None
+        return False
     if os.path.lexists(os.path.join(base, JOURNAL)) or any(os.path.islink(os.path.join(base, a))
                                                           for a in OUTPUT_AREAS):
-        return None
-    files = list(_files_under(base))
+        return False
     for relative in files:
         top, slash, _rest = relative.partition("/")
         # A file in an output folder the last build did not write (hand-made, or a half-applied build's temp), or
         # a temp file a killed build left in the root.
         if (slash and top in OUTPUT_AREAS and relative not in generated) or is_leftover_temp(relative):
-            return None
-    if fingerprint(root, generated, files) != memo["fingerprint"]:
-        return None
-    return memo
+            return False
+    return True

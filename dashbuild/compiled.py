@@ -117,6 +117,16 @@ def variable_value(variable: Mapping[str, Any]) -> str | None:
     return None
 
 
+@attrs.frozen
+class DashboardIdentity:
+    """What names a generated dashboard: its uid and title (Grafana's keys), its file and the source that made it."""
+
+    uid: str
+    title: str
+    filename: str
+    source: str
+
+
 @attrs.frozen(eq=False)
 class CompiledDashboard:
     """A dashboard's spec and JSON, its panels as typed objects, and the provenance every finding names."""
@@ -146,6 +156,12 @@ class CompiledDashboard:
     def filename(self) -> str:
         """Return the provisioning file name, `<uid>.json`."""
         return f"{self.spec.uid}.json"
+
+    @property
+    def identity(self) -> DashboardIdentity:
+        """Return the dashboard's uid, title, file and source."""
+        return DashboardIdentity(str(self.json.get("uid", "")), str(self.json.get("title", "")), self.filename,
+                                 self.source)
 
     def source_of(self, panel_key: str | None) -> str:
         """Return the source file that declared the panel with this key (the dashboard's file by default)."""

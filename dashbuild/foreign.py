@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from dashbuild.checks import slugify
-from dashbuild.compiled import CompiledDashboard
+from dashbuild.compiled import DashboardIdentity
 from dashbuild.errors import BuildError
 from dashbuild.manifest import Manifest
 from dashbuild.provisioning import DASHBOARDS_DIR
@@ -25,9 +25,9 @@ MOVE_IT = "move the hand-made file away or rename what generates it"
 PROVEN_BY_REPAIR = "if an earlier build generated it, `python build.py --repair` proves it and takes it back"
 
 
-def output_sources(files: Mapping[str, bytes], dashboards: Sequence[CompiledDashboard]) -> dict[str, str]:
+def output_sources(files: Mapping[str, bytes], dashboards: Sequence[DashboardIdentity]) -> dict[str, str]:
     """Return, for each generated file, the source file that produces it (module file, or the build itself)."""
-    by_uid = {d.spec.uid: d.source for d in dashboards}
+    by_uid = {d.uid: d.source for d in dashboards}
     sources = {f"{DASHBOARDS_DIR}/{d.filename}": d.source for d in dashboards}
     for path in files:
         name = path.rpartition("/")[2]
@@ -85,10 +85,10 @@ def _identity(root: Path, relative: str) -> tuple[str, str] | str:
 
 
 def dashboard_clashes(root: Path, files: Mapping[str, bytes], previous: Manifest,
-                      dashboards: Sequence[CompiledDashboard]) -> tuple[list[BuildError], list[str]]:
+                      dashboards: Sequence[DashboardIdentity]) -> tuple[list[BuildError], list[str]]:
     """Return (errors, warnings): hand-made dashboards sharing a uid or title slug with a generated one."""
-    generated_uids = {d.json.get("uid"): d for d in dashboards}
-    generated_slugs = {slugify(str(d.json.get("title", ""))): d for d in dashboards}
+    generated_uids = {d.uid: d for d in dashboards}
+    generated_slugs = {slugify(d.title): d for d in dashboards}
     errors: list[BuildError] = []
     warnings: list[str] = []
     for relative in hand_made_dashboards(root, files, previous):

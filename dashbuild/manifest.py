@@ -42,9 +42,20 @@ class Manifest:
         return path in self.files
 
 
+# A build hashes the same file contents several times (reuse, checks, manifest, memo): each digest is kept for
+# the bytes it was computed from. Bounded, so that a long-lived process does not keep every content it saw.
+_DIGESTS: dict[bytes, str] = {}
+_DIGESTS_MAX = 50_000
+
+
 def sha256(content: bytes) -> str:
     """Return the hex SHA-256 of `content`."""
-    return hashlib.sha256(content).hexdigest()
+    digest = _DIGESTS.get(content)
+    if digest is None:
+        if len(_DIGESTS) >= _DIGESTS_MAX:
+            _DIGESTS.clear()
+        digest = _DIGESTS[content] = hashlib.sha256(content).hexdigest()
+    return digest
 
 
 def manifest_bytes(files: Mapping[str, bytes]) -> bytes:

@@ -17,7 +17,7 @@ from dashbuild.alertmanager import CONFIG_FILE as ALERTMANAGER_CONFIG
 from dashbuild.alertmanager import required_version
 from dashbuild.amtool_check import check_alertmanager_config
 from dashbuild.checks import run_checks
-from dashbuild.compiled import CompiledDashboard
+from dashbuild.compiled import CompiledDashboard, DashboardIdentity
 from dashbuild.discover import ModuleFile, discover
 from dashbuild.errors import BuildError, BuildFailed
 from dashbuild.lint import Finding, lint
@@ -64,6 +64,16 @@ class BuildResult:
     # Said once per build, e.g. that promtool is not installed.
     notes: tuple[str, ...] = ()
     contracts: tuple[ModuleContract, ...] = ()
+    # The loaded module files, in registry order (`dashboards` holds their dashboards in the same order, then the
+    # overview): what per-module reuse remembers (dashbuild/build_units.py).
+    modules: tuple[ModuleFile, ...] = ()
+    # Every generated dashboard's identity, when `dashboards` holds only some of them (a build reusing the rest).
+    reused_identities: tuple[DashboardIdentity, ...] = ()
+
+    @property
+    def identities(self) -> tuple[DashboardIdentity, ...]:
+        """Return the uid, title, file and source of every dashboard the build generates."""
+        return (*(d.identity for d in self.dashboards), *self.reused_identities)
 
 
 def check_registry(modules: Sequence[ModuleFile]) -> list[BuildError]:
@@ -124,19 +134,19 @@ def _series_of(module: ModuleFile) -> frozenset[str]:
     return module.contract.series_names() | _external_series(module) | slo_recorded_series(slo_spec(module.contract))
 
 
+def compile_module(module: ModuleFile, settings: ProjectSettings = DEFAULTS) -> CompiledDashboard:
+    """Return one module's dashboard, compiled, with provenance for error messages; raise BuildError naming it."""
+    try:
+        spec = module_spec(module, settings)
+    except (ValueError, TypeError) as error:
+        raise BuildError(module.path, str(error)) from error
+    return _compile(spec, module.path, known_series=_series_of(module), contract=module.contract,
+                    external_series=_external_series(module), module_names=frozenset({module.contract.name}))
+
+
 def compile_dashboards(modules: Sequence[ModuleFile], settings: ProjectSettings = DEFAULTS) -> list[CompiledDashboard]:
     """Return every module dashboard and the overview, compiled, with provenance for error messages."""
-    compiled = []
-    for module in modules:
-        try:
-            spec = module_spec(module, settings)
-        except (ValueError, TypeError) as error:
-            raise BuildError(module.path, str(error)) from error
-        compiled.append(_compile(spec, module.path, known_series=_series_of(module), contract=module.contract,
-                                 external_series=_external_series(module),
-                                 module_names=frozenset({module.contract.name})))
-    compiled.append(compile_overview(modules, settings))
-    return compiled
+    return [*(compile_module(module, settings) for module in modules), compile_overview(modules, settings)]
 
 
 def compile_overview(modules: Sequence[ModuleFile], settings: ProjectSettings = DEFAULTS) -> CompiledDashboard:
@@ -181,7 +191,7 @@ def _compile_checked(root: Path) -> tuple[ProjectSettings, list[ModuleFile], lis
     return settings, modules, dashboards
 
 
-def _undeclared_summary(findings: Sequence[Finding]) -> list[BuildError]:
+def undeclared_summary(findings: Sequence[Finding]) -> list[BuildError]:
     """Return per module file whose panels read several metrics nothing declares one error listing them all, and
     how to declare them: the way forward for a dashboard written elsewhere (one such metric says it itself)."""
     messages = [(f.file, f.message) for f in findings if f.rule == "target-metric-declared-rule"]
@@ -215,7 +225,7 @@ def _build(root: Path, passes: ToolPasses | None) -> BuildResult:
     findings = lint(dashboards)
     errors = [as_error(f) for f in findings if f.severity == "error"]
     if errors:
-        raise BuildFailed([*errors, *_undeclared_summary(findings)])
+        raise BuildFailed([*errors, *undeclared_summary(findings)])
     alerting = settings.alerting
     files = render_outputs(BuildInputs(settings, tuple(modules), tuple(dashboards)))
     promtool = check_prometheus_tree(root, files, {**{alert_rules_path(m.contract): m.path for m in modules},
@@ -231,7 +241,7 @@ def _build(root: Path, passes: ToolPasses | None) -> BuildResult:
         for d in dashboards
     )
     return BuildResult(files=files, summary=summary, dashboards=tuple(dashboards),
-                       contracts=tuple(m.contract for m in modules),
+                       contracts=tuple(m.contract for m in modules), modules=tuple(modules),
                        warnings=tuple(f for f in findings if f.severity == "warning"),
                        notes=(*promtool.notes, *amtool.notes))
 

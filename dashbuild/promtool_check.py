@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Collection, Mapping
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, cast
 
 import attrs
@@ -73,8 +73,11 @@ def hand_made_rule_files(root: Path, files: Mapping[str, bytes],
 
 
 def _is_rule_file(path: str) -> bool:
-    pure = PurePosixPath(path)
-    return pure.parent == PurePosixPath(RULES_DIR) and pure.suffix == ".yml"
+    """Return True for `prometheus/rules/<name>.yml` (the suffix as pathlib reads it; string operations, as this
+    runs for every generated file)."""
+    folder, _, name = path.rpartition("/")
+    dot = name.rfind(".")
+    return folder == RULES_DIR and 0 < dot < len(name) - 1 and name[dot:] == ".yml"
 
 
 def _one_line(text: str) -> str:

@@ -18,6 +18,7 @@ from pathlib import Path
 import attrs
 
 from dashbuild.cache_dir import CACHE_DIR, write_cached
+from dashbuild.manifest import sha256
 
 RECORD_NAME = "tool-passes.json"
 RECORD = f"{CACHE_DIR}/{RECORD_NAME}"
@@ -35,7 +36,7 @@ def check_key(tool: str, inputs: Mapping[str, bytes], *extra: str) -> str:
     for part in extra:
         digest.update(part.encode() + b"\0")
     for path, content in sorted(inputs.items()):
-        digest.update(path.encode("utf-8", "surrogateescape") + b"\0" + hashlib.sha256(content).digest())
+        digest.update(path.encode("utf-8", "surrogateescape") + b"\0" + bytes.fromhex(sha256(content)))
     return digest.hexdigest()
 
 
