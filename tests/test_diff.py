@@ -68,6 +68,17 @@ def test_unknown_base_is_a_clear_error(repo: Path, build_cli: BuildRunner) -> No
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_hand_made_files_beside_generated_ones_are_not_reported(repo: Path, build_cli: BuildRunner) -> None:
+    # The build checks and keeps a rule file of one's own; it is not the build's output, so never "removed".
+    (repo / "prometheus" / "rules" / "custom.yml").write_text(
+        "groups:\n- name: custom\n  rules:\n  - alert: Custom\n    expr: up == 0\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "a hand-made rule file")
+    result = build_cli(repo, "diff")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "no changes to generated files\n"
+
+
 # --- the scripted series of commits -------------------------------------------------------------------------
 
 Step = Callable[[Path, BuildRunner], None]
