@@ -247,6 +247,24 @@ def test_inserting_a_panel_does_not_move_the_ones_after_it() -> None:
     assert change is not None and [(c.kind, c.what) for c in change.changes] == [("added", "panel 'New'")]
 
 
+def test_a_retitled_row_is_one_line_not_its_panels_moved() -> None:
+    def rows(title: str) -> dict[str, object]:
+        dashboard = _dashboard(_stat("A", 2), _stat("B", 3))
+        dashboard["panels"][0]["title"] = title  # type: ignore[index]
+        return dashboard
+
+    change = diff_dashboard("d.json", rows("Summary"), rows("At a glance"))
+    assert change is not None and change.changes == ()
+    assert change.details == ('row title: "Summary" → "At a glance"',)
+    # A panel that really changes row is still moved.
+    before = _dashboard(_stat("A", 2), _stat("B", 3))
+    after = {"title": "D", "panels": [*before["panels"][:2],  # type: ignore[index]
+                                      {"type": "row", "title": "s", "panels": [], "id": 5}, _stat("B", 3)]}
+    change = diff_dashboard("d.json", before, after)
+    assert change is not None and change.details == ()
+    assert change.changes[0].details == ("moved: row 'r' position 2 → row 's' position 1",)
+
+
 def test_a_changed_alert_label_is_a_change_not_a_removal() -> None:
     rule = {"alert": "Down", "expr": "up == 0", "for": "1m", "labels": {"severity": "warning"}}
     before = {"groups": [{"name": "g", "rules": [rule]}]}
