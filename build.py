@@ -17,7 +17,13 @@ ROOT = Path(__file__).resolve().parent
 sys.path[:0] = [str(ROOT), str(ROOT / "moddash-service")]
 
 # Light imports only: a no-change build or check answers before the pipeline is imported (dashbuild/build_memo.py).
-from dashbuild.cli_support import Project, exit_with_error, exiting_on_failure, pass_project  # noqa: E402
+from dashbuild.cli_support import (  # noqa: E402
+    Project,
+    exit_with_error,
+    exit_with_errors,
+    exiting_on_failure,
+    pass_project,
+)
 from dashbuild.errors import BuildFailed  # noqa: E402
 from dashbuild.lock import DEFAULT_WAIT_SECONDS  # noqa: E402
 from dashbuild.manifest import MANIFEST  # noqa: E402
@@ -121,7 +127,7 @@ def _project_root(_ctx: click.Context, _param: click.Parameter, value: Path) -> 
 def cli(ctx: click.Context, check: bool, root: Path, repair: bool, lock_timeout: float, env: str | None,
         no_cache: bool) -> None:
     """Build dashboards, provisioning files and the manifest. With no command: build everything."""
-    ctx.obj = Project(root)
+    ctx.obj = Project(root, lock_timeout)
     if ctx.invoked_subcommand is not None:
         if env is not None:
             exit_with_error("--env applies to the build and to --check, not to a command", 2)
@@ -232,10 +238,7 @@ def _apply(root: Path, target: Path, make_result: Callable[[], BuildResult], rep
         click.echo("no file was changed", err=True)
         sys.exit(1)
     except BuildFailed as failure:
-        for problem in failure.errors:
-            click.echo(f"error: {shown}{problem}", err=True)
-        click.echo(f"build failed with {len(failure.errors)} error(s); no file was changed", err=True)
-        sys.exit(1)
+        exit_with_errors(failure, summary=True, shown=shown)
     if applied.recovered:
         click.echo(f"completed an interrupted build first ({applied.recovered} steps)")
     for warning in applied.warnings:
@@ -618,9 +621,8 @@ def watch_command(project: Project, prometheus_pid: int | None, prometheus_pidfi
     except ValueError as error:
         exit_with_error(str(error), 2)
     root = project.root.resolve()
-    lock_timeout = click.get_current_context().find_root().params["lock_timeout"]
     command = (sys.executable, str(Path(__file__).resolve()), "--root", str(root), "--lock-timeout",
-               repr(lock_timeout), "--module-timeout", repr(timeout))
+               repr(project.lock_timeout), "--module-timeout", repr(timeout))
     reloaders = (prometheus_reloader(prometheus_pid, prometheus_pidfile, reload_command),
                  alertmanager_reloader(alertmanager_pid, alertmanager_pidfile, alertmanager_reload_command))
     # The children never write bytecode: a .pyc written for an edit saved in the same second with the same size

@@ -27,7 +27,7 @@ def slugify(title: str) -> str:
 def check_schema(dashboards: Sequence[CompiledDashboard]) -> list[BuildError]:
     """Return an error per Grafana JSON Schema violation."""
     return [
-        BuildError(d.source_named(e.panel), f"{d.filename}: schema: {e}", e.panel)
+        BuildError(d.source_of_id(e.panel_id), f"{d.filename}: schema: {e}", e.panel)
         for d in dashboards for e in validate_dashboard(d.json)
     ]
 
@@ -68,14 +68,18 @@ def _leaves(value: Any, path: str) -> Iterator[tuple[str, Any]]:
         yield path, value
 
 
-def _parts(dashboard: CompiledDashboard) -> Iterator[tuple[str | None, str, Any]]:
-    """Yield (panel title or None, JSON path, part): each panel, then the dashboard without its panels."""
+def _parts(dashboard: CompiledDashboard) -> Iterator[tuple[str | None, str, str, Any]]:
+    """Yield (panel title or None, its source file, JSON path, part): each panel and row, then the dashboard
+    without its panels. The source is found by panel id (its key), never by title."""
+    # Rows too, which the typed view leaves out: a row's own values are written as well.
     for index, panel in enumerate(dashboard.json.get("panels", [])):
         children = panel.get("panels", []) if panel.get("type") == "row" else []
-        yield panel.get("title"), f"panels[{index}]", {k: v for k, v in panel.items() if k != "panels"}
+        yield (panel.get("title"), dashboard.source_of_id(panel.get("id")), f"panels[{index}]",
+               {k: v for k, v in panel.items() if k != "panels"})
         for child_index, child in enumerate(children):
-            yield child.get("title"), f"panels[{index}].panels[{child_index}]", child
-    yield None, "", {k: v for k, v in dashboard.json.items() if k != "panels"}
+            yield (child.get("title"), dashboard.source_of_id(child.get("id")),
+                   f"panels[{index}].panels[{child_index}]", child)
+    yield None, dashboard.source, "", {k: v for k, v in dashboard.json.items() if k != "panels"}
 
 
 def _value_problem(value: Any) -> str | None:
@@ -110,8 +114,7 @@ def check_json_values(dashboards: Sequence[CompiledDashboard]) -> list[BuildErro
     for d in dashboards:
         if _serialisable(d.json):
             continue  # the common case, at the C encoder's speed; the walk below only locates a problem
-        for title, base, part in _parts(d):
-            source = d.source_named(title)
+        for title, source, base, part in _parts(d):
             if source != d.source and source in reported:
                 continue
             for path, value in _leaves(part, base):

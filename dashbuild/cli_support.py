@@ -16,9 +16,10 @@ from dashbuild.errors import BuildError, BuildFailed, ModuleLoadInterrupted
 
 @attrs.frozen
 class Project:
-    """The repository every command of one build.py run works on (the group's checked `--root`)."""
+    """What every command of one build.py run shares: the group's checked `--root` and `--lock-timeout`."""
 
     root: Path
+    lock_timeout: float
 
 
 pass_project = click.make_pass_decorator(Project)
@@ -31,13 +32,14 @@ def exit_with_error(message: str, code: int = 1) -> NoReturn:
     sys.exit(code)
 
 
-def exit_with_errors(failure: BuildFailed, *, summary: bool) -> NoReturn:
+def exit_with_errors(failure: BuildFailed, *, summary: bool, shown: str = "") -> NoReturn:
     """Print one `error:` line per error of `failure` on stderr and exit 1.
 
     With `summary` (the commands that build) a last line counts the errors and says that no file was changed.
+    `shown` prefixes each error's path (an environment's folder, `deploy/NAME/`).
     """
     for error in failure.errors:
-        click.echo(f"error: {error}", err=True)
+        click.echo(f"error: {shown}{error}", err=True)
     if summary:
         click.echo(f"build failed with {len(failure.errors)} error(s); no file was changed", err=True)
     sys.exit(1)

@@ -167,9 +167,9 @@ class CompiledDashboard:
         """Return the source file that declared the panel with this key (the dashboard's file by default)."""
         return self.panel_sources.get(panel_key or "", self.source)
 
-    def source_named(self, title: str | None) -> str:
-        """Return the source file of the first panel titled `title` (the dashboard's file by default)."""
-        found = next((p for p in self.panels if p.title == title), None) if title is not None else None
+    def source_of_id(self, panel_id: int | None) -> str:
+        """Return the source file of the panel with this JSON id (the dashboard's file by default, e.g. a row)."""
+        found = next((p for p in self.panels if p.id == panel_id), None) if panel_id is not None else None
         return found.source or self.source if found else self.source
 
     @property

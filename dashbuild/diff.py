@@ -2,14 +2,15 @@
 
 Files are compared parsed (key order never matters): dashboards panel by panel (dashbuild/diff_dashboard.py),
 rule files rule by rule, prometheus.yml job by job, other YAML leaf by leaf (dashbuild/diff_yaml.py). The
-manifest, which only lists hashes, is left out.
+base's files are those its manifest lists, so hand-made files in the same folders are left out, and so is the
+manifest, which only lists hashes.
 """
 
 from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,7 +19,7 @@ import yaml
 from dashbuild.diff_dashboard import added_dashboard, diff_dashboard
 from dashbuild.diff_model import Change, FileDiff
 from dashbuild.diff_yaml import added_rules, diff_rules, diff_scrape_config, diff_settings
-from dashbuild.manifest import MANIFEST
+from dashbuild.manifest import MANIFEST, ManifestError, parse_manifest
 from dashbuild.provisioning import DASHBOARDS_DIR
 
 Format = Literal["text", "markdown"]
@@ -29,7 +30,9 @@ MARKDOWN_LIMIT = 60_000
 
 
 def git_files(root: Path, ref: str, folders: Sequence[str]) -> dict[str, bytes]:
-    """Return the files under `folders` at git revision `ref`; raise ValueError when git cannot tell."""
+    """Return the generated files at git revision `ref`: those its build manifest lists, or every file under
+    `folders` when it has no manifest that parses. Raise ValueError when git cannot tell.
+    """
     def git(*args: str) -> bytes:
         result = subprocess.run(["git", "-C", str(root), *args], capture_output=True, check=False, timeout=60)
         if result.returncode != 0:
@@ -37,8 +40,20 @@ def git_files(root: Path, ref: str, folders: Sequence[str]) -> dict[str, bytes]:
         return result.stdout
 
     git("rev-parse", "--verify", f"{ref}^{{commit}}")
-    names = git("ls-tree", "-r", "--name-only", ref, "--", *folders).decode().splitlines()
-    return {name: git("show", f"{ref}:{name}") for name in names}
+    listed = _listed(git, ref)
+    # Hand-made files beside generated ones (a rule file of one's own) are no build's output: without the
+    # manifest's list they would show as removed on every diff.
+    areas = sorted({*folders, *(path.partition("/")[0] for path in listed or ())})
+    names = git("ls-tree", "-r", "--name-only", ref, "--", *areas).decode().splitlines()
+    return {name: git("show", f"{ref}:{name}") for name in names if listed is None or name in listed}
+
+
+def _listed(git: Callable[..., bytes], ref: str) -> frozenset[str] | None:
+    """Return the paths the manifest at `ref` lists; None when it has none that parses."""
+    try:
+        return frozenset(parse_manifest(git("show", f"{ref}:{MANIFEST}").decode("utf-8")))
+    except (ValueError, ManifestError):  # no manifest at ref, not UTF-8, or damaged
+        return None
 
 
 def _parsed(path: str, content: bytes) -> Any:

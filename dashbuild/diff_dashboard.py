@@ -1,8 +1,9 @@
 """How a dashboard changed, panel by panel, for a review.
 
 Panels are matched by id, which the renderer derives from the panel's key (panels/keys.py), so a retitled or
-moved panel is the same panel: a retitle is one `title` line. Panels left unmatched (a base built before
-keys, a hand-made file) are matched by title. Shifts are not reported: a panel is "moved" only when it
+moved panel is the same panel: a retitle is one `title` line, and a retitled row one `row title` line (its
+panels are not "moved"). Panels left unmatched (a base built before keys, a hand-made file) are matched by
+title. Shifts are not reported: a panel is "moved" only when it
 changes row or its order among the panels that stay in its row; sizes follow from the automatic layout, so
 `layout=True` adds every gridPos (size too) and id change. Links are compared as a set, so adding a module does not
 report every later link as changed.
@@ -67,14 +68,32 @@ def _common_order(first: list[int], second: list[int]) -> set[int]:
     return kept
 
 
-def _moved(pairs: list[tuple[CompiledPanel | None, CompiledPanel | None]]) -> set[int]:
-    """Return the panels (by index in `pairs`) that changed row, or order among the panels staying in their row."""
+def _retitled_rows(pairs: list[tuple[CompiledPanel | None, CompiledPanel | None]]) -> dict[str, str]:
+    """Return old row title -> new title for each row that was retitled: its panels all went to one row that did
+    not exist before, from a row that no longer exists (a row has no key of its own but its title)."""
+    old_rows = {old.row for old, _new in pairs if old is not None}
+    new_rows = {new.row for _old, new in pairs if new is not None}
+    targets: dict[str, set[str]] = {}
+    sources: dict[str, set[str]] = {}
+    for old, new in pairs:
+        if old is not None and new is not None and old.row != new.row:
+            targets.setdefault(old.row, set()).add(new.row)
+            sources.setdefault(new.row, set()).add(old.row)
+    return {was: next(iter(now)) for was, now in targets.items()
+            if len(now) == 1 and was not in new_rows and (target := next(iter(now))) not in old_rows
+            and sources[target] == {was}}
+
+
+def _moved(pairs: list[tuple[CompiledPanel | None, CompiledPanel | None]], retitled: Mapping[str, str]
+           ) -> set[int]:
+    """Return the panels (by index in `pairs`) that changed row, or order among the panels staying in their row
+    (a retitled row is the same row)."""
     moved: set[int] = set()
     rows: dict[str, tuple[list[tuple[int, int]], list[tuple[int, int]]]] = {}
     for index, (old, new) in enumerate(pairs):
         if old is None or new is None:
             continue
-        if old.row != new.row:
+        if retitled.get(old.row, old.row) != new.row:
             moved.add(index)
             continue
         before, after = rows.setdefault(new.row, ([], []))
@@ -151,7 +170,8 @@ def diff_dashboard(file: str, before: Mapping[str, Any], after: Mapping[str, Any
     sections = sections or {}
     old_panels, new_panels = panels_of(before), panels_of(after)
     pairs = _match(old_panels, new_panels)
-    moved = _moved(pairs)
+    retitled = _retitled_rows(pairs)
+    moved = _moved(pairs, retitled)
     new_rows = {panel.row for panel in new_panels}
     changes: list[Change] = []
     for index, (old, new) in enumerate(pairs):
@@ -161,7 +181,8 @@ def diff_dashboard(file: str, before: Mapping[str, Any], after: Mapping[str, Any
             changes.append(Change("added", f"panel {new.title!r}", (f"{new.kind} in {_row(new.row)}",), added,
                                   _group(new, sections)))
         elif new is None and old is not None:
-            group = _group(old, sections) or (f"{_row(old.row)} (removed)" if old.row not in new_rows else "")
+            gone = old.row not in new_rows and old.row not in retitled
+            group = _group(old, sections) or (f"{_row(old.row)} (removed)" if gone else "")
             changes.append(Change("removed", f"panel {old.title!r}", group=group))
         elif old is not None and new is not None:
             details = field_changes(old.json, new.json, NOISE)
@@ -176,7 +197,8 @@ def diff_dashboard(file: str, before: Mapping[str, Any], after: Mapping[str, Any
             if details or code:
                 changes.append(Change("changed", f"panel {new.title!r}", tuple(details), tuple(code),
                                       _group(new, sections)))
-    details = _dashboard_details(before, after, layout)
+    details = [f"row title: {shown(was)} {ARROW} {shown(now)}" for was, now in retitled.items()]
+    details += _dashboard_details(before, after, layout)
     if not changes and not details:
         return None
     return FileDiff(file, f"dashboard {str(after.get('title', ''))!r}", "changed", tuple(changes), tuple(details))

@@ -1,4 +1,4 @@
-"""Find and load module files: every `dashboards/*.py` but `__init__.py` and `overview.py`.
+"""Find and load module files: every `dashboards/*.py` but `__init__.py`, `settings.py`, hidden files and `_*`.
 
 A module file is arbitrary code, so its import is contained: whatever it raises (`SystemExit`,
 `KeyboardInterrupt` and every other `BaseException` included) is a failed load naming the file; it runs

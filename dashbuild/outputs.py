@@ -1,8 +1,9 @@
 """The output stages: each a function of the build's inputs to {repository-relative path: bytes}.
 
 Adding an output means writing its function (here, or in its own module for a larger one) and listing it in
-OUTPUTS, plus its test. The pipeline checks and lints the inputs before any stage runs, and the consumers'
-tools (promtool, amtool) check the stages' files after.
+OUTPUTS, plus its test; an output writing into a new top-level folder also lists that folder in
+`transaction.OUTPUT_AREAS`, where hand-made files and leftover temps are looked for. The pipeline checks and
+lints the inputs before any stage runs, and the consumers' tools (promtool, amtool) check the stages' files after.
 """
 
 from __future__ import annotations

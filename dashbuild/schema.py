@@ -56,11 +56,13 @@ STRING_MATCHERS = frozenset({"byName", "byRegexp", "byFrameRefID", "byType"})
 
 @attrs.frozen
 class SchemaError:
-    """One schema violation, with the panel title when it is inside a panel."""
+    """One schema violation, with the panel title (and id, which names its module file) when inside a panel."""
 
     panel: str | None
     path: str
     message: str
+    # Not compared: where a violation is found, not what it is (the fast and plain paths find the same).
+    panel_id: int | None = attrs.field(default=None, eq=False)
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}" if self.path else self.message
@@ -371,8 +373,9 @@ def _panel_errors(panel: dict[str, Any], v: _Validators, fast: bool = True) -> I
         for child in panel.get("panels", []):
             yield from _panel_errors(child, v, fast)
         return
+    panel_id = panel.get("id") if type(panel.get("id")) is int else None
     if not fast:
-        yield from _panel_checks(panel, v, title, fast)
+        yield from (attrs.evolve(error, panel_id=panel_id) for error in _panel_checks(panel, v, title, fast))
         return
     # One lookup for the whole panel: the same panel in every module (another title, query, id) is checked once.
     key = _panel_key(panel, v)
@@ -381,7 +384,7 @@ def _panel_errors(panel: dict[str, Any], v: _Validators, fast: bool = True) -> I
         found = [(error.path, error.message) for error in _panel_checks(panel, v, title, fast)]
         v.panels[key] = found
     for path, message in found:
-        yield SchemaError(title, path, message)
+        yield SchemaError(title, path, message, panel_id)
 
 
 def _panel_checks(panel: dict[str, Any], v: _Validators, title: str, fast: bool) -> Iterator[SchemaError]:

@@ -1,12 +1,16 @@
-"""Identity checks (uids, title slugs) on hand-made compiled dashboards."""
+"""Checks on hand-made compiled dashboards: identity (uids, title slugs), and which file a finding names."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from dashbuild.checks import check_identity, slugify
+from dashbuild.checks import check_identity, check_json_values, check_schema, slugify
 from dashbuild.compiled import CompiledDashboard
 from dashbuild.queries import referenced_variables, substitute_variables
+from dashbuild.render import render_dashboard
+from moddash.contract import ModuleContract, ScrapeTarget, standard_metrics
+from panels import Row
+from panels import helpers as h
 from panels.spec import DashboardSpec
 
 
@@ -39,3 +43,22 @@ def test_variables_are_substituted_in_all_grafana_syntaxes() -> None:
     assert referenced_variables(expr) == {"a", "b", "c", "d", "__rate_interval"}
     assert substitute_variables(expr, {"a": "1", "b": "2", "c": "3", "d": "4", "__rate_interval": "1m"}) == (
         'rate(x{a=~"1", b=~"2", c=~"3", d=~"4"}[1m])')
+
+
+def test_a_finding_names_the_file_of_the_panel_by_its_id_not_its_title() -> None:
+    # As in the overview: panels from two module files. Retitled alike, each finding still names its own file.
+    demo = ModuleContract("demo", "Demo", ScrapeTarget(9000), standard_metrics("demo"))
+    ops, cost = h.rate_per_second(demo.metric("operations_total")), h.cost_over_range(demo.metric("cost_total"))
+    spec = DashboardSpec(uid="all", title="All", description="d", rows=(Row("a", (ops,)), Row("b", (cost,))))
+
+    def broken(change: str) -> CompiledDashboard:
+        data = render_dashboard(spec)
+        first, second = data["panels"][1], data["panels"][3]
+        first["title"] = second["title"] = "Same"
+        second["fieldConfig"]["defaults"]["unit" if change == "unit" else "decimals"] = \
+            "furlongs" if change == "unit" else float("nan")
+        return CompiledDashboard(spec=spec, json=data, source="dashboards/overview.py",
+                                 panel_sources={"cost_over_range.demo_cost_total": "dashboards/b.py"})
+
+    assert [(e.file, e.panel) for e in check_schema([broken("unit")])] == [("dashboards/b.py", "Same")]
+    assert [(e.file, e.panel) for e in check_json_values([broken("nan")])] == [("dashboards/b.py", "Same")]

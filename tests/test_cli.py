@@ -79,6 +79,16 @@ def test_a_failed_build_is_one_line_per_error(capsys: pytest.CaptureFixture[str]
     assert err.splitlines() == ([*errors, "build failed with 2 error(s); no file was changed"] if summary else errors)
 
 
+def test_an_environments_errors_name_its_folder(capsys: pytest.CaptureFixture[str]) -> None:
+    # The one error printer serves environment builds too: each path is prefixed with deploy/NAME/.
+    with pytest.raises(SystemExit) as exited:
+        exit_with_errors(BuildFailed([BuildError("kubernetes/x.yaml", "refused")]), summary=True,
+                         shown="deploy/production/")
+    assert exited.value.code == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "error: deploy/production/kubernetes/x.yaml: refused", "build failed with 1 error(s); no file was changed"]
+
+
 @pytest.mark.parametrize(("raised", "building", "code", "line"), [
     (BuildError("dashboards/a.py", "already exists"), False, 1, "error: dashboards/a.py: already exists"),
     (BuildError("dashboards/a.py", "already exists"), True, 1, "error: dashboards/a.py: already exists"),

@@ -1,8 +1,8 @@
 """`python build.py diff`: the effect of a change on every generated file, against a git revision.
 
 The golden test scripts a series of commits in a temp repository, one kind of change each, and compares the
-text report with tests/golden/diff/<step>.txt. Regenerate those files only on purpose:
-`UPDATE_GOLDEN=1 python -m pytest tests/test_diff.py`, then review them like code.
+text report with tests/golden/diff/<step>.txt (two steps also as Markdown and with --layout). Regenerate those
+files only on purpose: `UPDATE_GOLDEN=1 python -m pytest tests/test_diff.py`, then review them like code.
 """
 
 from __future__ import annotations
@@ -68,6 +68,17 @@ def test_unknown_base_is_a_clear_error(repo: Path, build_cli: BuildRunner) -> No
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_hand_made_files_beside_generated_ones_are_not_reported(repo: Path, build_cli: BuildRunner) -> None:
+    # The build checks and keeps a rule file of one's own; it is not the build's output, so never "removed".
+    (repo / "prometheus" / "rules" / "custom.yml").write_text(
+        "groups:\n- name: custom\n  rules:\n  - alert: Custom\n    expr: up == 0\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "a hand-made rule file")
+    result = build_cli(repo, "diff")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "no changes to generated files\n"
+
+
 # --- the scripted series of commits -------------------------------------------------------------------------
 
 Step = Callable[[Path, BuildRunner], None]
@@ -122,6 +133,15 @@ def remove_module(root: Path, _: BuildRunner) -> None:
     (root / "dashboards" / "billing.py").unlink()
 
 
+def change_unit(root: Path, _: BuildRunner) -> None:
+    edit(root / LLM, 'unit="reqps", title="Requests/s by provider"', 'unit="rps", title="Requests/s by provider"')
+
+
+def change_provisioning(root: Path, _: BuildRunner) -> None:
+    # The platform's wiring (panels/settings.py) writes the provisioning YAML.
+    edit(root / "panels" / "settings.py", 'GRAFANA_FOLDER = "Modules"', 'GRAFANA_FOLDER = "Module dashboards"')
+
+
 STEPS: tuple[tuple[str, Step], ...] = (
     ("01-retitle", retitle),
     ("02-query", change_query),
@@ -132,7 +152,14 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("07-scrape-port", change_scrape_port),
     ("08-settings", change_settings),
     ("09-remove-module", remove_module),
+    ("10-unit", change_unit),
+    ("11-provisioning", change_provisioning),
 )
+# Steps also shown with other options, each in tests/golden/diff/<step><suffix>.
+VARIANTS: dict[str, tuple[tuple[str, ...], str]] = {
+    "03-objective": (("--format", "markdown"), ".md"),
+    "05-move-panel": (("--layout",), ".layout.txt"),
+}
 
 
 def test_golden_diffs_of_a_series_of_commits(repo: Path, build_cli: BuildRunner) -> None:
@@ -140,14 +167,16 @@ def test_golden_diffs_of_a_series_of_commits(repo: Path, build_cli: BuildRunner)
     mismatched = []
     for name, step in STEPS:
         step(repo, build_cli)
-        result = build_cli(repo, "diff")
-        assert result.returncode == 0, f"{name}: {result.stderr}"
-        golden = GOLDEN / f"{name}.txt"
-        if update:
-            golden.parent.mkdir(parents=True, exist_ok=True)
-            golden.write_text(result.stdout)
-        elif not golden.exists() or golden.read_text() != result.stdout:
-            mismatched.append(f"{name}:\n{result.stdout}")
+        variant = VARIANTS.get(name)
+        for args, suffix in [((), ".txt"), *([variant] if variant else [])]:
+            result = build_cli(repo, "diff", *args)
+            assert result.returncode == 0, f"{name}: {result.stderr}"
+            golden = GOLDEN / f"{name}{suffix}"
+            if update:
+                golden.parent.mkdir(parents=True, exist_ok=True)
+                golden.write_text(result.stdout)
+            elif not golden.exists() or golden.read_text() != result.stdout:
+                mismatched.append(f"{name}{suffix}:\n{result.stdout}")
         built = build_cli(repo)
         assert built.returncode == 0, f"{name}: {built.stderr}"
         git(repo, "add", "-A")
@@ -159,6 +188,7 @@ def test_golden_diffs_of_a_series_of_commits(repo: Path, build_cli: BuildRunner)
 def test_golden_files_say_what_each_step_changed() -> None:
     # The golden files are reviewed output: each shows its kind of change the way a reviewer needs it.
     text = {name: (GOLDEN / f"{name}.txt").read_text() for name, _ in STEPS}
+    text |= {name + suffix: (GOLDEN / f"{name}{suffix}").read_text() for name, (_, suffix) in VARIANTS.items()}
     assert '      title: "Operations/s" → "Operations per second"' in text["01-retitle"]
     assert "+ panel" not in text["01-retitle"] and "- panel" not in text["01-retitle"]
     assert "section 'Prompt Manager' (dashboards/prompt_manager.py):" in text["01-retitle"]
@@ -175,6 +205,12 @@ def test_golden_files_say_what_each_step_changed() -> None:
     assert "~ scrape job billing" in text["07-scrape-port"] and "8051" in text["07-scrape-port"]
     assert 'route.repeat_interval: "4h" → "2h"' in text["08-settings"]
     assert "- provisioning/dashboards/billing.json" in text["09-remove-module"]
+    assert 'fieldConfig.defaults.unit: "reqps" → "rps"' in text["10-unit"]
+    assert "~ provisioning/dashboards/dashboards.yaml settings" in text["11-provisioning"]
+    assert 'providers[0].folder: "Modules" → "Module dashboards"' in text["11-provisioning"]
+    assert "### Changed: `prometheus/rules/prompt-manager.alerts.yml` (rules)" in text["03-objective.md"]
+    assert "  ```diff" in text["03-objective.md"]
+    assert "gridPos.y:" in text["05-move-panel.layout.txt"] and "gridPos" not in text["05-move-panel"]
 
 
 # --- units ----------------------------------------------------------------------------------------------------
@@ -209,6 +245,24 @@ def test_inserting_a_panel_does_not_move_the_ones_after_it() -> None:
     after = _dashboard(_stat("New", 4), _stat("A", 2), _stat("B", 3))
     change = diff_dashboard("d.json", before, after)
     assert change is not None and [(c.kind, c.what) for c in change.changes] == [("added", "panel 'New'")]
+
+
+def test_a_retitled_row_is_one_line_not_its_panels_moved() -> None:
+    def rows(title: str) -> dict[str, object]:
+        dashboard = _dashboard(_stat("A", 2), _stat("B", 3))
+        dashboard["panels"][0]["title"] = title  # type: ignore[index]
+        return dashboard
+
+    change = diff_dashboard("d.json", rows("Summary"), rows("At a glance"))
+    assert change is not None and change.changes == ()
+    assert change.details == ('row title: "Summary" → "At a glance"',)
+    # A panel that really changes row is still moved.
+    before = _dashboard(_stat("A", 2), _stat("B", 3))
+    after = {"title": "D", "panels": [*before["panels"][:2],  # type: ignore[index]
+                                      {"type": "row", "title": "s", "panels": [], "id": 5}, _stat("B", 3)]}
+    change = diff_dashboard("d.json", before, after)
+    assert change is not None and change.details == ()
+    assert change.changes[0].details == ("moved: row 'r' position 2 → row 's' position 1",)
 
 
 def test_a_changed_alert_label_is_a_change_not_a_removal() -> None:

@@ -8,8 +8,10 @@ import attrs
 import pytest
 
 from dashbuild.compiled import CompiledDashboard, CompiledPanel, CompiledTarget
+from dashbuild.discover import ModuleFile
 from dashbuild.lint import LintContext, Rule, lint_dashboard
 from dashbuild.overview import build_overview, module_section
+from dashbuild.pipeline import compile_overview
 from dashbuild.render import render_dashboard
 from moddash.contract import ModuleContract, ScrapeTarget, standard_metrics
 from panels import DashboardSpec, ModuleDashboard, Panel, Row, Target
@@ -89,6 +91,23 @@ def test_overview_sections_keep_the_module_panels_key() -> None:
     assert [p.key for p in section.panels] == ["demo.rate_per_second.demo_operations_total"]
     overview = build_overview([(DEMO, dashboard)])
     assert all(p.key for row in overview.rows for p in row.panels)
+
+
+def test_an_overview_finding_names_the_module_file_by_key_whatever_the_title() -> None:
+    other = ModuleContract("other", "Other", ScrapeTarget(9001), standard_metrics("other"),
+                           label_values={"operation": ("a",)})
+    modules = [ModuleFile(f"dashboards/{c.name}.py", c, ModuleDashboard(rows=(Row("r", (
+        h.cost_over_range(c.metric("cost_total"), title="Cost").in_overview(),)),))) for c in (DEMO, other)]
+    overview = compile_overview(modules)
+    keys = ("demo.cost_over_range.demo_cost_total", "other.cost_over_range.other_cost_total")
+    copies = [overview.panel(key) for key in keys]
+    for panel in copies:
+        assert panel is not None
+        panel.json["title"] = "Same"  # type: ignore[index]  # retitled alike: the title tells them apart no more
+        panel.json["fieldConfig"]["defaults"]["unit"] = "furlongs" if panel.key == keys[1] else "currencyUSD"
+    findings = [f for f in lint_dashboard(overview, LintContext(uids=frozenset({"modules-overview"})))
+                if f.rule == "panel-units-rule"]
+    assert [(f.file, f.panel_key) for f in findings] == [("dashboards/other.py", keys[1])]
 
 
 def test_a_silence_follows_the_panel_when_it_is_retitled() -> None:

@@ -7,6 +7,7 @@ import pytest
 from dashbuild.outputs import OUTPUTS, BuildInputs, Output, render_outputs
 from dashbuild.pipeline import build, compile_checked
 from dashbuild.settings import load_settings
+from dashbuild.transaction import OUTPUT_AREAS
 from tests.conftest import REPO
 
 
@@ -30,6 +31,13 @@ def test_a_new_stage_is_one_entry(inputs: BuildInputs) -> None:
                                            .encode()})
     rendered = render_outputs(inputs, (*OUTPUTS, extra))
     assert rendered["notes/modules.txt"] == b"llm_provider\nprompt_manager\nprompt_security"
+
+
+def test_every_stage_writes_inside_an_output_area(inputs: BuildInputs) -> None:
+    # Hand-made files and a killed build's temps are looked for in these folders (no-change path, --repair):
+    # a stage writing into a new top-level folder adds it to transaction.OUTPUT_AREAS.
+    outside = {path for path in render_outputs(inputs) if path.partition("/")[0] not in OUTPUT_AREAS}
+    assert not outside
 
 
 def test_two_stages_writing_one_path_is_refused(inputs: BuildInputs) -> None:

@@ -56,7 +56,7 @@ def test_every_module_still_has_its_section_and_link() -> None:
 
 
 def test_overview_totals_read_only_recorded_series() -> None:
-    # Totals over the range integrate the recorded rates (panels/rules.py: total_over_range), so they cost
+    # Totals over the range integrate the recorded rates (rules/recording.py: total_over_range), so they cost
     # the same for 3 or 30 modules and never read raw counters.
     dashboard = render_dashboard(build_overview(synthetic(30), SECTIONS_30))
     totals = [p for p in dashboard["panels"] if p.get("title") in ("Total operations", "Cost by module")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 
@@ -100,3 +101,24 @@ def test_a_runbooks_value_that_breaks_annotations_is_refused(repo_copy: Path, bu
     result = build_cli(repo_copy)
     assert result.returncode == 1 and "dashboards/settings.py" in result.stderr and "runbooks" in result.stderr
     assert snapshot(repo_copy) == before
+
+
+def _module_constants(path: Path) -> set[str]:
+    """Return the public upper-case names a Python file assigns at module level."""
+    names = set()
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        targets = node.targets if isinstance(node, ast.Assign) else \
+            [node.target] if isinstance(node, ast.AnnAssign) else []
+        names |= {t.id for t in targets if isinstance(t, ast.Name) and t.id.isupper() and not t.id.startswith("_")}
+    return names
+
+
+def test_no_stage_keeps_its_own_copy_of_a_setting() -> None:
+    # One settings module, as the kubernetes-mixin's _config: every stage imports these names from it.
+    settings = REPO / "panels" / "settings.py"
+    shared = _module_constants(settings)
+    assert {"DATASOURCE_UID", "SCRAPE_INTERVAL", "OVERVIEW_UID", "GRAFANA_FOLDER", "OPERATIONS_RATE"} <= shared
+    files = [REPO / "build.py", *(p for folder in ("dashbuild", "panels", "rules", "dashboards")
+                                  for p in sorted((REPO / folder).rglob("*.py")) if p != settings)]
+    copies = {p.relative_to(REPO).as_posix(): sorted(_module_constants(p) & shared) for p in files}
+    assert {path: names for path, names in copies.items() if names} == {}
