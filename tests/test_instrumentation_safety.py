@@ -15,7 +15,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from moddash.contract import COUNTER, GAUGE, HISTOGRAM, Metric, ModuleContract, ScrapeTarget, standard_metrics
-from moddash.instrumentation import ContractViolation, ModuleMetrics, instrument, strict_default
+from moddash.instrumentation import ERROR_KINDS, ContractViolation, ModuleMetrics, instrument, strict_default
 
 BUCKETS = (0.05, 0.1, 0.2, 0.4, 1.0, 2.5)
 SAFE = ModuleContract(
@@ -180,6 +180,19 @@ def test_production_mode_drops_logs_once_and_counts(registry: CollectorRegistry,
     assert value(registry, "safe_cost_total", provider="x") == 0
     metrics.tokens(prompt=-1, completion=4)  # the valid part of a call is kept
     assert value(registry, "safe_tokens_total", type="completion") == 4
+
+
+def test_self_metrics_exist_at_zero_before_the_first_drop(registry: CollectorRegistry) -> None:
+    # The alert reads increase(): a series born at 1 on the first drop would show none, and never fire for it.
+    metrics = instrument(SAFE, registry, strict=False)
+    for kind in ERROR_KINDS:
+        assert registry.get_sample_value("safe_instrumentation_errors_total", {"kind": kind}) == 0, kind
+    for metric in SAFE.metrics:
+        for label in metric.labels:
+            labels = {"metric": metric.name, "label": label}
+            assert registry.get_sample_value("safe_label_overflow_total", labels) == 0, labels
+    metrics.cost(float("nan"), provider="x")
+    assert value(registry, "safe_instrumentation_errors_total", kind="invalid_value") == 1
 
 
 @pytest.mark.parametrize("strict", [True, False])
