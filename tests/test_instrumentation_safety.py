@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import os
 import random
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -141,6 +144,26 @@ def test_strict_mode_follows_pytest_and_the_environment(monkeypatch: pytest.Monk
     monkeypatch.setenv("INSTRUMENTATION_STRICT", "1")
     assert strict_default() is True
     assert instrument(SAFE, CollectorRegistry(), strict=False).strict is False
+
+
+def test_production_mode_is_the_default_outside_pytest() -> None:
+    probe = ("from prometheus_client import CollectorRegistry\n"
+             "from moddash.contract import ModuleContract, ScrapeTarget, standard_metrics\n"
+             "from moddash.instrumentation import instrument\n"
+             "metrics = instrument(ModuleContract(name='svc', title='Svc', target=ScrapeTarget(port=9000), "
+             "metrics=standard_metrics('svc')), CollectorRegistry())\n"
+             "metrics.cost(float('nan'))\n"
+             "print(metrics.strict)")
+    environment = {k: v for k, v in os.environ.items() if k not in ("PYTEST_CURRENT_TEST", "INSTRUMENTATION_STRICT")}
+
+    def strict_in_a_service(**extra: str) -> str:
+        run = subprocess.run([sys.executable, "-c", probe], env={**environment, **extra}, capture_output=True,
+                             text=True, timeout=60, check=False)
+        return run.stdout.strip() if run.returncode == 0 else f"exit {run.returncode}: {run.stderr[-400:]}"
+
+    assert strict_in_a_service() == "False"  # the NaN was dropped, not raised
+    assert strict_in_a_service(INSTRUMENTATION_STRICT="0") == "False"
+    assert "ContractViolation" in strict_in_a_service(INSTRUMENTATION_STRICT="1")
 
 
 BAD_USES: list[tuple[Callable[[ModuleMetrics], object], str]] = [
