@@ -1,4 +1,4 @@
-"""The README's quick start is what CI runs, and its module example builds."""
+"""The README's quick start is what CI runs, its module example builds, and no command listens on every interface."""
 
 from __future__ import annotations
 
@@ -27,3 +27,10 @@ def test_readme_module_example_builds(repo_copy: Path, build_cli: BuildRunner) -
     result = build_cli(repo_copy)
     assert result.returncode == 0, result.stderr
     assert (repo_copy / "provisioning" / "dashboards" / "billing-gateway.json").is_file()
+
+
+def test_no_readme_command_listens_on_every_interface() -> None:
+    # 0.0.0.0 would serve a module's cost and error data to the whole network; the prose may warn against it.
+    blocks = re.findall(r"```[a-z]*\n(.*?)```", (REPO / "README.md").read_text(), flags=re.DOTALL)
+    assert blocks
+    assert not [line for block in blocks for line in block.splitlines() if "0.0.0.0" in line or "[::]" in line]

@@ -134,6 +134,8 @@ def test_demo_command_stops_cleanly_on_ctrl_c() -> None:
         assert process.stdout is not None
         lines = [process.stdout.readline() for _ in range(4)]
         assert lines[-1].strip() == "serving demo traffic; Ctrl-C to stop"
+        # Loopback by default: the demo's cost and error data stay off the network.
+        assert all(line.split()[1].startswith("http://127.0.0.1:") for line in lines[:3]), lines
         with urllib.request.urlopen(f"http://127.0.0.1:{ports[1]}/metrics", timeout=5) as response:
             assert b"prompt_manager_operations_total" in response.read()
         process.send_signal(signal.SIGINT)

@@ -15,8 +15,9 @@ from flask import Flask
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
 from prometheus_client.openmetrics.exposition import CONTENT_TYPE_LATEST as OPENMETRICS
 
+from dashboards.llm_provider import CONTRACT as LLM_PROVIDER
 from dashboards.prompt_manager import CONTRACT
-from moddash.instrumentation import instrument
+from moddash.instrumentation import ModuleMetrics, instrument
 from moddash.instrumentation.check import check_exposition
 from moddash.instrumentation.fastapi import mount_metrics as mount_fastapi
 from moddash.instrumentation.flask import mount_metrics as mount_flask
@@ -53,6 +54,31 @@ def test_fastapi_serves_metrics() -> None:
     assert openmetrics.headers["content-type"].startswith(OPENMETRICS.split(";")[0])
     assert openmetrics.text.endswith("# EOF\n")
     assert "/metrics" not in app.openapi()["paths"]
+
+
+def test_a_metrics_mistake_fails_no_request_in_production() -> None:
+    # The case: tokens() without the contract's provider=, after the upstream call was made and paid for.
+    def app_with(metrics: ModuleMetrics) -> TestClient:
+        app = FastAPI()
+        mount_fastapi(app, metrics)
+
+        @app.post("/complete")
+        @metrics.operation("complete", provider="openai")
+        async def complete() -> dict[str, str]:
+            metrics.tokens(prompt=200, completion=50)
+            metrics.cost(float("nan"), provider="openai")
+            return {"text": "done"}
+
+        return TestClient(app, raise_server_exceptions=False)
+
+    assert app_with(instrument(LLM_PROVIDER, CollectorRegistry())).post("/complete").status_code == 500  # strict
+    client = app_with(instrument(LLM_PROVIDER, CollectorRegistry(), strict=False))
+    response = client.post("/complete")
+    assert response.status_code == 200 and response.json() == {"text": "done"}
+    scraped = client.get("/metrics").text
+    assert 'llm_provider_instrumentation_errors_total{kind="missing_label"} 2.0' in scraped  # prompt, completion
+    assert 'llm_provider_instrumentation_errors_total{kind="invalid_value"} 1.0' in scraped
+    assert 'llm_provider_operations_total{operation="complete",status="success"} 1.0' in scraped
 
 
 def test_flask_serves_metrics() -> None:

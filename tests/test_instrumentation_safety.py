@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import os
 import random
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -15,7 +18,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from moddash.contract import COUNTER, GAUGE, HISTOGRAM, Metric, ModuleContract, ScrapeTarget, standard_metrics
-from moddash.instrumentation import ContractViolation, ModuleMetrics, instrument, strict_default
+from moddash.instrumentation import ERROR_KINDS, ContractViolation, ModuleMetrics, instrument, strict_default
 
 BUCKETS = (0.05, 0.1, 0.2, 0.4, 1.0, 2.5)
 SAFE = ModuleContract(
@@ -143,6 +146,26 @@ def test_strict_mode_follows_pytest_and_the_environment(monkeypatch: pytest.Monk
     assert instrument(SAFE, CollectorRegistry(), strict=False).strict is False
 
 
+def test_production_mode_is_the_default_outside_pytest() -> None:
+    probe = ("from prometheus_client import CollectorRegistry\n"
+             "from moddash.contract import ModuleContract, ScrapeTarget, standard_metrics\n"
+             "from moddash.instrumentation import instrument\n"
+             "metrics = instrument(ModuleContract(name='svc', title='Svc', target=ScrapeTarget(port=9000), "
+             "metrics=standard_metrics('svc')), CollectorRegistry())\n"
+             "metrics.cost(float('nan'))\n"
+             "print(metrics.strict)")
+    environment = {k: v for k, v in os.environ.items() if k not in ("PYTEST_CURRENT_TEST", "INSTRUMENTATION_STRICT")}
+
+    def strict_in_a_service(**extra: str) -> str:
+        run = subprocess.run([sys.executable, "-c", probe], env={**environment, **extra}, capture_output=True,
+                             text=True, timeout=60, check=False)
+        return run.stdout.strip() if run.returncode == 0 else f"exit {run.returncode}: {run.stderr[-400:]}"
+
+    assert strict_in_a_service() == "False"  # the NaN was dropped, not raised
+    assert strict_in_a_service(INSTRUMENTATION_STRICT="0") == "False"
+    assert "ContractViolation" in strict_in_a_service(INSTRUMENTATION_STRICT="1")
+
+
 BAD_USES: list[tuple[Callable[[ModuleMetrics], object], str]] = [
     (lambda m: m.cost(float("nan"), provider="x"), "invalid_value"),
     (lambda m: m.observe("operation_duration_seconds", math.inf, operation="x"), "invalid_value"),
@@ -180,6 +203,19 @@ def test_production_mode_drops_logs_once_and_counts(registry: CollectorRegistry,
     assert value(registry, "safe_cost_total", provider="x") == 0
     metrics.tokens(prompt=-1, completion=4)  # the valid part of a call is kept
     assert value(registry, "safe_tokens_total", type="completion") == 4
+
+
+def test_self_metrics_exist_at_zero_before_the_first_drop(registry: CollectorRegistry) -> None:
+    # The alert reads increase(): a series born at 1 on the first drop would show none, and never fire for it.
+    metrics = instrument(SAFE, registry, strict=False)
+    for kind in ERROR_KINDS:
+        assert registry.get_sample_value("safe_instrumentation_errors_total", {"kind": kind}) == 0, kind
+    for metric in SAFE.metrics:
+        for label in metric.labels:
+            labels = {"metric": metric.name, "label": label}
+            assert registry.get_sample_value("safe_label_overflow_total", labels) == 0, labels
+    metrics.cost(float("nan"), provider="x")
+    assert value(registry, "safe_instrumentation_errors_total", kind="invalid_value") == 1
 
 
 @pytest.mark.parametrize("strict", [True, False])

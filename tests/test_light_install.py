@@ -12,8 +12,10 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 import venv
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -93,6 +95,24 @@ def test_the_light_distribution_installs_one_top_level_package_and_two_dependenc
                 if line.startswith("Requires-Dist:")]
     always = sorted(r.split(">")[0].split("<")[0].strip() for r in requires if "extra ==" not in r)
     assert always == ["attrs", "prometheus-client"], requires
+
+
+def test_the_builders_wheel_has_no_generic_top_level_package(tmp_path: Path) -> None:
+    # `pip install -e .` maps the same packages; panels/, dashboards/ and rules/ stay repository folders.
+    source = tmp_path / "source"
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", "build")
+    for folder in ("dashbuild", "moddash-service"):
+        shutil.copytree(REPO / folder, source / folder, ignore=ignore)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, source / name)
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check", "--no-deps",
+                            "--wheel-dir", str(tmp_path / "wheel"), str(source)],
+                           env=_clean_env(), capture_output=True, text=True, timeout=INSTALL_SECONDS)
+    assert built.returncode == 0, built.stderr[-3000:]
+    [wheel] = (tmp_path / "wheel").glob("module_dashboards-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        top_level = {name.split("/")[0] for name in archive.namelist() if not name.split("/")[0].endswith(".dist-info")}
+    assert top_level == {"dashbuild", "moddash"}
 
 
 def test_nothing_of_the_builder_is_installed_or_loaded(light_venv: Path, tmp_path: Path) -> None:

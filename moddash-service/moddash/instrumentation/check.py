@@ -14,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families as parse_tex
 
 from moddash.contract.model import Metric, ModuleContract
 from moddash.instrumentation.bounded_http import FetchError, excerpt, one_line, request
+from moddash.instrumentation.metrics import self_metric_names
 
 Severity = Literal["problem", "note"]
 SPECIAL_LABELS = frozenset({"le", "quantile"})
@@ -132,7 +133,8 @@ def check_exposition(contract: ModuleContract, text: str, content_type: str = ""
     """Return every difference between the contract and an exposition (problems first, by metric)."""
     families = {_family_name(f): f for f in parse(text, content_type) if not f.name.endswith("_created")}
     findings = [finding for metric in contract.metrics for finding in _check_metric(metric, families.get(metric.name))]
-    declared = {m.name for m in contract.metrics}
+    # instrument()'s own counters are exposed by every instrumented service, without being in its contract.
+    declared = {m.name for m in contract.metrics} | set(self_metric_names(contract.name))
     for name in sorted(families):
         if name.startswith(contract.name + "_") and name not in declared:
             findings.append(Finding("note", name, "exposed but not declared in the contract"))

@@ -28,6 +28,7 @@ from prometheus_client.metrics import MetricWrapperBase
 
 from moddash.contract.model import COUNTER, GAUGE, HISTOGRAM, Metric, ModuleContract, UnknownMetricError
 from moddash.instrumentation.errors import (
+    ERROR_KINDS,
     INTERNAL,
     INVALID_VALUE,
     MISSING_LABEL,
@@ -44,6 +45,8 @@ FAILURE = "error"
 OVERFLOW = "other"
 DEFAULT_MAX_LABEL_VALUES = 100
 STRICT_ENV = "INSTRUMENTATION_STRICT"
+ERRORS_HELP = "Records dropped by the instrumentation, by kind."
+OVERFLOW_HELP = "Label values recorded as 'other', by metric and label."
 P = ParamSpec("P")
 R = TypeVar("R")
 logger = logging.getLogger("moddash.instrumentation")
@@ -66,6 +69,11 @@ def strict_default() -> bool:
     if setting == "0":
         return False
     return "pytest" in sys.modules or "PYTEST_CURRENT_TEST" in os.environ
+
+
+def self_metric_names(module: str) -> tuple[str, str]:
+    """Return the names of `instrument()`'s own counters for `module`: dropped records, overflowed label values."""
+    return f"{module}_instrumentation_errors_total", f"{module}_label_overflow_total"
 
 
 def _collector(metric: Metric, registry: CollectorRegistry) -> MetricWrapperBase:
@@ -102,7 +110,8 @@ class ModuleMetrics:
     Label values are bounded: a label whose values the contract declares (`label_values`) keeps only those,
     and a label without declared values keeps its first `max_label_values` distinct values. Any other value
     is recorded as `other` (even when a declared list lacks `other`) and counted in
-    `{module}_label_overflow_total{metric,label}`. Both self-metrics appear on first use.
+    `{module}_label_overflow_total{metric,label}`. Every series of both self-metrics exists from the start, at
+    zero (every kind; every metric and label of the contract).
     """
 
     def __init__(self, contract: ModuleContract, registry: CollectorRegistry = REGISTRY, *,
@@ -113,8 +122,7 @@ class ModuleMetrics:
         self.registry = registry
         self.strict = strict_default() if strict is None else strict
         self.max_label_values = max_label_values
-        self.errors_metric = f"{contract.name}_instrumentation_errors_total"
-        self.overflow_metric = f"{contract.name}_label_overflow_total"
+        self.errors_metric, self.overflow_metric = self_metric_names(contract.name)
         for reserved in (self.errors_metric, self.overflow_metric):
             if any(metric.name == reserved for metric in contract.metrics):
                 raise ContractViolation(f"{reserved} is reserved for instrument()'s own metrics: "
@@ -134,6 +142,23 @@ class ModuleMetrics:
             except ValueError as error:  # prometheus_client: "Duplicated timeseries in CollectorRegistry"
                 raise ContractViolation(f"cannot register {metric.name} for module {contract.name!r}: {error} "
                                         "(instrument each contract once per registry)") from error
+        self._prime_self_metrics()
+
+    def _prime_self_metrics(self) -> None:
+        """Create every series of the two self-metrics at zero.
+
+        A counter series that appears at its first increment shows Prometheus no increase(), so the first drop
+        of a kind, or a label's first overflow, would never fire the InstrumentationDropping alert.
+        """
+        errors = self._self_counter(self.errors_metric, ERRORS_HELP, ("kind",))
+        if errors is not None:
+            for kind in ERROR_KINDS:
+                errors.labels(kind=kind)
+        overflow = self._self_counter(self.overflow_metric, OVERFLOW_HELP, ("metric", "label"))
+        if overflow is not None:
+            for metric in self.contract.metrics:
+                for label in metric.labels:
+                    overflow.labels(metric=metric.name, label=label)
 
     def _check_gauge_modes(self) -> None:
         """Under several workers a gauge without a declared multiprocess_mode would gain a `pid` label."""
@@ -172,8 +197,7 @@ class ModuleMetrics:
         logger.warning(message, *args)
 
     def _drop(self, violation: ContractViolation) -> None:
-        counter = self._self_counter(self.errors_metric, "Records dropped by the instrumentation, by kind.",
-                                     ("kind",))
+        counter = self._self_counter(self.errors_metric, ERRORS_HELP, ("kind",))
         if counter is not None:
             counter.labels(kind=violation.kind).inc()
         self._log_once(f"error:{violation.kind}", "instrumentation of %r dropped a record (%s): %s; further %s "
@@ -214,8 +238,7 @@ class ModuleMetrics:
                 if len(seen) < self.max_label_values:
                     seen.add(value)
                     return value
-        counter = self._self_counter(self.overflow_metric, "Label values recorded as 'other', by metric and label.",
-                                     ("metric", "label"))
+        counter = self._self_counter(self.overflow_metric, OVERFLOW_HELP, ("metric", "label"))
         if counter is not None:
             counter.labels(metric=metric.name, label=label).inc()
         limit = "is not among its declared values" if known is not None else \
