@@ -74,9 +74,10 @@ class WriteReport:
     removed: tuple[str, ...]
 
 
-def _current(path: Path) -> bytes | None:
+def _current(path: Path | str) -> bytes | None:
     try:
-        return path.read_bytes()
+        with open(path, "rb") as handle:
+            return handle.read()
     except (FileNotFoundError, NotADirectoryError):
         return None
     except IsADirectoryError:
@@ -87,8 +88,9 @@ def plan_changes(root: Path, files: Mapping[str, bytes], previous: Manifest) -> 
     """Return the writes and removals that turn the tree into `files`; only manifest files are removed."""
     writes: dict[str, bytes] = {}
     unchanged = []
+    base = str(root)
     for relative, content in sorted(files.items()):
-        if _current(root / relative) == content:
+        if _current(os.path.join(base, relative)) == content:  # not pathlib: this runs for every generated file
             unchanged.append(relative)
         else:
             writes[relative] = content
