@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 from dashbuild.cache_dir import CACHE_DIR, write_cached
 from dashbuild.input_snapshot import InputSnapshot, files_under
 from dashbuild.manifest import MANIFEST, is_safe_path, manifest_bytes_from_hashes, sha256
+from dashbuild.stat_hashes import StatHashes
 from dashbuild.transaction import JOURNAL, OUTPUT_AREAS, is_leftover_temp
 
 MEMO_NAME = "memo.json"
@@ -32,23 +33,10 @@ MEMO = f"{CACHE_DIR}/{MEMO_NAME}"
 MEMO_VERSION = 2
 
 
-def _hash_file(path: str) -> str:
-    try:
-        with open(path, "rb") as handle:
-            return sha256(handle.read())
-    except OSError:
-        return "unreadable"
-
-
 def fingerprint(root: Path, generated: frozenset[str], files: Sequence[str] | None = None) -> str:
     """Return the hash of everything the build of `root` reads; `generated` are the files it wrote (outputs),
     `files` every file under `root` (walked when not given)."""
     return InputSnapshot(str(root), generated, MANIFEST, files).fingerprint
-
-
-def snapshot(root: Path, generated: frozenset[str]) -> InputSnapshot:
-    """Return the snapshot of what a build of `root` reads; `generated` are the files the last build wrote."""
-    return InputSnapshot(str(root), generated, MANIFEST)
 
 
 def store(root: Path, inputs: InputSnapshot, files: Mapping[str, bytes], summary: Sequence[str],
@@ -97,8 +85,11 @@ def look_up(root: Path) -> Lookup:
     memo = _load(root)
     base = str(root)
     files = list(files_under(base))
-    inputs = InputSnapshot(base, frozenset(memo["files"]) if memo else _manifest_paths(root), MANIFEST, files)
-    return Lookup(memo if memo is not None and _answers(base, memo, files, inputs) else None, inputs)
+    hashes = StatHashes(root)
+    inputs = InputSnapshot(base, frozenset(memo["files"]) if memo else _manifest_paths(root), MANIFEST, files, hashes)
+    answered = memo is not None and _answers(base, memo, files, inputs)
+    hashes.save()
+    return Lookup(memo if answered else None, inputs)
 
 
 def unchanged(root: Path) -> dict[str, Any] | None:
@@ -118,7 +109,7 @@ def _answers(base: str, memo: dict[str, Any], files: Sequence[str], inputs: Inpu
                 return False
     except OSError:
         return False
-    if any(_hash_file(os.path.join(base, path)) != expected for path, expected in hashes.items()):
+    if any(inputs.hashes.digest(os.path.join(base, path))[0] != expected for path, expected in hashes.items()):
         return False
     if os.path.lexists(os.path.join(base, JOURNAL)) or any(os.path.islink(os.path.join(base, a))
                                                           for a in OUTPUT_AREAS):

@@ -28,9 +28,12 @@ import os
 import shutil
 import site
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
 
 from dashbuild.cache_dir import CACHE_DIR
+from dashbuild.stat_hashes import StatHashes, StatKey, stat_key
 from dashbuild.transaction import OUTPUT_AREAS
 
 # The generator: its code and data decide every output byte.
@@ -49,9 +52,6 @@ _IMPORT_HINTS = (b"dashboards", b"from .", b"import_module", b"__import__", b"im
 _DYNAMIC_CALLS = frozenset({"__import__", "import_module", "exec", "eval", "run_path", "run_module",
                             "spec_from_file_location", "SourceFileLoader", "reload"})
 ALL_MODULES = "*"
-
-StatKey = tuple[int, int, int, int]
-
 
 def files_under(folder: str) -> Iterator[str]:
     """Yield every file under `folder` as a relative POSIX path, in a stable order (skipped folders left out)."""
@@ -107,26 +107,6 @@ def environment_lines() -> Iterator[str]:
         yield f"tool:{tool}:{found}:{stat.st_size if stat else ''}:{stat.st_mtime_ns if stat else ''}"
 
 
-def _stat_key(path: str) -> StatKey | None:
-    try:
-        stat = os.stat(path)
-    except OSError:
-        return None
-    return stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino
-
-
-def _read(path: str) -> bytes | None:
-    try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except OSError:
-        return None
-
-
-def _digest(content: bytes | None) -> str:
-    return hashlib.sha256(content).hexdigest() if content is not None else "unreadable"
-
-
 def _imported_names(node: ast.AST) -> Iterator[str]:
     """Yield the names of module files an import statement reads (ALL_MODULES when it cannot tell)."""
     if isinstance(node, ast.Import):
@@ -172,36 +152,42 @@ def module_dependencies(source: bytes) -> frozenset[str]:
 class InputSnapshot:
     """The hashes of everything a build of `root` reads, taken once, and the stat of each file read."""
 
-    def __init__(self, root: str, generated: frozenset[str], manifest: str,
-                 files: Sequence[str] | None = None) -> None:
+    def __init__(self, root: str, generated: frozenset[str], manifest: str, files: Sequence[str] | None = None,
+                 hashes: StatHashes | None = None) -> None:
         self.root = root
+        self.hashes = hashes if hashes is not None else StatHashes(Path(root))
         every = list(files_under(root)) if files is None else files
         self._stats: list[tuple[str, StatKey | None]] = []
         environment = list(environment_lines())
         entries: list[tuple[str, str]] = []
-        module_sources: dict[str, bytes | None] = {}
+        dependencies: dict[str, frozenset[str]] = {}
         for relative in _project_inputs(every, generated, manifest):
-            path = os.path.join(root, relative)
-            content = self._read(path)
-            entries.append((f"project:{relative}", _digest(content)))
-            if is_module_file(relative):
-                module_sources[relative] = content
+            module = is_module_file(relative)
+            digest, derived = self._digest(os.path.join(root, relative), _dependency_list if module else None)
+            entries.append((f"project:{relative}", digest))
+            if module:
+                dependencies[relative] = frozenset(derived) if isinstance(derived, list) else frozenset()
         for label, path in _generator_inputs():
-            entries.append((label, _digest(self._read(path))))
+            entries.append((label, self._digest(path)[0]))
         self.fingerprint = _hash([*environment, *(f"{label}\0{digest}" for label, digest in entries)])
         self.global_key = _hash([*environment, *(f"{label}\0{digest}" for label, digest in entries
                                                if not is_module_file(label.removeprefix("project:")))])
-        hashes = {relative: digest for label, digest in entries
-                  if is_module_file(relative := label.removeprefix("project:"))}
-        self.module_keys = _module_keys(self.global_key, hashes, module_sources)
+        hashes_of_modules = {relative: digest for label, digest in entries
+                             if is_module_file(relative := label.removeprefix("project:"))}
+        self.module_keys = _module_keys(self.global_key, hashes_of_modules, dependencies)
 
-    def _read(self, path: str) -> bytes | None:
-        self._stats.append((path, _stat_key(path)))
-        return _read(path)
+    def _digest(self, path: str, derive: Callable[[bytes], Any] | None = None) -> tuple[str, Any]:
+        digest, derived, stat = self.hashes.digest(path, derive)
+        self._stats.append((path, stat))
+        return digest, derived
 
     def still_current(self) -> bool:
         """Return True when no file read for the snapshot has changed since (size, times, inode)."""
-        return all(_stat_key(path) == stat for path, stat in self._stats)
+        return all(stat_key(path) == stat for path, stat in self._stats)
+
+
+def _dependency_list(source: bytes) -> list[str]:
+    return sorted(module_dependencies(source))
 
 
 def _hash(lines: Iterable[str]) -> str:
@@ -211,10 +197,9 @@ def _hash(lines: Iterable[str]) -> str:
     return digest.hexdigest()
 
 
-def _module_keys(global_key: str, hashes: dict[str, str], sources: dict[str, bytes | None]) -> dict[str, str]:
+def _module_keys(global_key: str, hashes: dict[str, str], direct: dict[str, frozenset[str]]) -> dict[str, str]:
     """Return each module file's key: the global key, its hash and the hashes of the module files it imports."""
     by_name = {relative.rpartition("/")[2].removesuffix(".py"): relative for relative in hashes}
-    direct = {relative: module_dependencies(sources[relative] or b"") for relative in hashes}
     keys = {}
     for relative in hashes:
         reached, pending = {relative}, [relative]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import attrs
 
-from dashbuild.files import dump_json
+from dashbuild.json_out import dump_json
 
 MANIFEST = "build-manifest.json"
 GENERATOR = "python build.py"

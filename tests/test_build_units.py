@@ -10,6 +10,7 @@ import random
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
@@ -17,6 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from dashbuild import stat_hashes
 from dashbuild.build_units import UNITS
 from dashbuild.cache_dir import CACHE_DIR
 from dashbuild.canonical import Uncanonical, digest
@@ -24,6 +26,7 @@ from dashbuild.input_snapshot import ALL_MODULES, InputSnapshot, is_module_file,
 from dashbuild.manifest import MANIFEST
 from dashbuild.promtool_check import _is_rule_file
 from dashbuild.scaffold import module_source
+from dashbuild.stat_hashes import StatHashes
 from tests.conftest import run_build, snapshot
 
 SHARED_TITLE = 'SHARED_TITLE = "Alpha tokens"\n'
@@ -282,3 +285,32 @@ def test_digests_tell_values_apart_and_refuse_unknown_kinds() -> None:
 def test_the_rule_file_test_agrees_with_pathlib(path: str) -> None:
     pure = PurePosixPath(path)
     assert _is_rule_file(path) == (pure.parent == PurePosixPath("prometheus/rules") and pure.suffix == ".yml")
+
+
+def test_a_file_rewritten_with_its_size_and_modification_time_kept_is_hashed_again(tmp_path: Path) -> None:
+    path = tmp_path / "alpha.py"
+    path.write_text("A = 1\n", encoding="utf-8")
+    hashes = StatHashes(tmp_path)
+    first, _derived, _stat = hashes.digest(str(path))
+    before = path.stat()
+    time.sleep(0.05)  # past any timestamp tick
+    path.write_text("A = 2\n", encoding="utf-8")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # mtime and size as they were; ctime moves
+    assert hashes.digest(str(path))[0] != first
+
+
+def test_only_files_still_for_a_while_are_remembered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settled, fresh = tmp_path / "settled.py", tmp_path / "fresh.py"
+    settled.write_text("A = 1\n", encoding="utf-8")
+    fresh.write_text("B = 1\n", encoding="utf-8")
+    hashes = StatHashes(tmp_path)
+    for path in (settled, fresh):
+        hashes.digest(str(path))
+    now = time.time_ns()
+    monkeypatch.setattr(time, "time_ns", lambda: now + stat_hashes.RACY_NS + 1)
+    os.utime(fresh, ns=(now + 10 * stat_hashes.RACY_NS, now + 10 * stat_hashes.RACY_NS))  # changed "later"
+    hashes.digest(str(fresh))
+    hashes.save()
+    saved = json.loads((tmp_path / stat_hashes.HASHES).read_text(encoding="utf-8"))["entries"]
+    assert list(saved) == [str(settled)]
+    assert StatHashes(tmp_path).digest(str(settled))[0] == hashes.digest(str(settled))[0]
