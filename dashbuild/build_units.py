@@ -30,13 +30,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from dashbuild.alertmanager import CONFIG_FILE as ALERTMANAGER_CONFIG
-from dashbuild.alertmanager import required_version
-from dashbuild.amtool_check import check_alertmanager_config
 from dashbuild.cache_dir import CACHE_DIR, write_cached
 from dashbuild.canonical import Uncanonical, digest
 from dashbuild.checks import run_checks
 from dashbuild.compiled import CompiledDashboard, DashboardIdentity
+from dashbuild.consumer_checks import check_consumer_files, raise_on_errors
 from dashbuild.discover import ModuleFile, load_each, load_module_file
 from dashbuild.errors import BuildError, BuildFailed
 from dashbuild.input_snapshot import InputSnapshot
@@ -45,10 +43,10 @@ from dashbuild.manifest import is_safe_path, sha256
 from dashbuild.outputs import dashboard_files, dashboard_path
 from dashbuild.overview import module_section
 from dashbuild.pipeline import BuildResult, SummaryRow, as_error, build, compile_module, undeclared_summary
-from dashbuild.promtool_check import check_prometheus_tree, previously_generated
 from dashbuild.provisioning import DASHBOARDS_DIR
 from dashbuild.settings import load_settings
 from dashbuild.tool_passes import ToolPasses
+from panels.settings import Alerting
 
 UNITS_NAME = "units.json"
 UNITS = f"{CACHE_DIR}/{UNITS_NAME}"
@@ -255,19 +253,15 @@ class UnitCache:
         return files
 
     def _checked(self, previous: dict[str, Any], files: dict[str, bytes], compiled: Sequence[CompiledDashboard],
-                 findings: Sequence[Finding], alerting: Any, passes: ToolPasses | None) -> BuildResult:
+                 findings: Sequence[Finding], alerting: Alerting, passes: ToolPasses | None) -> BuildResult:
         """Return the build result of the reused and the new files, promtool and amtool having checked them."""
         order: list[str] = previous["order"]
         ordered = {path: files[path] for path in order}
         units: dict[str, Any] = previous["units"]
         sources = {output: path for path, unit in units.items() for output in unit["outputs"]
                    if output != _dashboard_output(unit)}
-        promtool = check_prometheus_tree(self.root, ordered, sources, generated_before=previously_generated(self.root),
-                                         passes=passes)
-        amtool = check_alertmanager_config(ordered[ALERTMANAGER_CONFIG], requires=required_version(alerting),
-                                           passes=passes)
-        if promtool.errors or amtool.errors:
-            raise BuildFailed([*promtool.errors, *amtool.errors])
+        outcome = check_consumer_files(self.root, ordered, sources, alerting, passes)
+        raise_on_errors(outcome)
         by_source = {d.source: d for d in compiled}
         new_warnings = {d.source: [f for f in findings if f.severity == "warning" and f.dashboard == d.filename]
                         for d in compiled}
@@ -285,7 +279,7 @@ class UnitCache:
         reused = tuple(DashboardIdentity(*units[path]["identity"]) for path in previous["modules"]
                        if path not in by_source)
         return BuildResult(files=ordered, summary=tuple(summary), dashboards=tuple(compiled),
-                           warnings=tuple(warnings), notes=(*promtool.notes, *amtool.notes),
+                           warnings=tuple(warnings), notes=outcome.notes,
                            reused_identities=(*reused, DashboardIdentity(*previous["shared"]["identity"])))
 
     def _updated(self, previous: dict[str, Any], loaded: Sequence[ModuleFile], compiled: Sequence[CompiledDashboard],

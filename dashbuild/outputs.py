@@ -38,6 +38,9 @@ class Output:
 
     name: str
     render: Callable[[BuildInputs], dict[str, bytes]]
+    # Whether it reads the compiled dashboards; the others are rendered, and their consumers' checks started,
+    # before the dashboards compile (pipeline._build).
+    reads_dashboards: bool = False
 
 
 def dashboard_path(dashboard: CompiledDashboard) -> str:
@@ -76,7 +79,7 @@ def _serialises(module: ModuleFile) -> bool:
 
 
 OUTPUTS: tuple[Output, ...] = (
-    Output("dashboards", lambda inputs: dashboard_files(inputs.dashboards)),
+    Output("dashboards", lambda inputs: dashboard_files(inputs.dashboards), reads_dashboards=True),
     Output("provisioning", lambda _inputs: provisioning_files()),
     Output("prometheus", lambda inputs: prometheus_tree_files(inputs.modules, inputs.settings.runbooks)),
     Output("slo", lambda inputs: slo_files(inputs.modules, inputs.settings.runbooks)),
@@ -86,10 +89,15 @@ OUTPUTS: tuple[Output, ...] = (
 
 def render_outputs(inputs: BuildInputs, outputs: Sequence[Output] = OUTPUTS) -> dict[str, bytes]:
     """Return the files of every output stage; a path two stages both write is a bug, reported as such."""
+    return merge_outputs([(output, output.render(inputs)) for output in outputs])
+
+
+def merge_outputs(rendered: Sequence[tuple[Output, dict[str, bytes]]]) -> dict[str, bytes]:
+    """Return the files of stages rendered apart, in the order given; a path two stages both write is a bug."""
     files: dict[str, bytes] = {}
     owners: dict[str, str] = {}
-    for output in outputs:
-        for path, content in output.render(inputs).items():
+    for output, stage_files in rendered:
+        for path, content in stage_files.items():
             if path in files:
                 raise ValueError(f"outputs {owners[path]!r} and {output.name!r} both write {path}")
             files[path], owners[path] = content, output.name

@@ -13,19 +13,16 @@ from pathlib import Path
 
 import attrs
 
-from dashbuild.alertmanager import CONFIG_FILE as ALERTMANAGER_CONFIG
-from dashbuild.alertmanager import required_version
-from dashbuild.amtool_check import check_alertmanager_config
 from dashbuild.checks import run_checks
 from dashbuild.compiled import CompiledDashboard, DashboardIdentity
+from dashbuild.consumer_checks import BackgroundChecks, raise_on_errors
 from dashbuild.discover import ModuleFile, discover
 from dashbuild.errors import BuildError, BuildFailed
 from dashbuild.lint import Finding, lint
 from dashbuild.lint_rules import undeclared_metrics
-from dashbuild.outputs import BuildInputs, dashboard_path, render_outputs
+from dashbuild.outputs import OUTPUTS, BuildInputs, Output, dashboard_path, merge_outputs
 from dashbuild.overview import build_overview, module_section
 from dashbuild.prometheus import alert_rules_path
-from dashbuild.promtool_check import check_prometheus_tree, previously_generated
 from dashbuild.render import render_dashboard
 from dashbuild.settings import load_settings
 from dashbuild.slo_files import slo_sources
@@ -173,14 +170,23 @@ def compile_checked(root: Path) -> tuple[list[ModuleFile], list[CompiledDashboar
 
 
 def _compile_checked(root: Path) -> tuple[ProjectSettings, list[ModuleFile], list[CompiledDashboard]]:
-    try:
-        settings = load_settings(root)
-    except BuildError as error:
-        raise BuildFailed([error]) from error
+    settings = _settings(root)
     modules = discover(root)
     errors = check_registry(modules)
     if errors:
         raise BuildFailed(errors)
+    return settings, modules, _checked_dashboards(modules, settings)
+
+
+def _settings(root: Path) -> ProjectSettings:
+    try:
+        return load_settings(root)
+    except BuildError as error:
+        raise BuildFailed([error]) from error
+
+
+def _checked_dashboards(modules: Sequence[ModuleFile], settings: ProjectSettings) -> list[CompiledDashboard]:
+    """Return every dashboard compiled and checked; raise BuildFailed on any error."""
     try:
         dashboards = compile_dashboards(modules, settings)
     except BuildError as error:
@@ -188,7 +194,7 @@ def _compile_checked(root: Path) -> tuple[ProjectSettings, list[ModuleFile], lis
     errors = run_checks(dashboards)
     if errors:
         raise BuildFailed(errors)
-    return settings, modules, dashboards
+    return dashboards
 
 
 def undeclared_summary(findings: Sequence[Finding]) -> list[BuildError]:
@@ -221,20 +227,41 @@ def build(root: Path, passes: ToolPasses | None = None) -> BuildResult:
 
 
 def _build(root: Path, passes: ToolPasses | None) -> BuildResult:
-    settings, modules, dashboards = _compile_checked(root)
-    findings = lint(dashboards)
-    errors = [as_error(f) for f in findings if f.severity == "error"]
+    settings = _settings(root)
+    modules = discover(root)
+    errors = check_registry(modules)
     if errors:
-        raise BuildFailed([*errors, *undeclared_summary(findings)])
-    alerting = settings.alerting
-    files = render_outputs(BuildInputs(settings, tuple(modules), tuple(dashboards)))
-    promtool = check_prometheus_tree(root, files, {**{alert_rules_path(m.contract): m.path for m in modules},
-                                                   **slo_sources(modules)},
-                                     generated_before=previously_generated(root), passes=passes)
-    amtool = check_alertmanager_config(files[ALERTMANAGER_CONFIG], requires=required_version(alerting),
-                                       passes=passes)
-    if promtool.errors or amtool.errors:
-        raise BuildFailed([*promtool.errors, *amtool.errors])
+        raise BuildFailed(errors)
+    # The stages that do not read the dashboards first, and their consumers' checks started on them: promtool and
+    # amtool then run on another core while this process compiles, validates and lints the dashboards.
+    early: list[tuple[Output, dict[str, bytes]]] = []
+    early_failure: BuildFailed | None = None
+    try:
+        early = [(o, o.render(BuildInputs(settings, tuple(modules), ()))) for o in OUTPUTS if not o.reads_dashboards]
+    except BuildFailed as failure:
+        early_failure = failure  # reported after the dashboards' errors, as each stage's errors come in stage order
+    checks = None if early_failure else BackgroundChecks(
+        root, merge_outputs(early), {**{alert_rules_path(m.contract): m.path for m in modules}, **slo_sources(modules)},
+        settings.alerting, passes)
+    try:
+        dashboards = _checked_dashboards(modules, settings)
+        findings = lint(dashboards)
+        errors = [as_error(f) for f in findings if f.severity == "error"]
+        if errors:
+            raise BuildFailed([*errors, *undeclared_summary(findings)])
+        inputs = BuildInputs(settings, tuple(modules), tuple(dashboards))
+        late = {o.name: o.render(inputs) for o in OUTPUTS if o.reads_dashboards}
+        if early_failure is not None:
+            raise early_failure
+        assert checks is not None
+        outcome = checks.outcome()
+    except BaseException:
+        if checks is not None:
+            checks.stop()
+        raise
+    raise_on_errors(outcome)
+    stages = dict(early)
+    files = merge_outputs([(o, late[o.name] if o.reads_dashboards else stages[o]) for o in OUTPUTS])
     summary = tuple(
         SummaryRow(d.json["title"], len(d.panels), sum(len(p.targets) for p in d.panels),
                    dashboard_path(d), d.escape_hatches)
@@ -242,7 +269,4 @@ def _build(root: Path, passes: ToolPasses | None) -> BuildResult:
     )
     return BuildResult(files=files, summary=summary, dashboards=tuple(dashboards),
                        contracts=tuple(m.contract for m in modules), modules=tuple(modules),
-                       warnings=tuple(f for f in findings if f.severity == "warning"),
-                       notes=(*promtool.notes, *amtool.notes))
-
-
+                       warnings=tuple(f for f in findings if f.severity == "warning"), notes=outcome.notes)

@@ -126,15 +126,19 @@ def _run(promtool: str, cwd: str, timeout: float) -> tuple[int, str]:
     return run_tool([promtool, "check", "config", "--lint-fatal", CONFIG_FILE], cwd, timeout)
 
 
+# A `*_file: <path>` setting (credentials_file, password_file, ca_file, ...); `rule_files:` is not one.
+_SECRET_FILE_KEY = re.compile(rb"^[ \t-]*[A-Za-z0-9_]*_file:[ \t]*[^\s#]", re.MULTILINE)
+
+
 def _with_stand_in_secrets(config: bytes, folder: Path) -> bytes:
     """Return prometheus.yml with every `*_file` secret pointed at a stand-in file in `folder`.
 
     The real paths (`/run/secrets/...`) exist only inside the Prometheus container, and promtool refuses a
     credentials file it cannot open; the check is about the config, not about this machine's secrets.
     """
-    if b"_file" not in config:
+    if not _SECRET_FILE_KEY.search(config):
         return config
-    data = yaml.safe_load(config)
+    data = yaml.load(config, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     stand_in = folder / "stand-in-secret"
     stand_in.write_text("stand-in\n")
 

@@ -22,6 +22,7 @@ from prometheus_client.registry import Collector
 from dashboards.prompt_manager import CONTRACT
 from dashbuild.files import dump_yaml
 from dashbuild.prometheus import scrape_job
+from dashbuild.promtool_check import _with_stand_in_secrets
 from moddash.contract import ModuleContract, ScrapeTarget, standard_metrics
 from moddash.instrumentation import instrument
 from moddash.instrumentation.exposition import TOKEN_ENV, TOKEN_FILE_ENV
@@ -218,3 +219,14 @@ def test_a_protected_module_builds_with_a_container_only_token_path(repo_copy: P
     assert result.returncode == 0, result.stderr
     config = (repo_copy / "prometheus" / "prometheus.yml").read_text()
     assert f"credentials_file: {secret}" in config and "stand-in" not in config
+
+
+@pytest.mark.parametrize(("config", "has_secret"), [
+    (b"rule_files:\n- rules/*.yml\n", False),
+    (b"scrape_configs:\n- job_name: a\n  authorization:\n    credentials_file: /run/secrets/t\n", True),
+    (b"- basic_auth:\n    password_file: /run/x\n", True),
+    (b"  tls_config: {}\n  # ca_file: commented\n", False),
+])
+def test_only_a_secret_file_setting_gets_a_stand_in(config: bytes, has_secret: bool, tmp_path: Path) -> None:
+    replaced = _with_stand_in_secrets(config, tmp_path)
+    assert (replaced != config) == has_secret
