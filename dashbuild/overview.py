@@ -46,6 +46,8 @@ BY_MODULE = "{{module}}"
 # Time series show the TOP modules, not all: readable at 30 modules, a nearly constant amount of data to read and
 # load, and at 1-minute steps, the resolution of the recorded rates. Which modules: see top_variables.
 TOP = 5
+# An SLO with less than this share of its error budget left is yellow in the SLO columns, and counted as low.
+LOW_BUDGET = 0.25
 
 
 def _over_range(series: str, by: Sequence[str] = ()) -> str:
@@ -148,6 +150,41 @@ def cost_by_module() -> Panel:
     )
 
 
+def modules_not_up() -> Panel:
+    """Return the number of modules with a scrape target down at the end of the range, from the recorded share of
+    targets up."""
+    return Panel(
+        kind="stat",
+        title="Modules not UP",
+        description="Modules with at least one scrape target down at the end of the time range (now, unless the "
+                    "range ends in the past): DEGRADED or DOWN in the Modules table. From the recorded "
+                    f"{recorded.UP}; 0 when every module's targets are up, empty when Prometheus has none of these "
+                    "series.",
+        unit="none",
+        targets=(Target(promql.sum_by(f"{promql.selector(recorded.UP)} < bool 1"), "modules", instant=True),),
+        thresholds=(Step("green"), Step("red", 1)),
+        decimals=0,
+    )
+
+
+def slos_low_on_budget() -> Panel:
+    """Return the number of SLOs with little error budget left, from the recorded budget remaining."""
+    return Panel(
+        kind="stat",
+        title=f"SLOs below {LOW_BUDGET * 100:g} % budget",
+        description=f"SLOs (availability, latency; one per module and kind) with less than {LOW_BUDGET * 100:g} % of "
+                    "their error budget left over their SLO window at the end of the time range, a missed objective "
+                    "(budget below 0) included: yellow or red in the SLOs table. From the recorded "
+                    f"{slo.BUDGET_REMAINING}; an SLO without traffic in its window has no budget figure and is not "
+                    "counted; 0 when none is low, empty when Prometheus has none of these series.",
+        unit="none",
+        targets=(Target(promql.sum_by(f"{promql.selector(slo.BUDGET_REMAINING)} < bool {LOW_BUDGET:g}"), "SLOs",
+                        instant=True),),
+        thresholds=(Step("green"), Step("yellow", 1)),
+        decimals=0,
+    )
+
+
 def module_health() -> Panel:
     """Return one UP/DEGRADED/DOWN value per module, from the recorded share of targets up."""
     return helpers.health_status((Target(promql.selector(recorded.UP), BY_MODULE, instant=True),))
@@ -233,7 +270,7 @@ def slo_table() -> tuple[Panel, ...]:
                     "SLO window.", "percentunit", (Step("blue"),), 3),
         _slo_column("SLOs: error budget remaining", slo.BUDGET_REMAINING, "Share of each SLO's error budget not spent "
                     "over its window: red when negative (objective missed), yellow below 25 %.", "percentunit",
-                    (Step("red"), Step("yellow", 0), Step("green", 0.25)), 1),
+                    (Step("red"), Step("yellow", 0), Step("green", LOW_BUDGET)), 1),
         _slo_column(f"SLOs: burn rate ({slo.BURN_WINDOW})", slo.BURN_RATE, "Error ratio over the last "
                     f"{slo.BURN_WINDOW} divided by the error budget: at 1 the budget lasts exactly the SLO window. "
                     f"Yellow from the ticket's factor, orange and red from the pages' (for a {window} window).",
@@ -373,19 +410,32 @@ def _summary_with_sections() -> Row:
     ), key="overview")
 
 
-def _summary_with_table(modules: Sequence[Module]) -> Row:
-    """Return the cross-module row of a many-module overview: totals, the top-5 time series and two tables."""
+def _summary_with_table(modules: Sequence[Module]) -> tuple[Row, ...]:
+    """Return the rows of a many-module overview: totals, counts and the top-5 time series, then the two tables in
+    collapsed rows."""
     # The health stat, the cost pie and the SLO stats show one value per module: at hundreds of modules they are
     # unreadable and slow to draw. Health and the SLO numbers move into the tables' columns (the same queries); cost
     # is shown per hour (see module_table).
-    return Row("All modules", (
-        total_operations().sized(width=4).keyed("overview.total_operations"),
-        operations_by_module(now=True).sized(width=20).keyed("overview.operations_by_module"),
-        error_ratio_by_module(now=True).sized(width=12).keyed("overview.error_ratio_by_module"),
-        p95_by_module(now=True).sized(width=12).keyed("overview.p95_by_module"),
-        module_table(modules).sized(width=24, height=20).keyed("overview.module_table"),
-        slo_overview_table().sized(width=24, height=12).keyed("overview.slo_table"),
-    ), key="overview")
+    # The tables are what sections are below the threshold: every module's detail, in collapsed rows whose queries
+    # run when opened. Each of their nine columns reads one sample of every module (or of every module and SLO, 2N),
+    # and Prometheus' cost of an instant query grows with the series it selects, whatever it returns (a count of
+    # them costs as much): open, at 300 modules, they alone took longer than the whole overview at 3 modules
+    # (bench/load_cost.py). The two counts read three of those columns' worth instead, so that a module down or an
+    # SLO low on budget shows without opening them.
+    return (
+        Row("All modules", (
+            total_operations().sized(width=4).keyed("overview.total_operations"),
+            modules_not_up().sized(width=4).keyed("overview.modules_not_up"),
+            slos_low_on_budget().sized(width=4).keyed("overview.slos_low_on_budget"),
+            operations_by_module(now=True).sized(width=12).keyed("overview.operations_by_module"),
+            error_ratio_by_module(now=True).sized(width=12).keyed("overview.error_ratio_by_module"),
+            p95_by_module(now=True).sized(width=12).keyed("overview.p95_by_module"),
+        ), key="overview"),
+        Row("Every module", (module_table(modules).sized(width=24, height=20).keyed("overview.module_table"),),
+            collapsed=True, key="modules"),
+        Row("Every SLO", (slo_overview_table().sized(width=24, height=12).keyed("overview.slo_table"),),
+            collapsed=True, key="slos"),
+    )
 
 
 def build_overview(modules: Sequence[Module], settings: ProjectSettings = DEFAULTS) -> DashboardSpec:
@@ -397,7 +447,7 @@ def build_overview(modules: Sequence[Module], settings: ProjectSettings = DEFAUL
             title=settings.overview_title,
             description="Health, traffic, errors, latency and cost of every module in one table, each row linking "
                         "to the module's dashboard.",
-            rows=(_summary_with_table(modules),),
+            rows=_summary_with_table(modules),
             variables=top_variables(now=True),
             links=(TagLink("Module dashboards", MODULE_DASHBOARD_TAGS, "Every module's dashboard"),),
             tags=("generated", "overview"),
