@@ -85,13 +85,14 @@ def top_variables(now: bool = False) -> tuple[Variable, ...]:
 
     Grafana runs them as instant queries at the end of the range when the dashboard loads or its range changes.
     The range average reads every sample of every module's series in the range (N x range / SCRAPE_INTERVAL: 1.3
-    million at 300 modules over 6 h, 0.45 s of a 0.56 s overview load), so it serves the sections form (at most
-    `overview_sections_max` modules), where a module busy earlier in the range ranks by all it did.
+    million at 300 modules over 6 h, 0.45 s of a 0.56 s overview load in BENCHMARKS.md), so it serves the sections
+    form (at most `overview_sections_max` modules), where a module busy earlier in the range ranks by all it did.
     The table form ranks by the value at the end of the range, one sample per module, and its panels say "now".
-    A coarser recorded series for ranking (one sample a minute or five) would still read every module's series
-    across every block of the range, several times the cost of one sample each (measured: about 30 ms per
-    variable at 300 modules and one sample a minute, against 7 ms for the value now), and would add a rule
-    group for the ranking alone.
+    A coarser recorded series for ranking would still read every module's series across every block of the range:
+    at one sample a minute, 33 ms per variable at 300 modules over 6 h against 9 ms for the value now
+    (bench/load_cost.py's data), and a rule group for the ranking alone. A recorded topk would read other rules
+    (which `promtool tsdb create-blocks-from rules` cannot backfill in one pass) or compute every module's rates
+    again from raw series at every evaluation.
     """
     def chooses(series: str) -> str:
         ranked = promql.selector(series) if now else promql.over_time("avg", promql.selector(series), "${__range}")
@@ -418,10 +419,10 @@ def _summary_with_table(modules: Sequence[Module]) -> tuple[Row, ...]:
     # is shown per hour (see module_table).
     # The tables are what sections are below the threshold: every module's detail, in collapsed rows whose queries
     # run when opened. Each of their nine columns reads one sample of every module (or of every module and SLO, 2N),
-    # and Prometheus' cost of an instant query grows with the series it selects, whatever it returns (a count of
-    # them costs as much): open, at 300 modules, they alone took longer than the whole overview at 3 modules
-    # (bench/load_cost.py). The two counts read three of those columns' worth instead, so that a module down or an
-    # SLO low on budget shows without opening them.
+    # and Prometheus' cost of an instant query grows with the series it selects, whatever it returns (counting
+    # them costs it as much): at 300 modules, opening both rows takes longer than loading the whole overview at 3
+    # modules (bench/load_cost.py). Open, the two counts read three of those columns' worth instead, so that a
+    # module down or an SLO low on budget shows without opening them.
     return (
         Row("All modules", (
             total_operations().sized(width=4).keyed("overview.total_operations"),
