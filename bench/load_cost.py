@@ -8,7 +8,8 @@ interval for `module:slo_*`) are written as OpenMetrics and backfilled with
 `promtool tsdb create-blocks-from rules`: that writes one block per rule, thousands at 300 modules, which no
 running server has. Prometheus is then started on each data folder and each dashboard's queries are run as
 Grafana runs them on open (panels of collapsed rows wait until opened): the variables first, `query_range`
-over the last 6 h with the step of a ~1,600-pixel panel, instant queries at the end, one after another.
+over the last 6 h with the step of a ~1,600-pixel panel, instant queries at the end, one after another. Each
+collapsed row's queries are then timed apart, as opening it runs them.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from dashbuild.files import dump_json
 from dashbuild.overview import build_overview
 from dashbuild.pipeline import module_spec
 from dashbuild.render import render_dashboard
-from dashbuild.verify import PrometheusClient, plan_panel, resolve_variables, run_query
+from dashbuild.verify import PlannedQuery, PrometheusClient, plan_panel, resolve_variables, run_query
 from moddash.contract import ModuleContract
 from panels import promql
 from panels.settings import SCRAPE_INTERVAL
@@ -190,6 +191,11 @@ def loaded_panels(dashboard: dict[str, Any]) -> list[dict[str, Any]]:
     return [p for p in dashboard.get("panels", []) if p.get("type") != "row"]
 
 
+def collapsed_rows(dashboard: dict[str, Any]) -> list[dict[str, Any]]:
+    """Return the collapsed rows, whose panels Grafana queries when the row is opened."""
+    return [p for p in dashboard.get("panels", []) if p.get("type") == "row" and p.get("collapsed")]
+
+
 @attrs.frozen
 class DashboardLoad:
     """The queries one dashboard runs on open, and how long Prometheus takes for them, run by run."""
@@ -200,6 +206,8 @@ class DashboardLoad:
     empty: int
     # What each load spent, by part: the variables' queries together, then each panel query (title and ref id).
     parts: tuple[tuple[str, tuple[float, ...]], ...] = ()
+    # Each collapsed row opened after the load: its title, its query count and the seconds its queries took.
+    opened: tuple[tuple[str, int, tuple[float, ...]], ...] = ()
 
 
 @attrs.frozen
@@ -235,14 +243,24 @@ class _Timed:
         self.resolved, self.variable_queries = resolve_variables(client, dashboard, end, QUERY_RANGE_SECONDS)
         self.planned = [(f"{panel['title']} {q.ref_id}", q) for panel in loaded_panels(dashboard)
                         for q in plan_panel(dashboard, panel, QUERY_RANGE_SECONDS, scrape_seconds, self.resolved)]
+        self.rows = [(str(row["title"]), [q for panel in row.get("panels", []) for q in plan_panel(
+            dashboard, panel, QUERY_RANGE_SECONDS, scrape_seconds, self.resolved)])
+            for row in collapsed_rows(dashboard)]
         self.empty = 0
         for _label, query in self.planned:  # a warm-up, and a count of queries without data
-            answer = run_query(client, query, end, QUERY_RANGE_SECONDS)
-            if answer.get("status") != "success":
-                raise RuntimeError(f"{dashboard['title']}: {query.expr}: {answer.get('error')}")
-            self.empty += not answer["data"]["result"]
+            self.empty += not self._run(query)["data"]["result"]
+        for _title, queries in self.rows:
+            for query in queries:
+                self._run(query)
         self.samples: list[float] = []
         self.parts: dict[str, list[float]] = {}
+        self.opened: dict[str, list[float]] = {}
+
+    def _run(self, query: PlannedQuery) -> dict[str, Any]:
+        answer = run_query(self.client, query, self.end, QUERY_RANGE_SECONDS)
+        if answer.get("status") != "success":
+            raise RuntimeError(f"{self.dashboard['title']}: {query.expr}: {answer.get('error')}")
+        return answer
 
     def load(self) -> None:
         """Time one load: the variables' queries first, then every panel query, one after another."""
@@ -257,12 +275,19 @@ class _Timed:
             self.parts.setdefault(label, []).append(finished - before)
         if resolved != self.resolved:
             raise AssertionError(f"{self.dashboard['title']}: the top-5 variables changed between loads")
+        for title, queries in self.rows:
+            started = time.perf_counter()
+            for query in queries:
+                run_query(self.client, query, self.end, QUERY_RANGE_SECONDS)
+            self.opened.setdefault(title, []).append(time.perf_counter() - started)
 
     def result(self) -> DashboardLoad:
         """Return the loads measured."""
         return DashboardLoad(str(self.dashboard["title"]), len(self.planned) + self.variable_queries,
                              tuple(self.samples), self.empty,
-                             tuple((label, tuple(values)) for label, values in self.parts.items()))
+                             tuple((label, tuple(values)) for label, values in self.parts.items()),
+                             tuple((title, len(queries), tuple(self.opened.get(title, ())))
+                                   for title, queries in self.rows))
 
 
 @attrs.frozen

@@ -272,9 +272,17 @@ def report(plan: Plan, info: dict[str, str], load_log: LoadLog, note: str, scali
             (label, f"{1000 * stats(small_parts[label]).median:.1f}" if label in small_parts else "—",
              f"{1000 * stats(values).median:.1f}") for label, values in heaviest])
         lines += ["", f"Overview load at N = {large.modules} / N = {small.modules}, pairwise: {times(overview)}. "
-                  "By design what grows with N is the three hidden top-5 variables (N series over the range: "
-                  "N × 6 h / 5 s samples each) and the two tables (N rows in Modules, 2N in SLOs); the time series "
-                  "read the one all-modules series and five modules'.", "",
+                  "What grows with N on open: beside sections (N ≤ 20), the three hidden top-5 variables, each "
+                  "averaging every module's series over the range (N × 6 h / 5 s samples); in the table form, the "
+                  "three variables (each module's value at the end of the range) and the two counts (modules not "
+                  "UP, SLOs low on budget), one sample per module, or per module and SLO, each. The time series "
+                  "read the one all-modules series and five modules'.", ""]
+        lines += ["Collapsed rows run their queries when opened, not on load (module sections beside sections; the "
+                  "Modules and SLOs tables in the table form); each opened after a load, median ms (min–max):", ""]
+        lines += table(["N", "row", "queries", "opening"], [
+            (result.modules, title, count, seconds(values, "ms", 1000)) for result in loads
+            for title, count, values in result.loads[0].opened])
+        lines += ["",
                   "Backfill: " + "; ".join(f"N = {r.modules}: " + ", ".join(
                       f"{k} {v:.0f} s" for k, v in r.backfill_seconds.items()) for r in loads) + "."]
         targets.append((f"overview load at N = {large.modules} ≤ 2× N = {small.modules} (pairwise median)",

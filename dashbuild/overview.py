@@ -43,9 +43,11 @@ from rules.recording import total_over_range
 
 Module = tuple[ModuleContract, ModuleDashboard]
 BY_MODULE = "{{module}}"
-# Time series show the TOP modules (by average over the range), not all: readable at 30 modules, a nearly
-# constant amount of data to read and load, and at 1-minute steps, the resolution of the recorded rates.
+# Time series show the TOP modules, not all: readable at 30 modules, a nearly constant amount of data to read and
+# load, and at 1-minute steps, the resolution of the recorded rates. Which modules: see top_variables.
 TOP = 5
+# An SLO with less than this share of its error budget left is yellow in the SLO columns, and counted as low.
+LOW_BUDGET = 0.25
 
 
 def _over_range(series: str, by: Sequence[str] = ()) -> str:
@@ -69,7 +71,7 @@ def total_operations() -> Panel:
 
 
 # Each top-5 panel reads only the series of modules chosen once per load by a hidden variable: the
-# `query_result` of topk over the range average, from which Grafana extracts the `module` values.
+# `query_result` of a topk, from which Grafana extracts the `module` values.
 TOP_VARIABLES = {
     "busiest": (recorded.OPERATIONS_RATE, "Busiest modules"),
     "failing": (recorded.ERROR_RATIO, "Modules failing most"),
@@ -77,13 +79,33 @@ TOP_VARIABLES = {
 }
 
 
-def top_variables() -> tuple[Variable, ...]:
-    """Return the hidden variables naming the TOP modules by average of each recorded series over the range."""
-    def chooses(series: str) -> str:
-        return f"query_result({promql.topk(TOP, promql.over_time('avg', promql.selector(series), '${__range}'))})"
+def top_variables(now: bool = False) -> tuple[Variable, ...]:
+    """Return the hidden variables naming the TOP modules of each recorded series: by its average over the range,
+    or (`now`) by its value at the end of the range.
 
-    return tuple(Variable(name=name, label=label, query=chooses(series), regex='/module="([^"]+)"/', all_value=None,
-                          hidden=True) for name, (series, label) in TOP_VARIABLES.items())
+    Grafana runs them as instant queries at the end of the range when the dashboard loads or its range changes.
+    The range average reads every sample of every module's series in the range (N x range / SCRAPE_INTERVAL: 1.3
+    million at 300 modules over 6 h, 0.45 s of a 0.56 s overview load in BENCHMARKS.md), so it serves the sections
+    form (at most `overview_sections_max` modules), where a module busy earlier in the range ranks by all it did.
+    The table form ranks by the value at the end of the range, one sample per module, and its panels say "now".
+    A coarser recorded series for ranking would still read every module's series across every block of the range:
+    at one sample a minute, 33 ms per variable at 300 modules over 6 h against 9 ms for the value now
+    (bench/load_cost.py's data), and a rule group for the ranking alone. A recorded topk would read other rules
+    (which `promtool tsdb create-blocks-from rules` cannot backfill in one pass) or compute every module's rates
+    again from raw series at every evaluation.
+    """
+    def chooses(series: str) -> str:
+        ranked = promql.selector(series) if now else promql.over_time("avg", promql.selector(series), "${__range}")
+        return f"query_result({promql.topk(TOP, ranked)})"
+
+    return tuple(Variable(name=name, label=f"{label} now" if now else label, query=chooses(series),
+                          regex='/module="([^"]+)"/', all_value=None, hidden=True)
+                 for name, (series, label) in TOP_VARIABLES.items())
+
+
+# How the table form's top-5 panels chose their modules, for their descriptions.
+_AT_END = ("at the end of the time range (now, unless the range ends in the past), chosen when the dashboard loads "
+           "or its time range changes: ranked by that value, not by the average over the range")
 
 
 def _top(variable: str) -> str:
@@ -91,13 +113,22 @@ def _top(variable: str) -> str:
     return promql.selector(TOP_VARIABLES[variable][0], (promql.variable("module", variable),))
 
 
-def operations_by_module() -> Panel:
-    """Return operations per second of all modules together and of the busiest modules."""
+def operations_by_module(now: bool = False) -> Panel:
+    """Return operations per second of all modules together and of the busiest modules (on average over the range,
+    or `now`: at its end; see top_variables)."""
+    if now:
+        title = f"Operations/s (all, busiest {TOP} now)"
+        description = (f"Operations per second of all modules together, and of the {TOP} modules with the most "
+                       f"operations per second {_AT_END} (a module busy only earlier in the range ranks by its rate "
+                       f"at the end), from the recorded {recorded.OPERATIONS_RATE}.")
+    else:
+        title = f"Operations/s (all, busiest {TOP})"
+        description = (f"Operations per second of all modules together, and of the {TOP} modules busiest on "
+                       f"average over the time range, from the recorded {recorded.OPERATIONS_RATE}.")
     return Panel(
         kind="timeseries",
-        title=f"Operations/s (all, busiest {TOP})",
-        description=f"Operations per second of all modules together, and of the {TOP} modules busiest on "
-                    f"average over the time range, from the recorded {recorded.OPERATIONS_RATE}.",
+        title=title,
+        description=description,
         unit="ops",
         targets=(Target(promql.selector(recorded.TOTAL_OPERATIONS_RATE), "all modules"),
                  Target(_top("busiest"), BY_MODULE)),
@@ -120,19 +151,64 @@ def cost_by_module() -> Panel:
     )
 
 
+def modules_not_up() -> Panel:
+    """Return the number of modules with a scrape target down at the end of the range, from the recorded share of
+    targets up."""
+    return Panel(
+        kind="stat",
+        title="Modules not UP",
+        description="Modules with at least one scrape target down at the end of the time range (now, unless the "
+                    "range ends in the past): DEGRADED or DOWN in the Modules table. From the recorded "
+                    f"{recorded.UP}; 0 when every module's targets are up, empty when Prometheus has none of these "
+                    "series.",
+        unit="none",
+        targets=(Target(promql.sum_by(f"{promql.selector(recorded.UP)} < bool 1"), "modules", instant=True),),
+        thresholds=(Step("green"), Step("red", 1)),
+        decimals=0,
+    )
+
+
+def slos_low_on_budget() -> Panel:
+    """Return the number of SLOs with little error budget left, from the recorded budget remaining."""
+    return Panel(
+        kind="stat",
+        title=f"SLOs below {LOW_BUDGET * 100:g} % budget",
+        description=f"SLOs (availability, latency; one per module and kind) with less than {LOW_BUDGET * 100:g} % of "
+                    "their error budget left over their SLO window at the end of the time range, a missed objective "
+                    "(budget below 0) included: yellow or red in the SLOs table. From the recorded "
+                    f"{slo.BUDGET_REMAINING}; an SLO without traffic in its window has no budget figure and is not "
+                    "counted; 0 when none is low, empty when Prometheus has none of these series.",
+        unit="none",
+        targets=(Target(promql.sum_by(f"{promql.selector(slo.BUDGET_REMAINING)} < bool {LOW_BUDGET:g}"), "SLOs",
+                        instant=True),),
+        thresholds=(Step("green"), Step("yellow", 1)),
+        decimals=0,
+    )
+
+
 def module_health() -> Panel:
     """Return one UP/DEGRADED/DOWN value per module, from the recorded share of targets up."""
     return helpers.health_status((Target(promql.selector(recorded.UP), BY_MODULE, instant=True),))
 
 
-def error_ratio_by_module() -> Panel:
-    """Return a time series of the error ratio of the modules that fail most."""
+def error_ratio_by_module(now: bool = False) -> Panel:
+    """Return a time series of the error ratio of the modules that fail most (on average over the range, or `now`:
+    at its end; see top_variables)."""
+    if now:
+        title = f"Error rate (worst {TOP} modules now)"
+        description = (f"Errors divided by operations ({recorded.ERROR_RATIO}) of the {TOP} modules with the "
+                       f"highest ratio {_AT_END} (a module that failed only earlier in the range ranks by its ratio at "
+                       "the end; one without traffic then has no ratio and is not among them). 0 for a module that "
+                       "never failed, empty when there is no traffic. Yellow above 1 %, red above 5 %.")
+    else:
+        title = f"Error rate (worst {TOP} modules)"
+        description = (f"Errors divided by operations ({recorded.ERROR_RATIO}) of the {TOP} modules with the highest "
+                       "average ratio over the time range; 0 for a module that never failed, empty when there is "
+                       "no traffic. Yellow above 1 %, red above 5 %.")
     return Panel(
         kind="timeseries",
-        title=f"Error rate (worst {TOP} modules)",
-        description=f"Errors divided by operations ({recorded.ERROR_RATIO}) of the {TOP} modules with the highest "
-                    "average ratio over the time range; 0 for a module that never failed, empty when there is "
-                    "no traffic. Yellow above 1 %, red above 5 %.",
+        title=title,
+        description=description,
         unit="percentunit",
         targets=(Target(_top("failing"), BY_MODULE),),
         thresholds=(Step("green"), Step("yellow", 0.01), Step("red", 0.05)),
@@ -142,13 +218,23 @@ def error_ratio_by_module() -> Panel:
     )
 
 
-def p95_by_module() -> Panel:
-    """Return a time series of the P95 operation duration of the slowest modules."""
+def p95_by_module(now: bool = False) -> Panel:
+    """Return a time series of the P95 operation duration of the slowest modules (on average over the range, or
+    `now`: at its end; see top_variables)."""
+    if now:
+        title = f"Operation duration P95 (slowest {TOP} modules now)"
+        description = (f"95th percentile operation duration ({recorded.P95_DURATION}) of the {TOP} modules with "
+                       f"the highest P95 {_AT_END} (a module slow only earlier in the range ranks by its P95 at the "
+                       "end; one completing no operation then has no P95 and is not among them). Empty while a "
+                       "module completes no operation.")
+    else:
+        title = f"Operation duration P95 (slowest {TOP} modules)"
+        description = (f"95th percentile operation duration ({recorded.P95_DURATION}) of the {TOP} modules slowest "
+                       "on average over the time range; empty while a module completes no operation.")
     return Panel(
         kind="timeseries",
-        title=f"Operation duration P95 (slowest {TOP} modules)",
-        description=f"95th percentile operation duration ({recorded.P95_DURATION}) of the {TOP} modules slowest "
-                    "on average over the time range; empty while a module completes no operation.",
+        title=title,
+        description=description,
         unit="s",
         targets=(Target(_top("slowest"), BY_MODULE),),
         min=0,
@@ -185,7 +271,7 @@ def slo_table() -> tuple[Panel, ...]:
                     "SLO window.", "percentunit", (Step("blue"),), 3),
         _slo_column("SLOs: error budget remaining", slo.BUDGET_REMAINING, "Share of each SLO's error budget not spent "
                     "over its window: red when negative (objective missed), yellow below 25 %.", "percentunit",
-                    (Step("red"), Step("yellow", 0), Step("green", 0.25)), 1),
+                    (Step("red"), Step("yellow", 0), Step("green", LOW_BUDGET)), 1),
         _slo_column(f"SLOs: burn rate ({slo.BURN_WINDOW})", slo.BURN_RATE, "Error ratio over the last "
                     f"{slo.BURN_WINDOW} divided by the error budget: at 1 the budget lasts exactly the SLO window. "
                     f"Yellow from the ticket's factor, orange and red from the pages' (for a {window} window).",
@@ -325,19 +411,32 @@ def _summary_with_sections() -> Row:
     ), key="overview")
 
 
-def _summary_with_table(modules: Sequence[Module]) -> Row:
-    """Return the cross-module row of a many-module overview: totals, the top-5 time series and two tables."""
+def _summary_with_table(modules: Sequence[Module]) -> tuple[Row, ...]:
+    """Return the rows of a many-module overview: totals, counts and the top-5 time series, then the two tables in
+    collapsed rows."""
     # The health stat, the cost pie and the SLO stats show one value per module: at hundreds of modules they are
     # unreadable and slow to draw. Health and the SLO numbers move into the tables' columns (the same queries); cost
     # is shown per hour (see module_table).
-    return Row("All modules", (
-        total_operations().sized(width=4).keyed("overview.total_operations"),
-        operations_by_module().sized(width=20).keyed("overview.operations_by_module"),
-        error_ratio_by_module().sized(width=12).keyed("overview.error_ratio_by_module"),
-        p95_by_module().sized(width=12).keyed("overview.p95_by_module"),
-        module_table(modules).sized(width=24, height=20).keyed("overview.module_table"),
-        slo_overview_table().sized(width=24, height=12).keyed("overview.slo_table"),
-    ), key="overview")
+    # The tables are what sections are below the threshold: every module's detail, in collapsed rows whose queries
+    # run when opened. Each of their nine columns reads one sample of every module (or of every module and SLO, 2N),
+    # and Prometheus' cost of an instant query grows with the series it selects, whatever it returns (counting
+    # them costs it as much): at 300 modules, opening both rows takes longer than loading the whole overview at 3
+    # modules (bench/load_cost.py). Open, the two counts read three of those columns' worth instead, so that a
+    # module down or an SLO low on budget shows without opening them.
+    return (
+        Row("All modules", (
+            total_operations().sized(width=4).keyed("overview.total_operations"),
+            modules_not_up().sized(width=4).keyed("overview.modules_not_up"),
+            slos_low_on_budget().sized(width=4).keyed("overview.slos_low_on_budget"),
+            operations_by_module(now=True).sized(width=12).keyed("overview.operations_by_module"),
+            error_ratio_by_module(now=True).sized(width=12).keyed("overview.error_ratio_by_module"),
+            p95_by_module(now=True).sized(width=12).keyed("overview.p95_by_module"),
+        ), key="overview"),
+        Row("Every module", (module_table(modules).sized(width=24, height=20).keyed("overview.module_table"),),
+            collapsed=True, key="modules"),
+        Row("Every SLO", (slo_overview_table().sized(width=24, height=12).keyed("overview.slo_table"),),
+            collapsed=True, key="slos"),
+    )
 
 
 def build_overview(modules: Sequence[Module], settings: ProjectSettings = DEFAULTS) -> DashboardSpec:
@@ -349,8 +448,8 @@ def build_overview(modules: Sequence[Module], settings: ProjectSettings = DEFAUL
             title=settings.overview_title,
             description="Health, traffic, errors, latency and cost of every module in one table, each row linking "
                         "to the module's dashboard.",
-            rows=(_summary_with_table(modules),),
-            variables=top_variables(),
+            rows=_summary_with_table(modules),
+            variables=top_variables(now=True),
             links=(TagLink("Module dashboards", MODULE_DASHBOARD_TAGS, "Every module's dashboard"),),
             tags=("generated", "overview"),
         )

@@ -189,7 +189,8 @@ def test_report_names_what_it_measured() -> None:
     comparison = build_speed.Comparison(plan.compare_at, *(measured(name, five) for name in "abcd"))
     loads = [load_cost.LoadResult(n, {"write OpenMetrics": 1.0}, (
         load_cost.DashboardLoad("Trainer Modules Overview", 17, (0.01,) * 5, 0,
-                                (("variables", (0.004,) * 5), ("Modules A", (0.006,) * 5))),
+                                (("variables", (0.004,) * 5), ("Modules A", (0.006,) * 5)),
+                                (("Every module", 5, (0.03, 0.02, 0.04, 0.05, 0.01)),)),
         load_cost.DashboardLoad("Bench M0000 Dashboard", 20, (0.02,) * 5, 0))) for n in plan.load_sizes]
     load_log = run.LoadLog([("start", (1.0, 2.0, 3.0)), ("end", (0.5, 0.5, 0.5))], {"start": [2.5, 0.75, 1.0]})
     text = run.report(plan, {"python": "3"}, load_log, "a CI run", scaling, edits, comparison, loads)
@@ -202,6 +203,16 @@ def test_report_names_what_it_measured() -> None:
     assert "wall 6.00× (2.00–10.00)" in text  # pairwise ratios against the bare SDK
     assert "not assessed (quick)" in text
     assert "| variables | 4.0 | 4.0 |" in text  # the overview's load by part
+    assert "| 30 | Every module | 5 | 30.00 ms (10.00–50.00) |" in text  # a collapsed row, opened after the load
+
+
+def test_collapsed_rows_are_timed_apart_from_the_load() -> None:
+    # Grafana queries a collapsed row's panels when it is opened: the table form's two tables, not on load.
+    overview = render_dashboard(build_overview([(m.contract, m.dashboard) for m in synthetic.load(
+        synthetic.compiled_sources(settings.OVERVIEW_SECTIONS_MAX + 1))]))
+    assert [row["title"] for row in load_cost.collapsed_rows(overview)] == ["Every module", "Every SLO"]
+    loaded = {panel["title"] for panel in load_cost.loaded_panels(overview)}
+    assert "Modules not UP" in loaded and not {"Modules", "SLOs"} & loaded
 
 
 # -- load cost inputs -----------------------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 Size and panel count at 1000 modules, the threshold and one above it, the shipped 3-module overview byte for byte,
 the build's checks and lint on the table, links that reach each module's dashboard (also where a module file sets
 its own uid), and the table's queries on the real Prometheus engine with known answers, beside the panels they
-replace (tests/test_promql_semantics.py's harness).
+replace (tests/test_promql_semantics.py's harness); the table form's top-5 modules chosen by their value at the end
+of the range where sections average it over the range, and the two counts shown open, on the same engine.
 """
 
 from __future__ import annotations
@@ -11,16 +12,18 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
 import pytest
+import yaml
 
 from bench import synthetic
 from dashbuild.checks import run_checks
 from dashbuild.discover import ModuleFile, discover
-from dashbuild.files import dump_json
+from dashbuild.files import dump_json, dump_yaml
 from dashbuild.lint import lint
 from dashbuild.overview import MODULE_DASHBOARD_TAGS, build_overview
 from dashbuild.pipeline import compile_dashboards, compile_overview, module_spec
@@ -28,13 +31,15 @@ from dashbuild.prometheus import recording_rules_file
 from dashbuild.queries import GRAFANA_VARIABLES, selected_series, substitute_variables
 from dashbuild.render import render_dashboard
 from dashbuild.settings import load_settings
-from moddash.contract import ModuleContract, ScrapeTarget, standard_metrics
-from panels import ModuleDashboard, Panel, Row
+from dashbuild.slo_files import slo_rules_file
+from moddash.contract import ModuleContract, Objectives, ScrapeTarget, standard_metrics
+from panels import DashboardSpec, ModuleDashboard, Panel, Row, Variable
 from panels import helpers as h
 from panels.settings import DEFAULTS, OVERVIEW_SECTIONS_MAX, SCRAPE_INTERVAL, ProjectSettings
 from rules import slo
 from rules.recording import recorded_series
 from tests.conftest import REPO
+from tests.test_edges import Check, empty, exact
 from tests.test_overview import synthetic as small_modules
 from tests.test_promql_semantics import NOW, STEP, assert_evaluates, counter, query
 
@@ -74,10 +79,14 @@ def test_overview_of_1000_modules_is_small_valid_and_lint_clean() -> None:
     size = len(dump_json(overview.json))
     assert size <= 300_000, f"{size} bytes"
     assert len(all_panels(overview.json)) <= 60
-    # One row of cross-module panels and the two tables: nothing per module, no link per module.
+    # One row of cross-module panels, then the two tables in collapsed rows: nothing per module, no link per module.
     assert [p["title"] for p in overview.json["panels"]] == [
-        "All modules", "Total operations", "Operations/s (all, busiest 5)", "Error rate (worst 5 modules)",
-        "Operation duration P95 (slowest 5 modules)", "Modules", "SLOs"]
+        "All modules", "Total operations", "Modules not UP", "SLOs below 25 % budget",
+        "Operations/s (all, busiest 5 now)", "Error rate (worst 5 modules now)",
+        "Operation duration P95 (slowest 5 modules now)", "Every module", "Every SLO"]
+    assert [(p["title"], p["collapsed"], [c["title"] for c in p["panels"]]) for p in overview.json["panels"]
+            if p["type"] == "row" and p["collapsed"]] == [("Every module", True, ["Modules"]),
+                                                          ("Every SLO", True, ["SLOs"])]
     assert [(link["type"], link["tags"]) for link in overview.json["links"]] == [("dashboards",
                                                                                  list(MODULE_DASHBOARD_TAGS))]
     assert len(overview.json["templating"]["list"]) == 4  # the datasource and the three hidden top-5 choosers
@@ -98,23 +107,34 @@ def test_sections_up_to_the_threshold_and_a_table_one_above() -> None:
     assert "Modules" not in {p["title"] for p in all_panels(at)}
 
     above = render_dashboard(build_overview(small_modules(OVERVIEW_SECTIONS_MAX + 1)))
-    assert [p for p in above["panels"] if p["type"] == "row"] == [panel(above, "All modules")]
+    assert [(p["title"], p["collapsed"]) for p in above["panels"] if p["type"] == "row"] == [
+        ("All modules", False), ("Every module", True), ("Every SLO", True)]
     assert len(above["links"]) == 1
     titles = {p["title"] for p in all_panels(above)}
-    assert {"Modules", "SLOs"} <= titles
+    assert {"Modules", "SLOs", "Modules not UP", "SLOs below 25 % budget"} <= titles
     # The stats and the pie that show one value per module are gone: the tables' columns show their numbers (cost
     # per hour rather than over the range).
     assert not {"Module health", "Cost by module", "SLOs: objective"} & titles
 
 
-def test_no_panel_integrates_every_module_over_the_range() -> None:
+def test_no_panel_or_variable_reads_every_module_over_the_range() -> None:
     # Panels run again on every refresh: beyond the threshold only the total of the one all-modules series is read
-    # over the range (the pie's per-module totals read N x range / interval samples each time).
+    # over the range (the pie's per-module totals read N x range / interval samples each time), and the top-5
+    # variables read each module's value at the end of the range, not every sample in it.
     dashboard = render_dashboard(build_overview(small_modules(OVERVIEW_SECTIONS_MAX + 1)))
     over_range = {p["title"] for p in all_panels(dashboard) for t in p.get("targets", []) if "$__range" in t["expr"]}
     assert over_range == {"Total operations"}
     (target,) = panel(dashboard, "Total operations")["targets"]
     assert selected_series(substitute_variables(target["expr"], GRAFANA_VARIABLES)) == {"all:operations:rate1m"}
+    variables = [v for v in dashboard["templating"]["list"] if v["type"] == "query"]
+    assert [(v["name"], v["query"], v["hide"]) for v in variables] == [
+        ("busiest", "query_result(topk(5, module:operations:rate1m))", 2),
+        ("failing", "query_result(topk(5, module:error_ratio:rate1m))", 2),
+        ("slowest", "query_result(topk(5, module:operation_duration_seconds:p95_1m))", 2)]
+    # Beside sections they still average over the range.
+    sections = render_dashboard(build_overview(small_modules(OVERVIEW_SECTIONS_MAX)))
+    assert all("avg_over_time(" in v["query"] and "[${__range}]" in v["query"]
+               for v in sections["templating"]["list"] if v["type"] == "query")
 
 
 def test_the_threshold_is_a_project_setting() -> None:
@@ -224,13 +244,21 @@ def test_columns_show_numbers_as_the_panels_they_replace_do() -> None:
 def test_panels_in_both_modes_keep_their_keys_and_ids() -> None:
     sections = render_dashboard(build_overview(small_modules(3)))
     table = render_dashboard(build_overview(small_modules(3), TABLE_ONLY))
-    shared = ("Total operations", "Operations/s (all, busiest 5)", "Error rate (worst 5 modules)",
-              "Operation duration P95 (slowest 5 modules)", "All modules")
-    assert [panel(sections, t)["id"] for t in shared] == [panel(table, t)["id"] for t in shared]
+    # The top-5 panels say which modules they show: on average over the range beside sections, now in the table form.
+    shared = (("Total operations", "Total operations"), ("All modules", "All modules"),
+              ("Operations/s (all, busiest 5)", "Operations/s (all, busiest 5 now)"),
+              ("Error rate (worst 5 modules)", "Error rate (worst 5 modules now)"),
+              ("Operation duration P95 (slowest 5 modules)", "Operation duration P95 (slowest 5 modules now)"))
+    assert [panel(sections, s)["id"] for s, _ in shared] == [panel(table, t)["id"] for _, t in shared]
+    for beside_sections, in_table in shared[2:]:
+        assert panel(sections, beside_sections)["targets"] == panel(table, in_table)["targets"]
+        assert "over the time range" in panel(sections, beside_sections)["description"]
+        assert "at the end of the time range" in panel(table, in_table)["description"]
     spec = build_overview(small_modules(3), TABLE_ONLY)
     assert [p.key for row in spec.rows for p in row.panels] == [
-        "overview.total_operations", "overview.operations_by_module", "overview.error_ratio_by_module",
-        "overview.p95_by_module", "overview.module_table", "overview.slo_table"]
+        "overview.total_operations", "overview.modules_not_up", "overview.slos_low_on_budget",
+        "overview.operations_by_module", "overview.error_ratio_by_module", "overview.p95_by_module",
+        "overview.module_table", "overview.slo_table"]
 
 
 def test_table_overview_renders_the_same_across_hash_seeds() -> None:
@@ -342,3 +370,115 @@ def test_known_answer_fixture_is_what_the_recording_rules_read() -> None:
     read = {name for group in RULES["groups"] for rule in group["rules"]
             for name in selected_series(rule["expr"])}
     assert raw <= read
+
+
+# -- the table form's top-5 choice and counts, on the real engine ----------------------------------------------------
+
+def run_scenarios(tmp_path: Path, promtool: str, rules: dict[str, Any], evaluation_interval: str, interval: str,
+                  scenarios: Sequence[tuple[dict[str, str], Sequence[Check]]]) -> None:
+    """Assert each scenario's checks over its own input series (a sample every `interval`), all in one promtool run
+    with `rules` evaluated every `evaluation_interval`."""
+    (tmp_path / "rules.yml").write_bytes(dump_yaml(rules))
+    test = {"rule_files": ["rules.yml"], "evaluation_interval": evaluation_interval, "tests": [
+        {"interval": interval, "input_series": [{"series": name, "values": values} for name, values in series.items()],
+         "promql_expr_test": [{"expr": c.expr, "eval_time": c.at, "exp_samples": c.samples} for c in checks]}
+        for series, checks in scenarios]}
+    (tmp_path / "test.yml").write_text(yaml.safe_dump(test, sort_keys=False))
+    result = subprocess.run([promtool, "test", "rules", "test.yml"], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=120, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def chooses(spec: DashboardSpec, name: str, range_: str = "20m") -> str:
+    """Return the PromQL of the overview's hidden top-5 variable `name`, as Grafana runs it over `range_`."""
+    (variable,) = [v for v in spec.variables if isinstance(v, Variable) and v.name == name]
+    return variable.query.removeprefix("query_result(").removesuffix(")").replace("${__range}", range_)
+
+
+def each(*modules: str, value: float = 1) -> list[dict[str, Any]]:
+    """Return promtool's expected samples: `value` for each of `modules`."""
+    return cells(**dict.fromkeys(modules, value))
+
+
+# m1..m5 do 1..5 operations a second all along, 0.01 x i of them failing; m6 did 20 a second, half failing, for the
+# first 10 minutes, and none since (its counters stay: a rate of 0, no error ratio). Over the last 20 minutes m6 is
+# the busiest and the most failing on average; at the end it is idle.
+RANKED = [ModuleContract(f"m{i}", f"M{i}", ScrapeTarget(9600 + i), standard_metrics(f"m{i}")) for i in range(1, 7)]
+RANKED_SERIES = {
+    **{f'm{i}_operations_total{{module="m{i}", operation="x", status="ok"}}': counter(i, 1200) for i in range(1, 6)},
+    **{f'm{i}_errors_total{{module="m{i}", operation="x", error_type="e"}}': counter(0.01 * i * i, 1200)
+       for i in range(1, 6)},
+    'm6_operations_total{module="m6", operation="x", status="ok"}': f"0+{20 * STEP:g}x120 {20 * 600}x119",
+    'm6_errors_total{module="m6", operation="x", error_type="e"}': f"0+{10 * STEP:g}x120 {10 * 600}x119",
+}
+
+
+def test_table_form_ranks_by_the_value_at_the_end_where_sections_average_over_the_range(tmp_path: Path,
+                                                                                          promtool: str) -> None:
+    table, sections = build_overview(small_modules(1), TABLE_ONLY), build_overview([])
+    busiest = spec_panel(table.rows, "overview.operations_by_module")
+    run_scenarios(tmp_path, promtool, recording_rules_file(RANKED), SCRAPE_INTERVAL, SCRAPE_INTERVAL, [(RANKED_SERIES, [
+        # The table form: the five with the highest value now, with that value; m6 (0 operations, no ratio) is out.
+        exact(chooses(table, "busiest"), NOW, cells(m1=1, m2=2, m3=3, m4=4, m5=5)),
+        exact(chooses(table, "failing"), NOW, cells(m1=0.01, m2=0.02, m3=0.03, m4=0.04, m5=0.05)),
+        # Beside sections: the five with the highest average over the range, m6 first and m1 out.
+        exact(f"{chooses(sections, 'busiest')} * 0 + 1", NOW, each("m2", "m3", "m4", "m5", "m6")),
+        exact(f"{chooses(sections, 'failing')} * 0 + 1", NOW, each("m2", "m3", "m4", "m5", "m6")),
+        # The panel then shows the chosen modules' recorded rates, and the total of all.
+        exact(query(busiest, 1, busiest="(m1|m2|m3|m4|m5)"), NOW, cells(m1=1, m2=2, m3=3, m4=4, m5=5)),
+        exact(query(busiest, 0), NOW, [{"labels": "{}", "value": 15}]),
+    ])])
+
+
+def test_table_form_counts_modules_not_up(tmp_path: Path, promtool: str) -> None:
+    # alpha and delta: every target up; beta: one of two (DEGRADED); gamma: its one target down (DOWN).
+    contracts = [ModuleContract(name, name.title(), ScrapeTarget(9700 + index), standard_metrics(name))
+                 for index, name in enumerate(("alpha", "beta", "gamma", "delta"))]
+    up = {'up{job="alpha", module="alpha", instance="a:1"}': f"1x{SAMPLES}",
+          'up{job="beta", module="beta", instance="b:1"}': f"1x{SAMPLES}",
+          'up{job="beta", module="beta", instance="b:2"}': f"0x{SAMPLES}",
+          'up{job="gamma", module="gamma", instance="c:1"}': f"0x{SAMPLES}",
+          'up{job="delta", module="delta", instance="d:1"}': f"1x{SAMPLES}"}
+    count = query(spec_panel(build_overview(small_modules(1), TABLE_ONLY).rows, "overview.modules_not_up"))
+    all_up = {name: values for name, values in up.items() if "alpha" in name or "delta" in name}
+    run_scenarios(tmp_path, promtool, recording_rules_file(contracts), SCRAPE_INTERVAL, SCRAPE_INTERVAL, [
+        (up, [exact(count, NOW, [{"labels": "{}", "value": 2}])]),
+        (all_up, [exact(count, NOW, [{"labels": "{}", "value": 0}])]),  # 0, not empty
+        ({"unrelated_total": f"0x{SAMPLES}"}, [empty(count, NOW)]),  # no module:up:avg at all: nothing, not 0
+    ])
+
+
+def test_table_form_counts_slos_low_on_budget(tmp_path: Path, promtool: str) -> None:
+    # Default objectives: 99.9 % of operations succeed (budget 0.1 %) and 99 % complete within 1 s (budget 1 %), over
+    # 30 days, here the 2 hours stored. 60 operations a minute each. missed: 0.5 % fail, budget left 1 - 5 = -4.
+    # tight: 0.08 % fail, left 1 - 0.8 = 0.2, and 2 % slower than 1 s, left 1 - 2 = -1. fine: 0.05 % fail, left 0.5,
+    # and 0.5 % slow, left 0.5. quiet: no traffic, no budget figure. Low (below 25 %): missed's and tight's two.
+    contracts = [ModuleContract(name, name.title(), ScrapeTarget(9800 + index), standard_metrics(name),
+                                objectives=Objectives()) for index, name in enumerate(("missed", "tight", "fine",
+                                                                                       "quiet"))]
+
+    def traffic(name: str, failing: float, slow: float | None = None) -> dict[str, str]:
+        series = {f'{name}_operations_total{{operation="x", status="ok"}}': "0+60x120",
+                  f'{name}_errors_total{{operation="x", error_type="e"}}': f"0+{60 * failing:g}x120"}
+        if slow is not None:
+            histogram = f"{name}_operation_duration_seconds"
+            series |= {f'{histogram}_count{{operation="x"}}': "0+60x120",
+                       f'{histogram}_bucket{{operation="x", le="1.0"}}': f"0+{60 * (1 - slow):g}x120"}
+        return series
+
+    quiet = {'quiet_operations_total{operation="x", status="ok"}': "0x120",
+             'quiet_errors_total{operation="x", error_type="e"}': "0x120"}
+    rules = {"groups": [group for c in contracts if (file := slo_rules_file(c)) for group in file["groups"]]}
+    count = query(spec_panel(build_overview(small_modules(1), TABLE_ONLY).rows, "overview.slos_low_on_budget"))
+    run_scenarios(tmp_path, promtool, rules, slo.EVALUATION_INTERVAL, "1m", [
+        ({**traffic("missed", 0.005), **traffic("tight", 0.0008, 0.02), **traffic("fine", 0.0005, 0.005), **quiet}, [
+            exact(count, "120m", [{"labels": "{}", "value": 3}]),
+            # The budgets it counts, as the SLOs table shows them.
+            exact(slo.BUDGET_REMAINING, "120m", [
+                {"labels": f'{{module="{module}", slo="{kind}"}}', "value": value} for module, kind, value in (
+                    ("missed", "availability", -4), ("tight", "availability", 0.2), ("tight", "latency", -1),
+                    ("fine", "availability", 0.5), ("fine", "latency", 0.5))]),
+        ]),
+        (traffic("fine", 0.0005, 0.005), [exact(count, "120m", [{"labels": "{}", "value": 0}])]),  # 0, not empty
+        (quiet, [empty(count, "120m")]),  # no budget figure at all: nothing, not 0
+    ])
