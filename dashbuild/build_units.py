@@ -3,21 +3,23 @@
 After each successful build, `.dashbuild-cache/units.json` (JSON, never code) remembers per module file:
 - its **key** (dashbuild/input_snapshot.py: the global key of everything but module files, the file's bytes and
   those of the module files it imports);
-- its **cross digest**: the canonical hash of all the module gives the stages that read every module (its
-  contract, its dashboard's uid and external metrics, its overview section, its dashboard's uid, title and file;
-  dashbuild/canonical.py). The overview, prometheus.yml, the recording and monitoring rules, the registry's and
-  the identity checks, and the lint context are functions of these and of the global inputs;
+- its **cross digest**: the canonical hash (dashbuild/canonical.py) of what the module gives the stages that read
+  every module: its contract, its dashboard's uid and external metrics, and its dashboard's uid, title and file.
+  The overview table, prometheus.yml, the recording and monitoring rules, the registry's and the identity checks
+  and the lint context are functions of these and of the global inputs; and the digest of its **overview
+  section**, which the overview reads while it shows sections;
 - the hashes of the files it generates (its dashboard, alert and SLO rules), its summary row and its warnings;
 and, for the build as a whole, the files no module owns, the overview's summary row and warnings.
 
 The next build (`UnitCache.build`) reuses this when the global key is the one remembered, the set of module files
 is the same, and every generated file is on disk with its remembered hash. It loads and compiles only the module
-files whose key changed, checks and lints their dashboards, and requires their cross digests to be unchanged:
-their alert and SLO rules (functions of the contract and the settings) and every cross-module file are then
-exactly what is on disk. The Prometheus tree and Alertmanager config are checked by promtool and amtool as always
-(a pass on the same bytes is remembered). Anything else, a changed contract or overview section, a module added
-or removed, an edited settings or helper file, a file not as remembered, builds everything: a reused result is
-never different from a clean build's (tests/test_build_units.py edits at random and compares).
+files whose key changed, checks and lints their dashboards, and requires their cross digests (and sections, while
+shown) to be unchanged: their alert and SLO rules (functions of the contract and the settings) and every
+cross-module file are then exactly what is on disk. promtool and amtool check the Prometheus tree and the
+Alertmanager config as always (a pass on the same bytes is remembered). Anything else, a changed contract or
+shown section, a module added or removed, an edited settings or helper file, a file not as remembered, builds
+everything: a reused result is never different from a clean build's (tests/test_build_units.py edits at random
+and compares).
 """
 
 from __future__ import annotations
