@@ -49,5 +49,5 @@ def apply_build(root: Path, result: BuildResult, repair: bool = False) -> Applie
     clashes, warnings = dashboard_clashes(root, result.files, previous, result.identities)
     if errors or clashes:
         raise BuildFailed([*errors, *clashes])
-    report = apply_plan(root, plan_changes(root, result.files, previous))
+    report = apply_plan(root, plan_changes(root, result.files, previous, result.read_from_disk))
     return Applied(report, recovered, tuple(warnings), hand_made)

@@ -282,7 +282,8 @@ class UnitCache:
                        if path not in by_source)
         return BuildResult(files=ordered, summary=tuple(summary), dashboards=tuple(compiled),
                            warnings=tuple(warnings), notes=outcome.notes,
-                           reused_identities=(*reused, DashboardIdentity(*previous["shared"]["identity"])))
+                           reused_identities=(*reused, DashboardIdentity(*previous["shared"]["identity"])),
+                           read_from_disk=frozenset(files) - {dashboard_path(d) for d in compiled})
 
     def _updated(self, previous: dict[str, Any], loaded: Sequence[ModuleFile], compiled: Sequence[CompiledDashboard],
                  new_files: Mapping[str, bytes], findings: Sequence[Finding]) -> dict[str, Any]:

@@ -66,6 +66,8 @@ class BuildResult:
     modules: tuple[ModuleFile, ...] = ()
     # Every generated dashboard's identity, when `dashboards` holds only some of them (a build reusing the rest).
     reused_identities: tuple[DashboardIdentity, ...] = ()
+    # Files whose bytes a reusing build read from disk just now, under the build lock: apply need not read them.
+    read_from_disk: frozenset[str] = frozenset()
 
     @property
     def identities(self) -> tuple[DashboardIdentity, ...]:

@@ -25,7 +25,7 @@ import re
 import secrets
 import signal
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -84,13 +84,17 @@ def _current(path: Path | str) -> bytes | None:
         return b""  # differs from any content: staging reports the folder in the way
 
 
-def plan_changes(root: Path, files: Mapping[str, bytes], previous: Manifest) -> Plan:
-    """Return the writes and removals that turn the tree into `files`; only manifest files are removed."""
+def plan_changes(root: Path, files: Mapping[str, bytes], previous: Manifest,
+                 read_from_disk: Collection[str] = frozenset()) -> Plan:
+    """Return the writes and removals that turn the tree into `files`; only manifest files are removed.
+    `read_from_disk` are files whose content the build has just read from disk (under the build lock): they are
+    not read again."""
     writes: dict[str, bytes] = {}
     unchanged = []
     base = str(root)
     for relative, content in sorted(files.items()):
-        if _current(os.path.join(base, relative)) == content:  # not pathlib: this runs for every generated file
+        # Not pathlib: this runs for every generated file.
+        if relative in read_from_disk or _current(os.path.join(base, relative)) == content:
             unchanged.append(relative)
         else:
             writes[relative] = content
