@@ -138,18 +138,46 @@ def _document(result: BuildResult, inputs: InputSnapshot) -> dict[str, Any] | No
                        "identity": _identity_json(overview.identity)}}
 
 
+def _is_str(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _is_row(value: Any) -> bool:
+    return (isinstance(value, list) and len(value) == 5 and _is_str(value[0]) and _is_str(value[3])
+            and all(type(n) is int for n in (value[1], value[2], value[4])))
+
+
+def _is_finding(value: Any) -> bool:
+    return (isinstance(value, list) and len(value) == 7 and all(_is_str(v) for v in value[:4])
+            and value[1] in ("error", "warning") and _is_str(value[5])
+            and all(v is None or _is_str(v) for v in (value[4], value[6])))
+
+
+def _is_part(part: Any) -> bool:
+    """Return True for a unit, or the shared part: hashes by safe path, a summary row, warnings, an identity."""
+    return (isinstance(part, dict) and isinstance(part.get("outputs"), dict)
+            and all(_is_str(p) and is_safe_path(p) and _is_str(h) for p, h in part["outputs"].items())
+            and _is_row(part.get("summary")) and isinstance(part.get("warnings"), list)
+            and all(_is_finding(f) for f in part["warnings"]) and isinstance(part.get("identity"), list)
+            and len(part["identity"]) == 4 and all(_is_str(v) for v in part["identity"]))
+
+
 def _valid(document: Any) -> bool:
-    """Return True for a document of this version whose every path is a plain relative one (a damaged or tampered
-    cache is ignored)."""
-    try:
-        units, shared = document["units"], document["shared"]
-        paths = [*document["order"], *shared["outputs"], *(p for unit in units.values() for p in unit["outputs"])]
-        return (document["version"] == UNITS_VERSION and isinstance(document["global"], str)
-                and list(units) == list(document["modules"]) and all(isinstance(p, str) and is_safe_path(p)
-                                                                      for p in paths)
-                and all(isinstance(unit["key"], str) for unit in units.values()))
-    except (KeyError, TypeError, AttributeError):
+    """Return True for a well-formed document of this version, every path a plain relative one, listing each
+    generated file once (a damaged or tampered cache is ignored)."""
+    if not isinstance(document, dict) or document.get("version") != UNITS_VERSION:
         return False
+    units, shared, order = document.get("units"), document.get("shared"), document.get("order")
+    if not (isinstance(units, dict) and isinstance(shared, dict) and _is_part(shared) and isinstance(order, list)
+            and _is_str(document.get("global")) and list(units) == document.get("modules")):
+        return False
+    if not all(_is_part(unit) and _is_str(unit.get("key")) and all(unit.get(k) is None or _is_str(unit.get(k))
+                                                                   for k in ("cross", "section"))
+               for unit in units.values()):
+        return False
+    owned = [path for unit in units.values() for path in unit["outputs"]]
+    every = [*owned, *shared["outputs"]]
+    return len(every) == len(set(every)) == len(order) and set(order) == set(every)
 
 
 def _read(root: Path, relative: str) -> bytes | None:
@@ -166,7 +194,6 @@ class UnitCache:
     def __init__(self, root: Path, inputs: InputSnapshot) -> None:
         self.root, self.inputs = root, inputs
         self.document: dict[str, Any] | None = None
-        self.reused = 0
         try:
             loaded = json.loads((root / UNITS).read_bytes())
         except (OSError, ValueError):
@@ -205,15 +232,18 @@ class UnitCache:
         files = self._files_on_disk(previous, frozenset(changed))
         if files is None:
             return None
-        settings = load_settings(self.root)
+        try:
+            settings = load_settings(self.root)
+        except BuildError:
+            return None  # unchanged since it loaded: the full build reports it as it does
         sections = len(previous["modules"]) <= settings.overview_sections_max  # else a table reads no section
         loaded = load_each([self.root / path for path in changed], lambda path: load_module_file(path, self.root))
         compiled: list[CompiledDashboard] = []
         for module in loaded:
             try:
                 dashboard = compile_module(module, settings)
-            except BuildError as error:
-                raise BuildFailed([error]) from error
+            except BuildError:
+                return None  # the full build reports it, after the registry errors its contract may also cause
             cross, section = cross_digest(module, dashboard), section_digest(module)
             if cross is None or cross != units[module.path]["cross"] or (
                     sections and (section is None or section != units[module.path]["section"])):
@@ -235,7 +265,6 @@ class UnitCache:
         files.update(new_files)
         result = self._checked(previous, files, compiled, findings, settings.alerting, passes)
         self.document = self._updated(previous, loaded, compiled, new_files, findings)
-        self.reused = len(previous["modules"]) - len(changed)
         return result
 
     def _files_on_disk(self, previous: dict[str, Any], changed: frozenset[str]) -> dict[str, bytes] | None:

@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -222,7 +223,23 @@ def test_a_damaged_or_tampered_cache_is_ignored(project: Path, tmp_path: Path) -
     units.write_text("{not json", encoding="utf-8")
     replace_in(project / "dashboards" / "gamma.py", 'title="Calls/s by status"', 'title="Calls by status"')
     assert same_as_clean(project, tmp_path, 1).returncode == 0
-    assert json.loads(units.read_text(encoding="utf-8"))["version"] == document["version"]
+    document = json.loads(units.read_text(encoding="utf-8"))
+    assert document["version"] == 1
+    # Values of the wrong type, a file listed twice: each is a cache to ignore, not a traceback.
+    tampers: list[Callable[[dict[str, Any]], object]] = [
+        lambda d: d["units"]["dashboards/alpha.py"].update(summary="a row"),
+        lambda d: d["units"]["dashboards/alpha.py"].update(warnings=[["rule", "fatal", "f", "d", None, "m", None]]),
+        lambda d: d["shared"]["identity"].append("x"),
+        lambda d: d["order"].append(d["order"][0])]
+    title = "Calls by status"
+    for step, tamper in enumerate(tampers, start=2):
+        broken = json.loads(json.dumps(document))
+        tamper(broken)
+        units.write_text(json.dumps(broken), encoding="utf-8")
+        replace_in(project / "dashboards" / "gamma.py", f'title="{title}"', f'title="{step} calls by status"')
+        title = f"{step} calls by status"
+        result = same_as_clean(project, tmp_path, step)
+        assert result.returncode == 0, result.stderr
 
 
 def test_a_build_whose_inputs_change_while_it_runs_is_not_remembered(project: Path) -> None:
