@@ -55,6 +55,7 @@ class StatHashes:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.dirty = False
+        self._used: set[str] = set()  # only these are written back: files no longer read drop out
         try:
             loaded = json.loads((root / HASHES).read_bytes())
             entries = loaded["entries"] if loaded.get("version") == HASHES_VERSION else {}
@@ -67,6 +68,7 @@ class StatHashes:
         and the stat the two belong to (taken before the file was read)."""
         stat = stat_key(path)
         entry = self._entries.get(path)
+        self._used.add(path)
         if (stat is not None and isinstance(entry, list) and len(entry) == 3 and entry[0] == list(stat)
                 and isinstance(entry[1], str)):
             return entry[1], entry[2], stat
@@ -83,11 +85,11 @@ class StatHashes:
     def save(self) -> None:
         """Write the remembered digests, leaving out files changed too recently to be told apart from a change
         within the same tick; a disk that refuses is ignored."""
-        if not self.dirty:
+        if not self.dirty and self._used.issuperset(self._entries):
             return
         settled = time.time_ns() - RACY_NS
         entries = {path: entry for path, entry in sorted(self._entries.items())
-                   if isinstance(entry, list) and len(entry) == 3 and isinstance(entry[0], list)
+                   if path in self._used and isinstance(entry, list) and len(entry) == 3 and isinstance(entry[0], list)
                    and len(entry[0]) == 4 and max(entry[0][1], entry[0][2]) < settled}
         write_cached(self.root, HASHES_NAME, json.dumps({"version": HASHES_VERSION, "entries": entries},
                                                        sort_keys=True))
