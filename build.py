@@ -270,6 +270,7 @@ def _build_and_apply(root: Path, repair: bool, lock_timeout: float, use_cache: b
         exit_with_error(str(busy))
     memo = lookup.memo if use_cache else None
     if memo is not None:
+        lookup.inputs.hashes.save()  # a build that succeeded, changing nothing
         # What the build would print, having found every file as it would write it.
         for line in memo["warnings"]:
             click.echo(line, err=True)
@@ -288,6 +289,7 @@ def _build_and_apply(root: Path, repair: bool, lock_timeout: float, use_cache: b
             passes.save()
         _remember(target, lookup.inputs, result)
         units.store(result)
+        lookup.inputs.hashes.save()
 
     _apply(root, root, lambda: _build_or_exit(root, passes, units if use_cache else None), repair, lock_timeout,
            remember=remember)

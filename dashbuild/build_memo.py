@@ -88,7 +88,6 @@ def look_up(root: Path) -> Lookup:
     hashes = StatHashes(root)
     inputs = InputSnapshot(base, frozenset(memo["files"]) if memo else _manifest_paths(root), MANIFEST, files, hashes)
     answered = memo is not None and _answers(base, memo, files, inputs)
-    hashes.save()
     return Lookup(memo if answered else None, inputs)
 
 

@@ -3,8 +3,10 @@ inode are what they were when it was hashed is not read again.
 
 A content change always moves the change time (the kernel sets it on every write; no system call sets it back),
 and a file replaced by rename has another inode. The one blind spot is a second write within the same timestamp
-tick as the stat that was remembered: so a file changed less than `RACY_NS` before the cache is written is not
-remembered at all ("racily clean" in git), and is read and hashed every time until it has been still that long.
+tick as the stat that was remembered: so a file changed less than `RACY_NS` before it was read is not remembered
+at all ("racily clean" in git), and is read and hashed every time until it has been still that long.
+
+The cache is written only by a build that succeeded (build.py): a failing build or `--check` leaves it as it was.
 
 Kept in `.dashbuild-cache/hashes.json` (JSON, never code; a damaged one is ignored). Anything read for a digest
 can be derived from the same bytes and remembered with it (a module file's imports, dashbuild/input_snapshot.py).
@@ -66,6 +68,7 @@ class StatHashes:
     def digest(self, path: str, derive: Callable[[bytes], Any] | None = None) -> tuple[str, Any, StatKey | None]:
         """Return the SHA-256 of the file at `path` ("unreadable" when it cannot be read), `derive` of its bytes,
         and the stat the two belong to (taken before the file was read)."""
+        hashed_at = time.time_ns()
         stat = stat_key(path)
         entry = self._entries.get(path)
         self._used.add(path)
@@ -77,20 +80,22 @@ class StatHashes:
             return UNREADABLE, None, stat
         digest = hashlib.sha256(content).hexdigest()
         derived = derive(content) if derive is not None else None
-        if stat is not None and stat_key(path) == stat:  # unchanged while it was read
+        # Remembered when unchanged while it was read, and still long enough before it was read that a later
+        # write cannot fall in the same timestamp tick.
+        if stat is not None and stat_key(path) == stat and max(stat[1], stat[2]) < hashed_at - RACY_NS:
             self._entries[path] = [list(stat), digest, derived]
             self.dirty = True
+        else:
+            self._entries.pop(path, None)
         return digest, derived, stat
 
     def save(self) -> None:
-        """Write the remembered digests, leaving out files changed too recently to be told apart from a change
-        within the same tick; a disk that refuses is ignored."""
+        """Write the digests of the files read in this run; a disk that refuses is ignored."""
         if not self.dirty and self._used.issuperset(self._entries):
             return
-        settled = time.time_ns() - RACY_NS
         entries = {path: entry for path, entry in sorted(self._entries.items())
                    if path in self._used and isinstance(entry, list) and len(entry) == 3 and isinstance(entry[0], list)
-                   and len(entry[0]) == 4 and max(entry[0][1], entry[0][2]) < settled}
+                   and len(entry[0]) == 4}
         write_cached(self.root, HASHES_NAME, json.dumps({"version": HASHES_VERSION, "entries": entries},
                                                        sort_keys=True))
         self.dirty = False
