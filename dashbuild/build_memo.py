@@ -1,15 +1,15 @@
 """The no-change fast path: when nothing the build reads has changed since the last build, and the files on disk
 are exactly what that build wrote, the answer is known without building (issue 16).
 
-What the build reads is fingerprinted: every Python file of the project and every file under `dashboards/` and
-`environments/` (module files, settings, whatever they import or open there), the generator's own packages
-wherever they are installed (code and schemas), the installed distributions (their dist-info names carry the
-versions), the Python version, the promtool and amtool binaries the checks run, and the hand-made files Prometheus
-loads or Grafana sees next to ours. The last successful build stores that fingerprint with the hashes of the
-files it generated, its summary and its warnings in `.dashbuild-cache/memo.json` (JSON, never code: a tampered
-cache can only make the build slower). The fast path applies only when the fingerprint is equal, the manifest on
-disk is the one those hashes make, every generated file has its hash, no file in the output folders is unknown to
-the manifest, and no build was left half-applied; anything else, or `--no-cache`, builds as always.
+What the build reads is fingerprinted (dashbuild/input_snapshot.py: every Python file of the project, everything
+under `dashboards/` and `environments/`, the generator's own packages and schemas, the installed distributions,
+Python, promtool and amtool, and the hand-made files next to ours; files are hashed or, unchanged since, their
+digests remembered by stat, dashbuild/stat_hashes.py). The last successful build stores that fingerprint with the
+hashes of the files it generated, its summary and its warnings in `.dashbuild-cache/memo.json` (JSON, never
+code; a memo that claims other files than those on disk is not believed). The fast path applies only when the
+fingerprint is equal, the manifest on disk is the one those hashes make, every generated file has its hash, no
+file in the output folders is unknown to the manifest, and no build was left half-applied; anything else, or
+`--no-cache`, builds as always.
 
 This module imports nothing heavy: the point is to answer before the pipeline is imported.
 """

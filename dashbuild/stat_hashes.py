@@ -7,6 +7,8 @@ tick as the stat that was remembered: so a file changed less than `RACY_NS` befo
 at all ("racily clean" in git), and is read and hashed every time until it has been still that long.
 
 The cache is written only by a build that succeeded (build.py): a failing build or `--check` leaves it as it was.
+Like git's index it is trusted: a damaged file is ignored, but one rewritten with false digests for the current
+stats would hide a change (whoever can write `.dashbuild-cache/` can as well write the module files it serves).
 
 Kept in `.dashbuild-cache/hashes.json` (JSON, never code; a damaged one is ignored). Anything read for a digest
 can be derived from the same bytes and remembered with it (a module file's imports, dashbuild/input_snapshot.py).
@@ -73,7 +75,7 @@ class StatHashes:
         entry = self._entries.get(path)
         self._used.add(path)
         if (stat is not None and isinstance(entry, list) and len(entry) == 3 and entry[0] == list(stat)
-                and isinstance(entry[1], str)):
+                and isinstance(entry[1], str) and (derive is None or entry[2] is not None)):
             return entry[1], entry[2], stat
         content = _read(path)
         if content is None:

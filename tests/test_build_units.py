@@ -329,3 +329,13 @@ def test_only_files_still_for_a_while_are_remembered(tmp_path: Path, monkeypatch
     saved = json.loads((tmp_path / stat_hashes.HASHES).read_text(encoding="utf-8"))["entries"]
     assert list(saved) == [str(settled)]
     assert StatHashes(tmp_path).digest(str(settled))[0] == hashes.digest(str(settled))[0]
+
+
+def test_what_was_not_derived_before_is_derived_now(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "beta.py"
+    path.write_text("from dashboards.alpha import X\n", encoding="utf-8")
+    now = time.time_ns()
+    monkeypatch.setattr(time, "time_ns", lambda: now + 2 * stat_hashes.RACY_NS)  # read long after it was written
+    hashes = StatHashes(tmp_path)
+    assert hashes.digest(str(path))[1] is None  # remembered with nothing derived
+    assert hashes.digest(str(path), lambda source: sorted(module_dependencies(source)))[1] == ["alpha"]
