@@ -47,6 +47,7 @@ from dashbuild.overview import module_section
 from dashbuild.pipeline import BuildResult, SummaryRow, as_error, build, compile_module, undeclared_summary
 from dashbuild.provisioning import DASHBOARDS_DIR
 from dashbuild.settings import load_settings
+from dashbuild.stat_hashes import read_file
 from dashbuild.tool_passes import ToolPasses
 from panels.settings import Alerting
 
@@ -180,14 +181,6 @@ def _valid(document: Any) -> bool:
     return len(every) == len(set(every)) == len(order) and set(order) == set(every)
 
 
-def _read(root: Path, relative: str) -> bytes | None:
-    try:
-        with open(os.path.join(root, relative), "rb") as handle:
-            return handle.read()
-    except OSError:
-        return None
-
-
 class UnitCache:
     """Build `root`, reusing the per-module results the last build remembered where its inputs are unchanged."""
 
@@ -277,7 +270,7 @@ class UnitCache:
                     expected[output] = hashed
         files = {}
         for output, hashed in expected.items():
-            content = _read(self.root, output)
+            content = read_file(os.path.join(self.root, output))
             if content is None or sha256(content) != hashed:
                 return None
             files[output] = content

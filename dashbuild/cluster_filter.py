@@ -37,16 +37,21 @@ class NotFiltered(ValueError):
     """A query the filter cannot rewrite with certainty."""
 
 
+def _string_at(text: str, index: int) -> re.Match[str]:
+    """Return the PromQL string literal starting at text[index]; raise NotFiltered when it is not closed."""
+    found = _STRING.match(text, index)
+    if found is None:
+        raise NotFiltered(f"an unterminated string in {text!r}")
+    return found
+
+
 def _closing(text: str, start: int, opening: str, closing: str) -> int:
     """Return the index just past the bracket matching text[start] (strings skipped)."""
     depth, index = 0, start
     while index < len(text):
         char = text[index]
         if char in "\"'`":
-            found = _STRING.match(text, index)
-            if found is None:
-                raise NotFiltered(f"an unterminated string in {text!r}")
-            index = found.end()
+            index = _string_at(text, index).end()
             continue
         if char == opening:
             depth += 1
@@ -89,11 +94,9 @@ def _pieces(expr: str, label: str, matcher: str) -> Iterator[str]:
     while index < len(expr):
         char = expr[index]
         if char in "\"'`":
-            found = _STRING.match(expr, index)
-            if found is None:
-                raise NotFiltered(f"an unterminated string in {expr!r}")
-            yield found.group()
-            index = found.end()
+            literal = _string_at(expr, index)
+            yield literal.group()
+            index = literal.end()
         elif char == "#":
             end = expr.find("\n", index)
             end = len(expr) if end < 0 else end

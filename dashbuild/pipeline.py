@@ -172,19 +172,21 @@ def compile_checked(root: Path) -> tuple[list[ModuleFile], list[CompiledDashboar
 
 
 def _compile_checked(root: Path) -> tuple[ProjectSettings, list[ModuleFile], list[CompiledDashboard]]:
-    settings = _settings(root)
+    settings, modules = _registry(root)
+    return settings, modules, _checked_dashboards(modules, settings)
+
+
+def _registry(root: Path) -> tuple[ProjectSettings, list[ModuleFile]]:
+    """Return the project's settings and its module files, loaded and checked; raise BuildFailed on any error."""
+    try:
+        settings = load_settings(root)
+    except BuildError as error:
+        raise BuildFailed([error]) from error
     modules = discover(root)
     errors = check_registry(modules)
     if errors:
         raise BuildFailed(errors)
-    return settings, modules, _checked_dashboards(modules, settings)
-
-
-def _settings(root: Path) -> ProjectSettings:
-    try:
-        return load_settings(root)
-    except BuildError as error:
-        raise BuildFailed([error]) from error
+    return settings, modules
 
 
 def _checked_dashboards(modules: Sequence[ModuleFile], settings: ProjectSettings) -> list[CompiledDashboard]:
@@ -229,11 +231,7 @@ def build(root: Path, passes: ToolPasses | None = None) -> BuildResult:
 
 
 def _build(root: Path, passes: ToolPasses | None) -> BuildResult:
-    settings = _settings(root)
-    modules = discover(root)
-    errors = check_registry(modules)
-    if errors:
-        raise BuildFailed(errors)
+    settings, modules = _registry(root)
     # The stages that do not read the dashboards first, and their consumers' checks started on them: promtool and
     # amtool then run on another core while this process compiles, validates and lints the dashboards.
     early: list[tuple[Output, dict[str, bytes]]] = []

@@ -45,7 +45,8 @@ def stat_key(path: str) -> StatKey | None:
     return stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino
 
 
-def _read(path: str) -> bytes | None:
+def read_file(path: str) -> bytes | None:
+    """Return the bytes of the file at `path`, or None when it cannot be read."""
     try:
         with open(path, "rb") as handle:
             return handle.read()
@@ -77,7 +78,7 @@ class StatHashes:
         if (stat is not None and isinstance(entry, list) and len(entry) == 3 and entry[0] == list(stat)
                 and isinstance(entry[1], str) and (derive is None or entry[2] is not None)):
             return entry[1], entry[2], stat
-        content = _read(path)
+        content = read_file(path)
         if content is None:
             return UNREADABLE, None, stat
         digest = hashlib.sha256(content).hexdigest()

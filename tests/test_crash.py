@@ -1,4 +1,4 @@
-"""SIGKILL at random moments of `python build.py`, with modules renamed, added and removed between runs.
+"""SIGKILL at random moments of `python build.py`, with modules renamed, added, removed or retitled between runs.
 
 After every kill: no generated file is corrupt (each parses), and `--check` says fresh only when the tree
 is exactly a clean build of the current sources. After the next complete build: the tree is exactly that
@@ -61,8 +61,16 @@ def state_swapped(root: Path) -> None:
     manager.write_text(manager.read_text().replace('title="Prompt Manager"', 'title="Prompt Manager II"'))
 
 
+def state_panel_retitled(root: Path) -> None:
+    """One panel of prompt_security retitled (a build after it reuses the other modules: dashbuild/build_units.py)."""
+    state_original(root)
+    security = root / "dashboards" / "prompt_security.py"
+    security.write_text(security.read_text().replace('title="Security event timeline"', 'title="Security events"'))
+
+
 STATES: dict[str, Callable[[Path], None]] = {
-    "original": state_original, "renamed": state_renamed, "swapped": state_swapped}
+    "original": state_original, "renamed": state_renamed, "swapped": state_swapped,
+    "panel_retitled": state_panel_retitled}
 
 
 def clean_copy(tmp_path: Path, name: str) -> Path:
