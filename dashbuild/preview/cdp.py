@@ -85,16 +85,24 @@ def _end(process: _Process) -> None:
 
 
 def _kill_strays(home: str) -> None:
-    """Kill the processes whose command line names `home`: the crash handlers, which start their own session."""
-    marker = home.encode()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            if marker in (entry / "cmdline").read_bytes():
-                os.kill(int(entry.name), signal.SIGKILL)
-        except (OSError, ValueError):
-            continue
+    """Kill every live process whose command line names `home`, until none is left or time is up: the crash
+    handlers, which start their own session, and group members still dying (a dead one's command line is empty)."""
+    marker = home.encode() + b"/"
+    limit = time.monotonic() + REAP_LIMIT
+    while time.monotonic() < limit:
+        found = False
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit() or int(entry.name) == os.getpid():
+                continue
+            try:
+                if marker in (entry / "cmdline").read_bytes():
+                    found = True
+                    os.kill(int(entry.name), signal.SIGKILL)
+            except OSError:
+                continue
+        if not found:
+            return
+        time.sleep(0.01)
 
 
 def _reap(pid: int) -> None:
