@@ -214,6 +214,31 @@ def test_a_missing_chromium_is_one_clear_line(monkeypatch: pytest.MonkeyPatch, t
         screenshot_file(tmp_path / "page.html", tmp_path / "page.png")
 
 
+def _fake_chromium(tmp_path: Path, script: str) -> str:
+    """Write an executable shell script standing in for Chromium and return its path."""
+    path = tmp_path / "fake-chromium"
+    path.write_text(f"#!/bin/sh\n{script}\n")
+    path.chmod(0o755)
+    return str(path)
+
+
+def test_a_browser_that_fails_to_start_says_why(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("CHROMIUM", _fake_chromium(tmp_path, "echo 'Missing X server or $DISPLAY' >&2; exit 3"))
+    with pytest.raises(BrowserError, match=r"^Chromium ended unexpectedly \(exit code 3\): Missing X server or "
+                                           r"\$DISPLAY$"):
+        Browser(timeout=10)
+
+
+def test_a_browser_that_never_answers_times_out_and_is_killed(monkeypatch: pytest.MonkeyPatch,
+                                                               tmp_path: Path) -> None:
+    monkeypatch.setenv("CHROMIUM", _fake_chromium(tmp_path, f"echo $$ > {tmp_path}/pid; exec sleep 60"))
+    started = time.monotonic()
+    with pytest.raises(BrowserError, match=r"^timed out after 1 s waiting for Chromium to start$"):
+        Browser(timeout=1)
+    assert time.monotonic() - started < 4
+    assert _live_processes_in_group(int((tmp_path / "pid").read_text())) == []
+
+
 def test_screenshot_file_writes_the_png(tmp_path: Path) -> None:
     page = tmp_path / "dashboard.html"
     page.write_text("<!doctype html><body style='margin:0;background:rgb(1, 2, 3)'><p>panel</p></body>")

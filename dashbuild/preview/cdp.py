@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import select
 import shutil
 import signal
@@ -37,6 +38,7 @@ FLAGS = (
 BROWSER_READS, BROWSER_WRITES = 3, 4
 CLOSE_GRACE = 2.0
 REAP_LIMIT = 5.0
+EXIT_STATUS_WAIT = 1.0
 
 
 class BrowserError(Exception):
@@ -162,8 +164,10 @@ class Chromium:
         self._buffer = bytearray()
         self._scanned = 0
         self._next_id = 0
+        self._executable = ""
         try:
-            self._start(chromium_executable(), time.monotonic() + timeout)
+            self._executable = chromium_executable()
+            self._start(self._executable, time.monotonic() + timeout)
         except BaseException:
             self._finalizer()
             raise
@@ -288,27 +292,38 @@ class Chromium:
 
     def _gone(self) -> BrowserError:
         """Describe a browser that closed its pipe, with its exit status and the last line it logged, and end it."""
-        message = f"Chromium ended unexpectedly{_exit_status(self._process.pid)}{_last_line(self._process.home)}"
+        logged = _last_line(self._process.home, self._executable)
+        message = f"Chromium ended unexpectedly{_exit_status(self._process.pid)}{logged}"
         self._finalizer()
         return BrowserError(message)
 
 
 def _exit_status(pid: int) -> str:
     """Return ' (exit code N)' or ' (signal N)' for an exited browser, leaving it unreaped; else nothing."""
-    try:
-        exited = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
-    except ChildProcessError:
-        return ""
-    if exited is None:
-        return ""
+    # The pipe closes while the process is still exiting: give it a moment to become waitable.
+    limit = time.monotonic() + EXIT_STATUS_WAIT
+    while True:
+        try:
+            exited = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return ""
+        if exited is not None:
+            break
+        if time.monotonic() >= limit:
+            return ""
+        time.sleep(0.01)
     return f" (exit code {exited.si_status})" if exited.si_code == os.CLD_EXITED else f" (signal {exited.si_status})"
 
 
-def _last_line(home: str) -> str:
-    """Return ': ' and the last line Chromium logged, or nothing when it logged nothing."""
+def _last_line(home: str, executable: str) -> str:
+    """Return ': ' and the last line Chromium logged that could explain its end, or nothing."""
     try:
         lines = Path(home, "chromium.log").read_text(errors="replace").splitlines()
     except OSError:
         return ""
-    meaningful = [line.strip() for line in lines if line.strip()]
+    # Noise, never the reason it ended: complaints about a missing D-Bus in containers, and errors of the shell
+    # running a launcher script (Debian's /usr/bin/chromium), which carry the script's line number.
+    launcher = re.compile(re.escape(executable) + r": \d+: ")
+    meaningful = [line.strip() for line in lines
+                  if line.strip() and "dbus/" not in line and not launcher.match(line)]
     return f": {meaningful[-1][:200]}" if meaningful else ""
