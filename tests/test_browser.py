@@ -48,13 +48,21 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="module")
-def boxes_png(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Image:
-    """The decoded screenshot of a page of bordered boxes at known rectangles."""
+def boxes_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A page of bordered boxes at known rectangles, with a title in each and a gradient between them."""
     divs = "".join(
         f"<div style='position:absolute;box-sizing:border-box;left:{x}px;top:{y}px;width:{w}px;height:{h}px;"
-        f"border:2px solid {_css(border)};background:{_css(fill)}'></div>"
+        f"border:2px solid {_css(border)};background:{_css(fill)};color:#888;padding:6px'>Panel {x},{y}</div>"
         for (x, y, w, h), border, fill in BOXES)
-    report = browser.open(_page(tmp_path_factory.mktemp("boxes"), divs), width=WIDTH)
+    gradient = ("<div style='position:absolute;left:0;top:1000px;width:1200px;height:200px;"
+                "background:linear-gradient(30deg,#123,#9c4,#f0f)'></div>")
+    return _page(tmp_path_factory.mktemp("boxes"), divs + gradient)
+
+
+@pytest.fixture(scope="module")
+def boxes_png(browser: Browser, boxes_url: str) -> Image:
+    """The decoded screenshot of the page of boxes."""
+    report = browser.open(boxes_url, width=WIDTH)
     assert report.problems == ()
     return decode_png(report.png)
 
@@ -82,6 +90,11 @@ def test_border_check_agrees_with_the_rects_and_not_with_shifted_ones(boxes_png:
         assert not has_border(boxes_png, (x, y, w, h), (255, 0, 255))
     shifted = border_coverage(boxes_png, (8 + 6, 8, 400, 240), BOXES[0][1])
     assert shifted["top"] > 0.9 and shifted["left"] == 0.0 and shifted["right"] == 0.0
+
+
+def test_a_compact_png_has_the_same_pixels(browser: Browser, boxes_url: str, boxes_png: Image) -> None:
+    compact = browser.open(boxes_url, width=WIDTH, compact_png=True).png
+    assert decode_png(compact).rows == boxes_png.rows
 
 
 def test_console_errors_exceptions_and_failed_loads_are_reported(browser: Browser, tmp_path: Path) -> None:
