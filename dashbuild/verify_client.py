@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import urllib.parse
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from moddash.instrumentation.bounded_http import FetchError, Response, excerpt, one_line, parse_url, request, show
 
@@ -64,6 +64,16 @@ def _names_data_problem(data: Any) -> str | None:
     if not isinstance(data, list) or not all(isinstance(name, str) for name in data):
         return '"data" is not a list of names'
     return None
+
+
+class QueryClient(Protocol):
+    """What running a dashboard's queries needs of Prometheus: PrometheusClient, or the previews' in-memory one."""
+
+    def query(self, expr: str, at: float) -> dict[str, Any]:
+        """Return the API answer of an instant query."""
+
+    def query_range(self, expr: str, start: float, end: float, step: int) -> dict[str, Any]:
+        """Return the API answer of a range query."""
 
 
 class PrometheusClient:

@@ -17,7 +17,7 @@ import attrs
 
 from dashbuild.compiled import flatten
 from dashbuild.queries import substitute_variables
-from dashbuild.verify_client import PrometheusClient
+from dashbuild.verify_client import QueryClient
 from panels.settings import SCRAPE_SECONDS
 
 PANEL_WIDTH_PX = 1600
@@ -125,7 +125,7 @@ def grafana_regex_escape(value: str) -> str:
     return re.sub(r"[$^*{}\[\]'+?.()|]", lambda m: "\\\\" + m.group(), value.replace("\\", "\\" * 4))
 
 
-def resolve_variables(client: PrometheusClient, dashboard: dict[str, Any], end: float,
+def resolve_variables(client: QueryClient, dashboard: dict[str, Any], end: float,
                       range_seconds: float) -> tuple[dict[str, str], int]:
     """Run the dashboard's `query_result` variables as Grafana does on load; return values and query count."""
     resolved, count = {}, 0
@@ -157,7 +157,7 @@ def plan_panel(dashboard: dict[str, Any], panel: dict[str, Any], range_seconds: 
                          bool(target.get("instant")), interval) for target in panel.get("targets", [])]
 
 
-def run_query(client: PrometheusClient, query: PlannedQuery, end: float, range_seconds: float) -> dict[str, Any]:
+def run_query(client: QueryClient, query: PlannedQuery, end: float, range_seconds: float) -> dict[str, Any]:
     """Return Prometheus' answer to one planned query over the range ending at `end`."""
     if query.instant:
         return client.query(query.expr, end)
