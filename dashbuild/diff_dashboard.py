@@ -16,7 +16,7 @@ from typing import Any
 
 from dashbuild.compiled import CompiledDashboard, CompiledPanel
 from dashbuild.compiled import flatten as panels_of
-from dashbuild.diff_model import ARROW, Change, FileDiff, field_changes, shown
+from dashbuild.diff_model import ARROW, Change, ChangeKind, FileDiff, field_changes, shown
 
 NOISE = frozenset({"id", "gridPos", "targets"})
 
@@ -202,6 +202,26 @@ def diff_dashboard(file: str, before: Mapping[str, Any], after: Mapping[str, Any
     if not changes and not details:
         return None
     return FileDiff(file, f"dashboard {str(after.get('title', ''))!r}", "changed", tuple(changes), tuple(details))
+
+
+def panel_marks(before: Mapping[str, Any], after: Mapping[str, Any]
+                ) -> tuple[dict[int, ChangeKind], dict[int, ChangeKind]]:
+    """Return, by panel id, the panels of `before` that were removed or changed and those of `after` that were added
+    or changed: what a side-by-side review highlights (the same pairing and changes as `diff_dashboard`)."""
+    old_marks: dict[int, ChangeKind] = {}
+    new_marks: dict[int, ChangeKind] = {}
+    for old, new in _match(panels_of(before), panels_of(after)):
+        if old is None and new is not None and new.id is not None:
+            new_marks[new.id] = "added"
+        elif new is None and old is not None and old.id is not None:
+            old_marks[old.id] = "removed"
+        elif old is not None and new is not None and (field_changes(old.json, new.json, NOISE)
+                                                       or any(_queries(old, new))):
+            if old.id is not None:
+                old_marks[old.id] = "changed"
+            if new.id is not None:
+                new_marks[new.id] = "changed"
+    return old_marks, new_marks
 
 
 def overview_sections(dashboards: Sequence[CompiledDashboard]) -> dict[str, str]:
