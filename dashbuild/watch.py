@@ -94,6 +94,8 @@ class WatchConfig:
     debounce_ms: int
     reloaders: tuple[Reloader, ...]
     env: dict[str, str] = attrs.field(factory=dict)
+    # What each run of the command does, said at start (a build writes files Grafana reads by itself).
+    intro: str = "Grafana reads changed dashboards by itself, at its provisioning poll"
 
 
 def input_folders(project: Path, sources: Path) -> tuple[Path, ...]:
@@ -342,8 +344,7 @@ def watch(config: WatchConfig) -> None:
     """Build once, then once per burst of changes to the inputs, until Ctrl-C, SIGTERM or SIGHUP (then return)."""
     watcher = _Watcher(config)
     folders = ", ".join(f"{_shown(folder, config.root)}/" for folder in config.inputs)
-    click.echo(f"watching {folders} (Ctrl-C to stop); Grafana reads changed dashboards by itself, at its "
-               "provisioning poll")
+    click.echo(f"watching {folders} (Ctrl-C to stop); {config.intro}")
     for reloader in config.reloaders:
         if reloader.configured:
             click.echo(f"{reloader.server} is reloaded {reloader.how()} after a build that changes {reloader.what}")
