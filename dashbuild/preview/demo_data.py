@@ -2,7 +2,7 @@
 
 Per module contract: a fresh CollectorRegistry, ModuleMetrics and ModuleTraffic(contract, metrics, seed), `prime()`,
 then at every scrape time from `start` to `end` (the job's scrape_interval in prometheus.yml, aligned to multiples of
-it): `tick(t, interval)` and a scrape: `generate_latest` (text format 0.0.4) parsed line by line, every sample
+it): `tick(t, interval)` and a scrape: what `generate_latest` (text format 0.0.4) exposes, every sample
 labelled with the target's labels as the generated prometheus.yml sets them (job, instance, the static labels; a
 scraped label that clashes becomes `exported_<name>`, as without honor_labels), plus `up` = 1.
 
@@ -23,7 +23,7 @@ import yaml
 from moddash.contract.model import ModuleContract
 from moddash.instrumentation.demo import ModuleTraffic
 from moddash.instrumentation.metrics import ModuleMetrics
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
 
 from dashbuild.preview.series_store import NAME, Labels, SeriesStore, make_labels
 
@@ -95,43 +95,40 @@ def scrape_times(start_ms: int, end_ms: int, interval_ms: int) -> range:
 
 
 class _Scraper:
-    """Parses one module's /metrics text (0.0.4) into target-labelled samples, remembering each line's labels."""
+    """Turns one module's registry into the target-labelled samples a scrape of its /metrics ingests.
+
+    It reads `registry.collect()`, exactly what `generate_latest` (text format 0.0.4) writes line by line: every
+    sample under its own name (`_total`, `_bucket`, `_sum`, `_count`, `_created`), its labels, and a value whose text
+    (floatToGoString) parses back to the same float. Formatting and re-parsing every scrape would triple the cost;
+    tests/test_preview_eval.py checks that this equals the parsed text.
+    """
 
     def __init__(self, target: ScrapeTarget) -> None:
         self.target = target
-        self.labels: dict[str, Labels] = {}
+        self.labels: dict[tuple[str, tuple[tuple[str, str], ...]], Labels] = {}
         self.created: dict[float, float] = {}
-        self.created_families: set[str] = set()
 
-    def samples(self, text: str, tick_start: float) -> list[tuple[Labels, float]]:
+    def samples(self, registry: CollectorRegistry, tick_start: float) -> list[tuple[Labels, float]]:
+        """Return the samples of one scrape (with `up` = 1); `tick_start` dates the series created in this tick."""
         out = []
-        families: dict[str, str] = {}
-        for line in text.splitlines():
-            if not line:
-                continue
-            if line.startswith("#"):
-                parts = line.split(" ", 3)
-                if len(parts) == 4 and parts[1] == "TYPE":
-                    families[parts[2]] = parts[3]
-                continue
-            series, _, rest = line.partition(" ") if "}" not in line else _split_series(line)
-            value = float(rest.split(" ", 1)[0])
-            labels = self.labels.get(series)
-            if labels is None:
-                labels = self.labels[series] = self._labelled(series)
-            if series.split("{", 1)[0].endswith("_created") and families.get(series.split("{", 1)[0]) == "gauge":
-                # A creation time: the simulated start of the tick that created the series, not the wall clock.
-                value = self.created.setdefault(value, tick_start)
-            out.append((labels, value))
-        out.append((self._labelled("up"), 1.0))
+        for family in registry.collect():
+            created_name = family.name + "_created"
+            for sample in family.samples:
+                key = (sample.name, tuple(sorted(sample.labels.items())))
+                labels = self.labels.get(key)
+                if labels is None:
+                    labels = self.labels[key] = self._labelled(sample.name, dict(key[1]))
+                value = float(sample.value)
+                if sample.name == created_name:
+                    # A creation time: the simulated start of the tick that created the series, not the wall clock.
+                    value = self.created.setdefault(value, tick_start)
+                out.append((labels, value))
+        out.append((self._labelled("up", {}), 1.0))
         return out
 
-    def _labelled(self, series: str) -> Labels:
-        name, _, inner = series.partition("{")
-        scraped = dict(_parse_labels(inner[:-1])) if inner else {}
-        target = dict(self.target.labels)
+    def _labelled(self, name: str, scraped: dict[str, str]) -> Labels:
         result = dict(scraped)
-        for key, value in target.items():
+        for key, value in self.target.labels:
             if key in scraped and self.target.honor_labels:
                 continue
             if key in scraped:
@@ -141,24 +138,17 @@ class _Scraper:
         return make_labels(result)
 
 
-def _split_series(line: str) -> tuple[str, str, str]:
-    # The label block may hold spaces inside quoted values: split after the closing brace.
-    close = _closing_brace(line)
-    return line[:close + 1], " ", line[close + 1:].strip()
-
-
-def _closing_brace(line: str) -> int:
-    quoted = escaped = False
-    for index, char in enumerate(line):
-        if escaped:
-            escaped = False
-        elif char == "\\":
-            escaped = True
-        elif char == '"':
-            quoted = not quoted
-        elif char == "}" and not quoted:
-            return index
-    raise ValueError(f"no closing brace in {line!r}")
+def parse_text(text: str) -> list[tuple[str, dict[str, str], float]]:
+    """Return the samples of a text-format (0.0.4) exposition: name, labels, value (for checking a scrape)."""
+    out = []
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        close = line.rfind("}")
+        series, rest = (line[:close + 1], line[close + 1:]) if close >= 0 else line.split(" ", 1)
+        name, _, inner = series.partition("{")
+        out.append((name, dict(_parse_labels(inner[:-1])) if inner else {}, float(rest.split()[0])))
+    return out
 
 
 def _parse_labels(inner: str) -> list[tuple[str, str]]:
@@ -200,7 +190,7 @@ def generate(store: SeriesStore, contracts: Sequence[ModuleContract], prometheus
         for t in scrape_times(math.ceil(start * 1000), math.floor(end * 1000), target.interval_ms):
             now = t / 1000
             traffic.tick(now, interval)
-            for labels, value in scraper.samples(generate_latest(registry).decode("utf-8"), now - interval):
+            for labels, value in scraper.samples(registry, now - interval):
                 store.append(labels, t, value)
                 written += 1
     return written

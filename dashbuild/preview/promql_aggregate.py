@@ -1,6 +1,7 @@
 """PromQL aggregations (sum, avg, min, max, count, group, stddev, stdvar, quantile, topk, bottomk, count_values) with
 `by`/`without`, as Prometheus 2.42's `aggregation` computes them: groups in order of first appearance, values folded
-in input order, topk/bottomk kept in a heap exactly like Go's container/heap (so ties resolve the same way)."""
+in input order, topk/bottomk kept in a heap exactly like Go's container/heap, replacing the top by Pop and Push as
+Prometheus does (so ties resolve the same way)."""
 
 from __future__ import annotations
 
@@ -36,8 +37,16 @@ def _up(heap: list[Sample], j: int, less: Less) -> None:
         j = parent
 
 
-def _down(heap: list[Sample], i0: int, less: Less) -> bool:
-    i, n = i0, len(heap)
+def _pop(heap: list[Sample], less: Less) -> None:
+    # container/heap.Pop: the last element to the top, sifted down over the others, the old top removed.
+    last = len(heap) - 1
+    heap[0], heap[last] = heap[last], heap[0]
+    _down(heap, 0, less, last)
+    heap.pop()
+
+
+def _down(heap: list[Sample], i0: int, less: Less, n: int) -> bool:
+    i = i0
     while True:
         left = 2 * i + 1
         if left >= n:
@@ -145,13 +154,14 @@ def _fold(op: str, group: _Group, labels: Labels, value: float, k: int) -> None:
     elif op in ("topk", "bottomk"):
         less = _by_value if op == "topk" else _by_reverse_value
         top = group.heap[0][1]
-        if len(group.heap) < k:
+        if len(group.heap) < k or (top < value if op == "topk" else top > value) or top != top:
+            if len(group.heap) == k:
+                if k == 1:  # replaced in place
+                    group.heap[0] = (labels, value)
+                    return
+                _pop(group.heap, less)
             group.heap.append((labels, value))
             _up(group.heap, len(group.heap) - 1, less)
-        elif (top < value if op == "topk" else top > value) or (top != top and value == value):
-            group.heap[0] = (labels, value)
-            if k > 1 and not _down(group.heap, 0, less):
-                _up(group.heap, 0, less)
     elif op == "quantile":
         group.values.append(value)
 
