@@ -83,7 +83,7 @@ def go_pow(a: float, b: float) -> float:
 
 def go_max(a: float, b: float) -> float:
     """Return Go's math.Max (NaN if either is NaN, +Inf beats NaN)."""
-    if math.isinf(a) and a > 0 or math.isinf(b) and b > 0:
+    if (math.isinf(a) and a > 0) or (math.isinf(b) and b > 0):
         return math.inf
     if a != a or b != b:
         return math.nan
@@ -94,7 +94,7 @@ def go_max(a: float, b: float) -> float:
 
 def go_min(a: float, b: float) -> float:
     """Return Go's math.Min (NaN if either is NaN, -Inf beats NaN)."""
-    if math.isinf(a) and a < 0 or math.isinf(b) and b < 0:
+    if (math.isinf(a) and a < 0) or (math.isinf(b) and b < 0):
         return -math.inf
     if a != a or b != b:
         return math.nan
