@@ -47,7 +47,7 @@ def _pop(heap: list[Sample], less: Less) -> None:
     heap.pop()
 
 
-def _down(heap: list[Sample], i0: int, less: Less, n: int) -> bool:
+def _down(heap: list[Sample], i0: int, less: Less, n: int) -> None:
     i = i0
     while True:
         left = 2 * i + 1
@@ -60,7 +60,6 @@ def _down(heap: list[Sample], i0: int, less: Less, n: int) -> bool:
             break
         heap[i], heap[j] = heap[j], heap[i]
         i = j
-    return i > i0
 
 
 def _reverse_sorted(heap: list[Sample], less: Less) -> list[Sample]:

@@ -46,8 +46,9 @@ Value = Union[Vector, Scalar, StringValue, list[RangeSeries]]  # noqa: UP007
 
 def drop_name(labels: Labels) -> Labels:
     """Return the labels without `__name__` (as functions and arithmetic leave them)."""
-    return tuple(pair for pair in labels if pair[0] != NAME) if labels and any(k == NAME for k, _ in labels) \
-        else labels
+    if any(name == NAME for name, _ in labels):
+        return tuple(pair for pair in labels if pair[0] != NAME)
+    return labels
 
 
 def go_div(a: float, b: float) -> float:
