@@ -20,12 +20,12 @@ from typing import Any
 
 import attrs
 import yaml
-from moddash.contract.model import ModuleContract
-from moddash.instrumentation.demo import ModuleTraffic
-from moddash.instrumentation.metrics import ModuleMetrics
 from prometheus_client import CollectorRegistry
 
 from dashbuild.preview.series_store import NAME, Labels, SeriesStore, make_labels
+from moddash.contract.model import ModuleContract
+from moddash.instrumentation.demo import ModuleTraffic
+from moddash.instrumentation.metrics import ModuleMetrics
 
 _SUPPORTED_JOB_KEYS = frozenset({"job_name", "scrape_interval", "metrics_path", "static_configs", "params", "scheme",
                                  "authorization", "honor_labels", "scrape_timeout"})

@@ -15,14 +15,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
-from moddash.contract.model import ModuleContract
 
 from dashbuild.preview.demo_data import generate
 from dashbuild.preview.promql_ast import QueryError, parse
 from dashbuild.preview.promql_eval import LOOKBACK_MS, Evaluator, value_type
-from dashbuild.preview.promql_values import RangeSeries, Scalar, StringValue, Value, format_float
+from dashbuild.preview.promql_values import RangeSeries, Scalar, StringValue, Value, Vector, format_float
 from dashbuild.preview.rule_engine import RuleRun, evaluate_groups, load_groups
 from dashbuild.preview.series_store import Labels, SeriesStore
+from moddash.contract.model import ModuleContract
 
 # The demo generator costs about 25 ms of CPU per 5 s of simulated time for the three real modules (about 18 s per
 # simulated hour on a busy 2-core machine): 15 minutes of history keeps a preview to a few seconds.
@@ -38,6 +38,9 @@ class DemoTimings:
     rules_seconds: float
     samples: int
     rules: RuleRun
+
+
+_NO_LABELS: Labels = ()
 
 
 def _metric(labels: Labels) -> dict[str, str]:
@@ -62,7 +65,7 @@ class InMemoryPrometheus:
             return _success(*_instant_data(value, ts))
         except QueryError as error:
             return _error(error.error_type, str(error))
-        except Exception as error:  # noqa: BLE001 - a preview must show an error, never crash on a query
+        except Exception as error:
             return _error("execution", f"in-memory evaluator failed on {expr!r}: {type(error).__name__}: {error}")
 
     def query_range(self, expr: str, start: float, end: float, step: float) -> dict[str, Any]:
@@ -72,7 +75,7 @@ class InMemoryPrometheus:
             return self._range(expr, start, end, step)
         except QueryError as error:
             return _error(error.error_type, str(error))
-        except Exception as error:  # noqa: BLE001 - a preview must show an error, never crash on a query
+        except Exception as error:
             return _error("execution", f"in-memory evaluator failed on {expr!r}: {type(error).__name__}: {error}")
 
     def _range(self, expr: str, start: float, end: float, step: float) -> dict[str, Any]:
@@ -93,8 +96,8 @@ class InMemoryPrometheus:
         series: dict[Labels, list[list[Any]]] = {}
         for ts in range(start_ms, end_ms + 1, step_ms):
             value = self.evaluator.evaluate(tree, ts)
-            samples = [((), value.value)] if isinstance(value, Scalar) else value
-            for labels, sample in samples:  # type: ignore[misc]
+            samples: Vector = [(_NO_LABELS, value.value)] if isinstance(value, Scalar) else _vector(value)
+            for labels, sample in samples:
                 series.setdefault(labels, []).append([ts / 1000, format_float(sample)])
         result = [{"metric": _metric(labels), "values": points} for labels, points in sorted(series.items())]
         return _success("matrix", result)
@@ -111,7 +114,13 @@ def _instant_data(value: Value, ts: int) -> tuple[str, Any]:
                                                                    zip(s.times, s.values, strict=True)]}
                           for s in value if isinstance(s, RangeSeries)]
     return "vector", [{"metric": _metric(labels), "value": [seconds, format_float(sample)]}
-                      for labels, sample in value]  # type: ignore[misc]
+                      for labels, sample in _vector(value)]
+
+
+def _vector(value: Value) -> Vector:
+    if not isinstance(value, list) or any(isinstance(item, RangeSeries) for item in value):
+        raise QueryError(f"expected an instant vector, got {type(value).__name__}")
+    return [item for item in value if not isinstance(item, RangeSeries)]
 
 
 def _success(result_type: str, result: Any) -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """PromQL aggregations (sum, avg, min, max, count, group, stddev, stdvar, quantile, topk, bottomk, count_values) with
 `by`/`without`, as Prometheus 2.42's `aggregation` computes them: groups in order of first appearance, values folded
 in input order, topk/bottomk kept in a heap exactly like Go's container/heap, replacing the top by Pop and Push as
-Prometheus does (so ties resolve the same way)."""
+Prometheus does (so ties resolve the same way). Prometheus itself is not deterministic for ties in a range query
+over an intermediate result (it walks that matrix in Go map order); this evaluator always takes the order in which
+series first appear."""
 
 from __future__ import annotations
 
@@ -45,7 +47,7 @@ def _pop(heap: list[Sample], less: Less) -> None:
     heap.pop()
 
 
-def _down(heap: list[Sample], i0: int, less: Less, n: int) -> bool:
+def _down(heap: list[Sample], i0: int, less: Less, n: int) -> None:
     i = i0
     while True:
         left = 2 * i + 1
@@ -58,7 +60,6 @@ def _down(heap: list[Sample], i0: int, less: Less, n: int) -> bool:
             break
         heap[i], heap[j] = heap[j], heap[i]
         i = j
-    return i > i0
 
 
 def _reverse_sorted(heap: list[Sample], less: Less) -> list[Sample]:
@@ -92,7 +93,7 @@ def _group_labels(labels: Labels, grouping: Sequence[str], without: bool) -> Lab
     return tuple(pair for pair in labels if pair[0] in keep)
 
 
-def aggregate(op: str, vector: Vector, grouping: Sequence[str], without: bool,  # noqa: C901, PLR0912
+def aggregate(op: str, vector: Vector, grouping: Sequence[str], without: bool,
               param: float | str | None) -> Vector:
     """Return the aggregation `op` of one instant vector."""
     k = 0
@@ -127,7 +128,7 @@ def aggregate(op: str, vector: Vector, grouping: Sequence[str], without: bool,  
     return [sample for group in groups.values() for sample in _result(op, group, param)]
 
 
-def _fold(op: str, group: _Group, labels: Labels, value: float, k: int) -> None:  # noqa: C901, PLR0912
+def _fold(op: str, group: _Group, labels: Labels, value: float, k: int) -> None:
     if op == "sum":
         group.value += value
     elif op == "avg":

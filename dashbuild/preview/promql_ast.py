@@ -146,7 +146,7 @@ def _ms(delta: timedelta | None) -> int:
     return 0 if delta is None else round(delta / timedelta(milliseconds=1))
 
 
-def _convert(expr: pp.Expr) -> Node:  # noqa: PLR0911 - one branch per node type
+def _convert(expr: pp.Expr) -> Node:
     if isinstance(expr, pp.ParenExpr):
         return _convert(expr.expr)
     if isinstance(expr, pp.NumberLiteral):
@@ -180,7 +180,8 @@ def _selector(expr: pp.VectorSelector) -> Selector:
         raise Unsupported(f"`or` inside a selector's braces in {expr} (not in Prometheus 2.42)")
     matchers = [LabelMatcher.of(NAME, "=", expr.name)] if expr.name else []
     try:
-        matchers += [LabelMatcher.of(m.name, _lookup(_MATCH_OPS, m.op, "label matcher"), m.value) for m in expr.matchers.matchers]
+        matchers += [LabelMatcher.of(m.name, _lookup(_MATCH_OPS, m.op, "label matcher"), m.value)
+                     for m in expr.matchers.matchers]
     except ValueError as error:
         raise QueryError(str(error), "bad_data") from None
     return Selector(tuple(matchers), _ms(expr.offset), str(expr))
@@ -208,7 +209,7 @@ def _binary(expr: pp.BinaryExpr) -> Binary:
     fill = modifier.fill_values
     if fill is not None and (fill.lhs is not None or fill.rhs is not None):
         raise Unsupported(f"fill modifiers in {expr} (not in Prometheus 2.42)")
-    card = _lookup(_CARDS, modifier.card, "vector matching") if modifier.card is not None else default
+    card = default if modifier.card is None else _lookup(_CARDS, modifier.card, "vector matching")
     matching = modifier.matching
     on = matching is not None and matching.type == pp.LabelModifierType.Include
     labels = tuple(matching.labels) if matching is not None else ()

@@ -31,6 +31,7 @@ from dashbuild.preview.promql_binary import scalars, set_operation, vector_scala
 from dashbuild.preview.promql_values import RangeSeries, Scalar, StringValue, Value, Vector, drop_name
 from dashbuild.preview.series_store import NAME, Labels, SeriesStore, is_stale
 
+_NO_LABELS: Labels = ()
 LOOKBACK_MS = 5 * 60 * 1000  # Prometheus' default --query.lookback-delta
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
@@ -59,7 +60,7 @@ class Evaluator:
         self.store = store
         self.lookback_ms = lookback_ms
 
-    def evaluate(self, node: Node, ts: int) -> Value:  # noqa: PLR0911 - one branch per node type
+    def evaluate(self, node: Node, ts: int) -> Value:
         """Return the value of `node` at `ts` (ms); raise QueryError as Prometheus would fail the query."""
         if isinstance(node, Number):
             return Scalar(node.value)
@@ -150,7 +151,7 @@ class Evaluator:
         if node.name == "time":
             return Scalar(ts / 1000)
         if node.name == "vector":
-            return [((), self._scalar(node.args[0], ts))]
+            return [(_NO_LABELS, self._scalar(node.args[0], ts))]
         if node.name == "scalar":
             vector = self._vector(self.evaluate(node.args[0], ts))
             return Scalar(vector[0][1] if len(vector) == 1 else math.nan)
@@ -164,7 +165,7 @@ class Evaluator:
         vector = self._vector(self.evaluate(node.args[0], ts))
         return _unique(self._vector_function(node, vector, ts))
 
-    def _vector_function(self, node: Call, vector: Vector, ts: int) -> Vector:  # noqa: PLR0911
+    def _vector_function(self, node: Call, vector: Vector, ts: int) -> Vector:
         name = node.name
         if name in fn.SIMPLE:
             apply = fn.SIMPLE[name]

@@ -7,10 +7,13 @@ return the value or None (no output for that series). `extrapolated_rate` is Pro
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Sequence
 
 from dashbuild.preview.promql_values import go_div, go_exp, go_log, go_max, go_min, go_sqrt
+
+__all__ = ["go_max", "go_min"]  # re-exported for the evaluator's clamp functions
 
 
 def extrapolated_rate(times: Sequence[int], values: Sequence[float], range_start: int, range_end: int,
@@ -67,7 +70,7 @@ def changes(values: Sequence[float]) -> float:
 
 def resets(values: Sequence[float]) -> float:
     """Return how often the value dropped (a counter reset)."""
-    return float(sum(1 for previous, current in zip(values, values[1:], strict=False) if current < previous))
+    return float(sum(1 for previous, current in itertools.pairwise(values) if current < previous))
 
 
 def avg(values: Sequence[float]) -> float:
@@ -218,7 +221,7 @@ def _go_ratio(rank: float) -> float:
 
 def parse_bound(text: str) -> float | None:
     """Return an `le` label's bound as Go's strconv.ParseFloat reads it, or None when it is not a number."""
-    if "_" in text or not text.strip() == text:
+    if "_" in text or text.strip() != text:
         return None
     try:
         return float(text)

@@ -46,8 +46,9 @@ Value = Union[Vector, Scalar, StringValue, list[RangeSeries]]  # noqa: UP007
 
 def drop_name(labels: Labels) -> Labels:
     """Return the labels without `__name__` (as functions and arithmetic leave them)."""
-    return tuple(pair for pair in labels if pair[0] != NAME) if labels and any(k == NAME for k, _ in labels) \
-        else labels
+    if any(name == NAME for name, _ in labels):
+        return tuple(pair for pair in labels if pair[0] != NAME)
+    return labels
 
 
 def go_div(a: float, b: float) -> float:
@@ -83,7 +84,7 @@ def go_pow(a: float, b: float) -> float:
 
 def go_max(a: float, b: float) -> float:
     """Return Go's math.Max (NaN if either is NaN, +Inf beats NaN)."""
-    if math.isinf(a) and a > 0 or math.isinf(b) and b > 0:
+    if (math.isinf(a) and a > 0) or (math.isinf(b) and b > 0):
         return math.inf
     if a != a or b != b:
         return math.nan
@@ -94,7 +95,7 @@ def go_max(a: float, b: float) -> float:
 
 def go_min(a: float, b: float) -> float:
     """Return Go's math.Min (NaN if either is NaN, -Inf beats NaN)."""
-    if math.isinf(a) and a < 0 or math.isinf(b) and b < 0:
+    if (math.isinf(a) and a < 0) or (math.isinf(b) and b < 0):
         return -math.inf
     if a != a or b != b:
         return math.nan

@@ -93,7 +93,7 @@ class Series:
         return bisect.bisect_right(self.times, t) - 1
 
     def window(self, start: int, end: int) -> tuple[list[int], list[float]]:
-        """Return the samples with start <= t <= end (both ends inclusive, as in Prometheus 2.x), stale ones left out."""
+        """Return the samples with start <= t <= end (both inclusive, as in Prometheus 2.x), stale ones left out."""
         low, high = bisect.bisect_left(self.times, start), bisect.bisect_right(self.times, end)
         times, values = self.times[low:high], self.values[low:high]
         if self.has_stale and any(value != value for value in values):
