@@ -77,6 +77,13 @@ def _clock(seconds: float, span: float) -> str:
     return time.strftime("%m-%d %H:%M" if span > 86400 else "%H:%M", stamp)
 
 
+def _time_label(x: float, y: float, text: str, width: float) -> str:
+    """Return a time axis label centred on its tick, or kept inside the drawing at either end."""
+    half = 3.2 * len(text)
+    anchor = "end" if x + half > width else "start" if x - half < 0 else "middle"
+    return f'<text x="{_f(x)}" y="{_f(y)}" fill="{AXIS}" text-anchor="{anchor}">{text}</text>'
+
+
 def value_range(lines: Sequence[Line], soft_min: float | None, soft_max: float | None,
                 stacked: bool = False) -> tuple[float, float]:
     """Return the y range to draw `lines` on: data range, zero kept for positive data, fixed limits honoured."""
@@ -160,8 +167,7 @@ def time_series(lines: Sequence[Line], width: float, height: float, start: float
                      f'{escape(fmt(tick))}</text>')
     for t in _time_ticks(start, end, plot_w):
         parts.append(f'<line x1="{_f(x(t))}" x2="{_f(x(t))}" y1="{_f(top)}" y2="{_f(top + plot_h)}" stroke="{GRID}"/>')
-        parts.append(f'<text x="{_f(x(t))}" y="{_f(height - 5)}" fill="{AXIS}" text-anchor="middle">'
-                     f'{_clock(t, span)}</text>')
+        parts.append(_time_label(x(t), height - 5, _clock(t, span), width))
     if axis_label:
         parts.append(f'<text transform="translate(11 {_f(top + plot_h / 2)}) rotate(-90)" fill="{AXIS}" '
                      f'text-anchor="middle">{escape(axis_label)}</text>')
@@ -341,8 +347,7 @@ def heatmap(columns: Sequence[tuple[float, Sequence[float]]], bucket_names: Sequ
         parts.append(f'<text x="{_f(left - 6)}" y="{_f(6 + plot_h - index * cell_h - cell_h / 2 + 4)}" fill="{AXIS}" '
                      f'text-anchor="end">{escape(bucket_names[index])}</text>')
     for t in _time_ticks(start, end, plot_w):
-        parts.append(f'<text x="{_f(left + (t - start) / span * plot_w)}" y="{_f(height - 5)}" fill="{AXIS}" '
-                     f'text-anchor="middle">{_clock(t, span)}</text>')
+        parts.append(_time_label(left + (t - start) / span * plot_w, height - 5, _clock(t, span), width))
     parts.append("</svg>")
     return Drawing("".join(parts), marks)
 
@@ -367,7 +372,6 @@ def bands(rows: Sequence[tuple[str, Sequence[tuple[float, float, str]]]], width:
             parts.append(f'<rect x="{_f(x)}" y="{_f(y)}" width="{_f(max((finish - begin) / span * plot_w, 1.0))}" '
                          f'height="{_f(row_h - 2)}" fill="{span_colour}"/>')
     for t in _time_ticks(start, end, plot_w):
-        parts.append(f'<text x="{_f(left + (t - start) / span * plot_w)}" y="{_f(height - 5)}" fill="{AXIS}" '
-                     f'text-anchor="middle">{_clock(t, span)}</text>')
+        parts.append(_time_label(left + (t - start) / span * plot_w, height - 5, _clock(t, span), width))
     parts.append("</svg>")
     return Drawing("".join(parts), marks)

@@ -49,7 +49,8 @@ details.row>summary .count{{color:#8E8E8E;font-size:12px;font-weight:400}}
 .panel.removed{{outline:3px solid #F2495C;outline-offset:-1px;opacity:.75}}
 .panel>header{{height:{HEADER_PX}px;padding:0 8px;display:flex;align-items:center;gap:6px}}
 .panel>header h3{{margin:0;font-size:13px;font-weight:500;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}}
-.panel>header .info{{color:#8E8E8E;font-size:11px;cursor:help}}
+.panel>header .info{{color:#8E8E8E;font-size:9px;font-weight:600;cursor:help;border:1px solid #8E8E8E;
+border-radius:50%;width:12px;height:12px;line-height:10px;text-align:center;flex:none}}
 .panel>header .error{{color:#F2495C;font-size:11px;margin-left:auto;white-space:nowrap;overflow:hidden;
 text-overflow:ellipsis;max-width:60%}}
 .body{{position:absolute;left:{BODY_PADDING}px;top:{HEADER_PX}px;right:{BODY_PADDING}px;bottom:{BODY_PADDING}px}}
@@ -63,7 +64,8 @@ text-overflow:ellipsis;max-width:60%}}
 border-radius:2px;overflow:hidden}}
 .stat .spark{{position:absolute;left:0;bottom:0}}
 .stat-value{{position:relative;font-weight:500;line-height:1.1}}
-.stat-name{{position:relative;font-size:12px;color:inherit;opacity:.85}}
+.stat-name{{position:relative;font-size:12px;color:inherit;opacity:.85;max-width:100%;padding:0 4px;
+white-space:nowrap;overflow:hidden;text-overflow:ellipsis}}
 .gauge{{display:flex;flex-direction:column;align-items:center;flex:1}}
 .pie{{display:flex;height:100%;align-items:center}}
 .bars{{display:flex;flex-direction:column;gap:4px}}
@@ -121,7 +123,7 @@ def panel_html(panel: Mapping[str, Any], key: str, data: PanelData, row_y: int, 
         view = view_of(panel, drawn, canvas)
     title = escape(str(panel.get("title", "")))
     description = str(panel.get("description") or "")
-    info_mark = f'<span class="info" title="{escape(description)}">ⓘ</span>' if description else ""
+    info_mark = f'<span class="info" title="{escape(description)}">i</span>' if description else ""
     error = f'<span class="error" title="{escape("; ".join(data.errors))}">{escape(data.errors[0])}</span>' \
         if data.errors else ""
     classes = f"panel {mark}".strip()

@@ -126,35 +126,57 @@ def time_series_view(panel: Mapping[str, Any], series: Sequence[Series], canvas:
     return View(drawing.svg + legend, drawing.marks)
 
 
+def _stat_grid(count: int, width: float, height: float, longest: int, name: int) -> tuple[int, float]:
+    """Return how many values to put side by side, and the value's font size: the layout with the largest text,
+    as Grafana's auto layout keeps values readable; a layout that cuts the names (`name` characters long at most)
+    counts as a fifth smaller."""
+    best, best_score = (1, 9.0), 0.0
+    for across in range(1, count + 1):
+        rows = math.ceil(count / across)
+        cell_w, cell_h = width / across, height / rows
+        size = min(cell_h * 0.42, (cell_w - 8) / (max(longest, 3) * 0.62), 56.0)
+        score = size * (0.8 if name and 7.0 * name + 8 > cell_w else 1.0)
+        if score > best_score + 0.01:
+            best, best_score = (across, max(size, 9.0)), score
+    return best
+
+
 def stat_view(panel: Mapping[str, Any], series: Sequence[Series], canvas: Canvas) -> View:
     """Return a stat panel: each series' reduced value in its threshold colour, a sparkline under it."""
     options = panel.get("options", {})
     colour_mode, graph_mode = options.get("colorMode", "value"), options.get("graphMode", "area")
     text_mode = options.get("textMode", "auto")
-    count = max(len(series), 1)
-    across = count if canvas.width / count >= 90 else max(1, int(canvas.width // 90))
-    rows = math.ceil(count / across)
-    cell_w, cell_h = canvas.width / across, canvas.height / rows
-    cells, marks = [], 0
+    shown = []
     for index, one in enumerate(series):
         field = field_config(panel, one)
         value = reduced(one, panel)
         text, mapped_colour = _shown(value, field)
         low, high = _limits(field)
-        colour = (mapped_colour and threshold_colour(None, {"thresholds": {"steps": [{"color": mapped_colour}]}})) \
-            or threshold_colour(value, field, low or 0.0, high if high is not None else 100.0)
+        colour = threshold_colour(value, field, low or 0.0, high if high is not None else 100.0)
+        if mapped_colour:
+            colour = threshold_colour(None, {"thresholds": {"steps": [{"color": mapped_colour}]}})
         fixed = field_colour(field, index)
         if fixed is not None and not uses_thresholds(field):
             colour = fixed
+        shown.append((one, value, text, colour))
+    count = max(len(series), 1)
+    with_names = text_mode in ("name", "value_and_name") or (text_mode == "auto" and len(series) > 1)
+    longest_name = max((len(one.name) for one in series), default=0) if with_names else 0
+    across, size = _stat_grid(count, canvas.width, canvas.height, max((len(t) for _, _, t, _ in shown), default=3),
+                              longest_name)
+    rows = math.ceil(count / across)
+    cell_w, cell_h = canvas.width / across, canvas.height / rows
+    cells, marks = [], 0
+    for one, value, text, colour in shown:
         marks += 1 if value is not None else 0
-        size = max(min(cell_h * 0.42, cell_w / max(len(text), 3) * 1.6, 56.0), 12.0)
-        name = "" if (text_mode in ("value", "value_and_name") and len(series) == 1) or text_mode == "value" else \
-            f'<div class="stat-name">{escape(one.name)}</div>'
+        name = f'<div class="stat-name">{escape(one.name)}</div>' if with_names else ""
         spark = charts.sparkline(one.points, cell_w, cell_h * 0.45, "#CCCCDC" if colour_mode == "background" else
                                  colour) if graph_mode == "area" and not one.instant else charts.Drawing("", 0)
         style = f"background:{colour};color:#FFFFFF" if colour_mode == "background" else f"color:{colour}"
-        cells.append(f'<div class="stat" style="width:{cell_w:.1f}px;height:{cell_h:.1f}px;{style}">{spark.svg}'
-                     f'{name}<div class="stat-value" style="font-size:{size:.0f}px">{escape(text)}</div></div>')
+        # Shares of the body, not pixels: a scaled page (a review's side) must not round a row into a wrap.
+        cells.append(f'<div class="stat" style="width:{100 / across:.4f}%;height:{100 / rows:.4f}%;{style}">'
+                     f'{spark.svg}{name}<div class="stat-value" style="font-size:{size:.0f}px">{escape(text)}</div>'
+                     "</div>")
     return View(f'<div class="stats">{"".join(cells)}</div>', marks)
 
 

@@ -13,12 +13,15 @@ from dashbuild.preview.page import GRID_WIDTH, PageInfo, document, grid_html
 from dashbuild.preview.pages import INDEX, DataSource, generated_dashboards
 from dashbuild.verify_plan import dashboard_range
 
-SCALE = 0.5
+SIDES_GAP = 16
+SIDE_WIDTH = (GRID_WIDTH - SIDES_GAP) // 2
+# Each side's grid drawn at this scale, so that both fit the page's width.
+SCALE = SIDE_WIDTH / GRID_WIDTH
 REVIEW_STYLE = f"""
-.sides{{display:flex;gap:16px;align-items:flex-start}}
-.side{{width:{GRID_WIDTH * SCALE + 2:.0f}px}}
+.sides{{display:flex;gap:{SIDES_GAP}px;align-items:flex-start}}
+.side{{width:{SIDE_WIDTH}px}}
 .side h2{{font-size:14px;font-weight:500;margin:0 0 6px}}
-.side .scaled{{zoom:{SCALE}}}
+.side .scaled{{zoom:{SCALE:.6f}}}
 .side .gone{{color:#8E8E8E;padding:24px 0}}
 .key span{{display:inline-block;padding:1px 8px;margin-left:8px;border:2px solid}}
 """
@@ -55,8 +58,9 @@ def review_pages(before: Mapping[str, bytes], after: Mapping[str, bytes], base: 
             data = dashboard_data(source.client, dashboard, end, seconds) if dashboard is not None else {}
             sides.append(_side(label, dashboard, data, info, marks))
         state = "added" if old is None else "removed" if new is None else "changed"
-        counts = ", ".join(f"{sum(1 for k in (*old_marks.values(), *new_marks.values()) if k == kind)} {kind}"
-                           for kind in ("added", "changed", "removed"))
+        # A changed panel is marked on both sides: count it once, from the side it is on now.
+        counts = ", ".join(f"{sum(1 for k in (old_marks if kind == 'removed' else new_marks).values() if k == kind)} "
+                           f"{kind}" for kind in ("added", "changed", "removed"))
         title = escape(str(shown.get("title", name)))
         pages[name] = document(f"{title}: before and after",
                                f'<div class="top"><h1>{title} ({state})</h1><div class="meta">{escape(source.label)}'
