@@ -222,7 +222,7 @@ def test_every_panel_target_and_variable_matches_prometheus(reference: Reference
     problems, count = [], 0
     for dashboard in _dashboards(reference.files):
         range_seconds = dashboard_range(dashboard)
-        resolved_mine, _ = resolve_variables(reference.mine, dashboard, reference.end, range_seconds)  # type: ignore[arg-type]
+        resolved_mine, _ = resolve_variables(reference.mine, dashboard, reference.end, range_seconds)
         resolved_theirs, _ = resolve_variables(reference.theirs, dashboard, reference.end, range_seconds)
         assert resolved_mine == resolved_theirs, dashboard["title"]
         for variable in dashboard.get("templating", {}).get("list", []):
