@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shutil
 import subprocess
 import time
@@ -31,6 +32,7 @@ from dashbuild.verify_plan import dashboard_range, flat_panels, plan_panel, reso
 from moddash.instrumentation.demo import ModuleTraffic
 from moddash.instrumentation.metrics import ModuleMetrics
 from panels.settings import SCRAPE_SECONDS
+from tests.conftest import run_build
 from tests.prometheus_server import running_prometheus
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -195,7 +197,7 @@ def _files() -> dict[str, bytes]:
 def reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reference]:
     """Both Prometheus servers over 30 minutes of demo data ending three hours ago (backfill takes old blocks)."""
     if shutil.which("promtool") is None or shutil.which("prometheus") is None:
-        pytest.skip("promtool and prometheus are needed: apt-get install -y --no-install-recommends prometheus")
+        pytest.fail("promtool and prometheus are needed: apt-get install -y --no-install-recommends prometheus")
     files = _files()
     end = int(time.time()) // 60 * 60 - 3 * 3600
     contracts = [module.contract for module in discover(ROOT)]
@@ -212,6 +214,21 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reference]:
 
 
 # -- differential: every query the project asks ----------------------------------------------------------------
+
+
+def test_preview_pages_from_prometheus_equal_those_from_memory(reference: Reference, tmp_path: Path) -> None:
+    """`preview --prometheus URL` and `preview` (the demo in memory) draw the same pages from the same data."""
+    pages = {}
+    for name, args in (("prometheus", ("--prometheus", reference.theirs.base_url)), ("memory", ())):
+        out = tmp_path / name
+        done = run_build(ROOT, "preview", "--out", str(out), "--at", str(reference.end), "--range",
+                         f"{HISTORY_SECONDS}s", *args)
+        assert done.returncode == 0, done.stderr
+        pages[name] = {page.name: re.sub(r'<div class="meta">.*?</div>', "", page.read_text())
+                       for page in sorted(out.glob("*.html"))}
+    assert sorted(pages["memory"]) == ["index.html", "llm-provider.html", "modules-overview.html",
+                                       "prompt-manager.html", "prompt-security.html"]
+    assert pages["prometheus"] == pages["memory"]
 
 
 def _dashboards(files: dict[str, bytes]) -> list[dict[str, Any]]:

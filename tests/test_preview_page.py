@@ -15,9 +15,9 @@ from dashbuild.diff_dashboard import panel_marks
 from dashbuild.preview.colours import NAMED, threshold_colour
 from dashbuild.preview.data import PanelData
 from dashbuild.preview.page import COLUMN_PX, GAP_PX, GRID_WIDTH, ROW_PX, PageInfo, grid_html, page_html
+from dashbuild.preview.panel_views import Canvas
 from dashbuild.preview.series import Series, answer_series, display_name, reduce
 from dashbuild.preview.table_view import table_view
-from dashbuild.preview.panel_views import Canvas
 from dashbuild.preview.units import format_value, mapped_text
 
 REPO = Path(__file__).resolve().parent.parent
