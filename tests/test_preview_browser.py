@@ -23,6 +23,7 @@ from dashbuild.preview.browser import Browser
 from dashbuild.preview.page import COLUMN_PX, GAP_PX, PANEL_BORDER, ROW_PX
 from dashbuild.preview.png_pixels import decode_png, has_border
 from tests.conftest import COPIED, REPO, free_port, run_build
+from tests.test_panel_kinds import MODULE as KINDS_MODULE
 
 # A fixed end, so that the pages are the same on every run (the demo's traffic follows the clock).
 AT = "1764590400"
@@ -237,3 +238,41 @@ def test_preview_errors_are_one_line_and_write_nothing(tmp_path: Path) -> None:
     if os.geteuid() != 0:  # root writes into a read-only folder anyway
         assert done.returncode == 1 and done.stderr.strip().startswith(f"error: cannot write the pages into {out}")
         assert "Traceback" not in done.stderr and list(out.iterdir()) == []
+
+
+def test_every_panel_kind_and_the_overview_table_are_drawn(tmp_path: Path, browser: Browser) -> None:
+    root = _copy(tmp_path / "repo")
+    (root / "dashboards" / "kinds_demo.py").write_text(KINDS_MODULE.replace("HATCH", '"never"'))
+    settings = root / "dashboards" / "settings.py"
+    # Two sections at most: the overview of these four modules takes its table form.
+    settings.write_text(settings.read_text().replace("SETTINGS = ProjectSettings(",
+                                                     "SETTINGS = ProjectSettings(\n    overview_sections_max=2,"))
+    out = tmp_path / "pages"
+    done = run_build(root, "preview", "--out", str(out), "--at", AT, "--range", "5m")
+    assert done.returncode == 0, done.stderr
+    drawn: dict[str, list[dict[str, Any]]] = {}
+    for page in ("kinds-demo.html", "modules-overview.html"):
+        report = browser.open((out / page).as_uri(), evaluate=PANELS_JS % "true", screenshot=False)
+        assert report.problems == ()
+        drawn[page] = report.value
+        for panel in report.value:
+            assert panel["errors"] == 0, panel
+            assert panel["marks"] > 0 or panel["series"] == 0, panel
+    kinds = {p["type"]: p for p in drawn["kinds-demo.html"]}
+    assert set(kinds) >= {"text", "gauge", "bargauge", "table", "heatmap", "histogram", "state-timeline",
+                          "status-history", "timeseries"}
+    for kind in ("gauge", "bargauge", "table", "heatmap", "histogram", "state-timeline"):
+        assert kinds[kind]["series"] > 0 and kinds[kind]["marks"] > 0, kind
+    # Its minimum interval is an hour: over five minutes of data, Grafana too would find nothing to show.
+    assert kinds["status-history"]["series"] == 0 and kinds["status-history"]["nodata"]
+    table = browser.open((out / "modules-overview.html").as_uri(), screenshot=False, evaluate="""(() => {
+        document.querySelectorAll('details.row').forEach(d => { d.open = true; });
+        const panel = [...document.querySelectorAll('section.panel')].find(p => p.querySelector('h3').textContent
+                                                                                  === 'Modules');
+        return {head: [...panel.querySelectorAll('th')].map(c => c.textContent),
+                rows: [...panel.querySelectorAll('tbody tr')].map(r => [...r.cells].map(c => c.textContent))};
+    })()""")
+    assert table.value["head"] == ["Module", "Health", "Operations/s", "Error ratio", "P95 duration", "Cost/h"]
+    assert sorted(row[0] for row in table.value["rows"]) == ["kinds-demo", "llm-provider", "prompt-manager",
+                                                             "prompt-security"]
+    assert all(row[1] == "UP" for row in table.value["rows"])

@@ -189,7 +189,8 @@ def grid_html(dashboard: Mapping[str, Any], data: Mapping[str, PanelData], info:
             units = (int(following.get("gridPos", {}).get("y", 0)) if following is not None else _bottom(panels)) \
                 - row_y
         title = escape(str(row.get("title", "")))
-        count = f'<span class="count">({len(panels)} panels)</span>' if collapsed else ""
+        count = f'<span class="count">({len(panels)} panel{"" if len(panels) == 1 else "s"})</span>' if collapsed \
+            else ""
         parts.append(f'<details class="row"{"" if collapsed else " open"} data-row="{title}"><summary>{title}{count}'
                      f'</summary>{_block(panels, data, row_y, max(units, 0), info, marks)}</details>')
     return f'<div class="grid">{"".join(parts)}</div>'

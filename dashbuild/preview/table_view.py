@@ -36,18 +36,28 @@ def _frames(series: Sequence[Series]) -> list[tuple[list[str], list[Row]]]:
     return frames
 
 
+def _labels_of(row: Row) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k != "Time" and not k.startswith("Value")}
+
+
 def _merge(frames: list[tuple[list[str], list[Row]]]) -> tuple[list[str], list[Row]]:
-    """Join the frames' rows on the label columns they share, as Grafana's `merge` does."""
+    """Join the frames' rows as Grafana's `merge` does: a row joins an earlier one whose values agree on every
+    label column the two share (a label only one query has, like a copied `dashboard`, does not split them)."""
     columns: list[str] = []
     for names, _ in frames:
         columns.extend(name for name in names if name not in columns)
-    keys = [c for c in columns if c != "Time" and not c.startswith("Value")]
-    merged: dict[tuple[str, ...], Row] = {}
+    merged: list[Row] = []
     for _, rows in frames:
         for row in rows:
-            key = tuple(str(row.get(k, "")) for k in keys)
-            merged.setdefault(key, {}).update(row)
-    return columns, list(merged.values())
+            labels = _labels_of(row)
+            match = next((earlier for earlier in merged
+                          if (shared := labels.keys() & _labels_of(earlier).keys())
+                          and all(str(earlier[k]) == str(labels[k]) for k in shared)), None)
+            if match is None:
+                merged.append(dict(row))
+            else:
+                match.update(row)
+    return columns, merged
 
 
 def _transformed(panel: Mapping[str, Any], series: Sequence[Series]) -> tuple[list[str], list[Row]]:

@@ -3,7 +3,8 @@
 Driven only by the contracts (and the instrumentation helpers), so a new module file gets demo traffic
 too. Label values come from a small vocabulary per label name; everything else follows the naming
 convention: operations with statuses and per-operation latencies, errors with types, tokens, cost, cache
-hits and misses, and each extra metric at its own rate.
+hits and misses, each extra counter and histogram at its own rate, and each extra gauge at a level that
+follows the load.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from wsgiref.simple_server import WSGIServer
 import attrs
 from prometheus_client import CollectorRegistry, start_http_server
 
-from moddash.contract.model import COUNTER, HISTOGRAM, Metric, ModuleContract
+from moddash.contract.model import COUNTER, GAUGE, HISTOGRAM, Metric, ModuleContract
 from moddash.instrumentation.metrics import FAILURE, SUCCESS, ModuleMetrics
 
 Weighted = tuple[tuple[str, float], ...]
@@ -42,6 +43,8 @@ STANDARD = frozenset({"operations_total", "operation_duration_seconds", "tokens_
                       "cache_hits_total", "cache_misses_total"})
 USD_PER_TOKEN = 0.000004
 TICK_SECONDS = 0.25
+# A gauge's label combinations the demo sets, at most: enough to draw, few enough to stay cheap.
+MAX_GAUGE_SERIES = 12
 
 
 def _weighted(rng: random.Random, choices: Weighted) -> str:
@@ -133,12 +136,22 @@ class ModuleTraffic:
             if metric.type == COUNTER:
                 for _ in range(_poisson(self.rng, self.base_rate * 0.3 * load * seconds)):
                     self.metrics.count(metric.name, **self._extra_labels(metric, {}))
+            elif metric.type == GAUGE:
+                self._level(metric, load)
             elif metric.type == HISTOGRAM:
                 for _ in range(_poisson(self.rng, self.base_rate * 0.5 * load * seconds)):
                     labels = self._extra_labels(metric, {})
                     slowness = 1 + sum(self.values(k).index(v) for k, v in labels.items() if k in self.vocabulary)
                     self.metrics.observe(metric.name, self.rng.lognormvariate(math.log(0.4 * slowness), 0.5),
                                          **labels)
+
+    def _level(self, metric: Metric, load: float) -> None:
+        """Set a gauge (a queue depth, requests in flight...) to a level that follows the load, per label value."""
+        combinations = itertools.islice(itertools.product(*(self.values(label) for label in metric.labels)),
+                                        MAX_GAUGE_SERIES)
+        for index, combination in enumerate(combinations):
+            level = self.base_rate * load / (index + 1) + self.rng.gauss(0, 0.5)
+            self.metrics.set(metric.name, max(round(level), 0), **dict(zip(metric.labels, combination, strict=True)))
 
     def tick(self, now: float, seconds: float) -> None:
         """Record `seconds` worth of traffic at time `now` (load follows a 5-minute cycle, with error spikes)."""
