@@ -21,9 +21,10 @@ from typing import Any
 import pytest
 import yaml
 from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 
 from dashbuild.discover import discover
-from dashbuild.preview.demo_data import _Scraper, parse_text, scrape_targets
+from dashbuild.preview.demo_data import Scraper, scrape_targets
 from dashbuild.preview.in_memory import InMemoryPrometheus, demo_prometheus
 from dashbuild.preview.rule_engine import load_groups
 from dashbuild.preview.series_store import NAME, SeriesStore, is_stale, make_labels
@@ -344,13 +345,14 @@ def test_a_scrape_reads_what_the_text_exposition_says() -> None:
     registry = CollectorRegistry()
     traffic = ModuleTraffic(contract, ModuleMetrics(contract, registry), 7)
     traffic.prime()
-    scraper = _Scraper(target)
+    scraper = Scraper(target)
     for now in (1000.0, 1005.0):
         traffic.tick(now, 5)
         text = generate_latest(registry).decode()
         samples = dict(scraper.samples(registry, now - 5))
-        exposed = {scraper._labelled(name, labels): value for name, labels, value in parse_text(text)}
-        exposed[scraper._labelled("up", {})] = 1.0
+        exposed = {scraper.labelled(sample.name, sample.labels): sample.value
+                   for family in text_string_to_metric_families(text) for sample in family.samples}
+        exposed[scraper.labelled("up", {})] = 1.0
         created = {labels for labels in samples if dict(labels)[NAME].endswith("_created")}
         assert created and set(samples) == set(exposed)
         assert all(samples[labels] == exposed[labels] for labels in samples if labels not in created)

@@ -94,7 +94,7 @@ def scrape_times(start_ms: int, end_ms: int, interval_ms: int) -> range:
     return range(first, end_ms + 1, interval_ms)
 
 
-class _Scraper:
+class Scraper:
     """Turns one module's registry into the target-labelled samples a scrape of its /metrics ingests.
 
     It reads `registry.collect()`, exactly what `generate_latest` (text format 0.0.4) writes line by line: every
@@ -117,16 +117,18 @@ class _Scraper:
                 key = (sample.name, tuple(sorted(sample.labels.items())))
                 labels = self.labels.get(key)
                 if labels is None:
-                    labels = self.labels[key] = self._labelled(sample.name, dict(key[1]))
+                    labels = self.labels[key] = self.labelled(sample.name, dict(key[1]))
                 value = float(sample.value)
                 if sample.name == created_name:
                     # A creation time: the simulated start of the tick that created the series, not the wall clock.
                     value = self.created.setdefault(value, tick_start)
                 out.append((labels, value))
-        out.append((self._labelled("up", {}), 1.0))
+        out.append((self.labelled("up", {}), 1.0))
         return out
 
-    def _labelled(self, name: str, scraped: dict[str, str]) -> Labels:
+    def labelled(self, name: str, scraped: dict[str, str]) -> Labels:
+        """Return a scraped sample's labels as Prometheus stores them: the target's labels added (the scraped
+        one kept as `exported_<name>` on a clash, unless the job honours labels), and its name."""
         result = dict(scraped)
         for key, value in self.target.labels:
             if key in scraped and self.target.honor_labels:
@@ -136,40 +138,6 @@ class _Scraper:
             result[key] = value
         result[NAME] = name
         return make_labels(result)
-
-
-def parse_text(text: str) -> list[tuple[str, dict[str, str], float]]:
-    """Return the samples of a text-format (0.0.4) exposition: name, labels, value (for checking a scrape)."""
-    out = []
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        close = line.rfind("}")
-        series, rest = (line[:close + 1], line[close + 1:]) if close >= 0 else line.split(" ", 1)
-        name, _, inner = series.partition("{")
-        out.append((name, dict(_parse_labels(inner[:-1])) if inner else {}, float(rest.split()[0])))
-    return out
-
-
-def _parse_labels(inner: str) -> list[tuple[str, str]]:
-    pairs, index = [], 0
-    while index < len(inner):
-        equals = inner.index("=", index)
-        name = inner[index:equals].strip().lstrip(",").strip()
-        index = equals + 2  # past `="`
-        value = []
-        while inner[index] != '"':
-            if inner[index] == "\\":
-                index += 1
-                value.append({"n": "\n", "\\": "\\", '"': '"'}.get(inner[index], "\\" + inner[index]))
-            else:
-                value.append(inner[index])
-            index += 1
-        pairs.append((name, "".join(value)))
-        index += 1
-        while index < len(inner) and inner[index] in ", ":
-            index += 1
-    return pairs
 
 
 def generate(store: SeriesStore, contracts: Sequence[ModuleContract], prometheus_yml: bytes, start: float,
@@ -185,7 +153,7 @@ def generate(store: SeriesStore, contracts: Sequence[ModuleContract], prometheus
         registry = CollectorRegistry()
         traffic = ModuleTraffic(contract, ModuleMetrics(contract, registry), seed)
         traffic.prime()
-        scraper = _Scraper(target)
+        scraper = Scraper(target)
         interval = target.interval_ms / 1000
         for t in scrape_times(math.ceil(start * 1000), math.floor(end * 1000), target.interval_ms):
             now = t / 1000

@@ -102,8 +102,7 @@ def _pixels(grid: Mapping[str, Any], row_y: int) -> tuple[int, int, int, int]:
         h * (ROW_PX + GAP_PX) - GAP_PX
 
 
-def _no_data(data: PanelData) -> View:
-    return View('<div class="nodata">No data</div>', 0)
+NO_DATA = View('<div class="nodata">No data</div>', 0)
 
 
 def panel_html(panel: Mapping[str, Any], key: str, data: PanelData, row_y: int, info: PageInfo,
@@ -118,7 +117,7 @@ def panel_html(panel: Mapping[str, Any], key: str, data: PanelData, row_y: int, 
     if view_of is None:
         view = View(f'<div class="nodata">the preview does not draw {escape(kind)!s} panels</div>', 0)
     elif kind != "text" and not drawn:
-        view = _no_data(data)
+        view = NO_DATA
     else:
         view = view_of(panel, drawn, canvas)
     title = escape(str(panel.get("title", "")))

@@ -19,7 +19,7 @@ from dashbuild.preview.colours import (
     threshold_steps,
     uses_thresholds,
 )
-from dashbuild.preview.series import Series, field_config, reduced
+from dashbuild.preview.series import Series, field_config, reduce, reduced
 from dashbuild.preview.units import format_value, mapped_text
 
 LEGEND_LINE = 18.0
@@ -95,7 +95,6 @@ def _legend_value(series: Series, panel: Mapping[str, Any], fmt: Callable[[float
     calcs = panel.get("options", {}).get("legend", {}).get("calcs") or []
     texts = []
     for calc in calcs:
-        from dashbuild.preview.series import reduce
         value = reduce(series.values, str(calc))
         texts.append(f"{calc}: {fmt(value) if value is not None else '-'}")
     return "  ".join(texts)
