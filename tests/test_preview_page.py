@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from dashbuild.diff_dashboard import panel_marks
-from dashbuild.preview.colours import NAMED, threshold_colour
+from dashbuild.preview.colours import NAMED, colour, threshold_colour
 from dashbuild.preview.data import PanelData
 from dashbuild.preview.page import COLUMN_PX, GAP_PX, GRID_WIDTH, ROW_PX, PageInfo, grid_html, page_html
 from dashbuild.preview.panel_views import Canvas
@@ -158,3 +158,26 @@ def test_review_marks_name_the_retitled_added_and_removed_panels() -> None:
     old, new = panel_marks(before, after)
     assert old == {panels[0]["id"]: "changed", removed["id"]: "removed"}
     assert new == {panels[0]["id"]: "changed"}
+
+
+@pytest.mark.parametrize("given", ["#fff;background:url(http://example.invalid/x)", '#fff" onmouseover="x',
+                                   "url(http://example.invalid/x)", "rgb(1,2,3);x:y", 7, None])
+def test_a_colour_from_the_json_is_a_colour_or_nothing(given: object) -> None:
+    assert colour(given) == NAMED["text"]
+    assert colour("#73BF69") == "#73BF69" and colour("rgba(1, 2, 3, 0.5)") == "rgba(1, 2, 3, 0.5)"
+    assert colour("semi-dark-red") == NAMED["semi-dark-red"]
+
+
+def test_text_from_the_json_is_escaped_everywhere_it_is_shown() -> None:
+    hostile = '<img src="http://example.invalid/x">'
+    dashboard = {"title": hostile, "panels": [
+        {"type": "row", "title": hostile, "collapsed": False, "gridPos": {"x": 0, "y": 0, "w": 24, "h": 1}},
+        {"type": "stat", "id": 2, "title": hostile, "description": hostile, "gridPos": {"x": 0, "y": 1, "w": 6, "h": 4},
+         "fieldConfig": {"defaults": {"unit": hostile, "color": {"mode": "fixed", "fixedColor": hostile}}}},
+        {"type": "text", "id": 3, "title": "t", "options": {"content": hostile}, "gridPos": {"x": 6, "y": 1, "w": 6,
+                                                                                        "h": 4}},
+        {"type": hostile, "id": 4, "title": "t", "gridPos": {"x": 12, "y": 1, "w": 6, "h": 4}},
+    ]}
+    series = Series(hostile, (("a", hostile),), "A", ((0.0, 1.0), (60.0, 2.0)))
+    html = page_html(dashboard, {"2": PanelData((series,), (hostile,))}, INFO)
+    assert "<img" not in html and "example.invalid" not in html.replace("&quot;http://example.invalid/x&quot;", "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -20,11 +21,18 @@ PALETTE = ("#73BF69", "#F2CC0C", "#8AB8FF", "#FF780A", "#F2495C", "#5794F2", "#B
 DEFAULT_STEPS = ({"color": "green", "value": None}, {"color": "red", "value": 80})
 
 
-def colour(name: str | None, fallback: str = NAMED["text"]) -> str:
-    """Return the CSS colour of a Grafana colour name or hex value."""
-    if not name:
+# A colour a dashboard gives by value: hex, or rgb()/rgba() of numbers. Anything else (a CSS `url(...)`, a quote
+# closing the attribute) never reaches the page: it would fetch or inject what the dashboard's author wrote.
+_CSS_COLOUR = re.compile(r"#[0-9a-fA-F]{3,8}|rgba?\(\s*[0-9.]+%?\s*(,\s*[0-9.]+%?\s*){2,3}\)")
+
+
+def colour(name: object, fallback: str = NAMED["text"]) -> str:
+    """Return the CSS colour of a Grafana colour name or hex/rgb value; `fallback` for anything else."""
+    if not isinstance(name, str) or not name:
         return fallback
-    return NAMED.get(name, name if name.startswith(("#", "rgb")) else fallback)
+    if name in NAMED:
+        return NAMED[name]
+    return name if _CSS_COLOUR.fullmatch(name) else fallback
 
 
 def series_colour(index: int) -> str:
