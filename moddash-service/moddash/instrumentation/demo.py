@@ -9,6 +9,7 @@ follows the load.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import random
@@ -48,7 +49,15 @@ MAX_GAUGE_SERIES = 12
 
 
 def _weighted(rng: random.Random, choices: Weighted) -> str:
-    return rng.choices([value for value, _ in choices], weights=[weight for _, weight in choices])[0]
+    values, cumulative = _cumulative(choices)
+    return rng.choices(values, cum_weights=cumulative)[0]
+
+
+@functools.cache
+def _cumulative(choices: Weighted) -> tuple[list[str], list[float]]:
+    """Return the values and cumulative weights of `choices`: `rng.choices` draws the same value from them as from
+    the weights (one random number against the running total), without summing them on every draw."""
+    return [value for value, _ in choices], list(itertools.accumulate(weight for _, weight in choices))
 
 
 def _poisson(rng: random.Random, mean: float) -> int:
@@ -76,6 +85,8 @@ class ModuleTraffic:
             if label != "operation":  # declared values win; their weights follow the vocabulary or fall off
                 weights = dict(VOCABULARY.get(label, ()))
                 self.vocabulary[label] = tuple((v, weights.get(v, 1.0 / (i + 1))) for i, v in enumerate(values))
+        # The naming convention's metrics this contract declares, by short name: looked up once, used per event.
+        self.standard = {short: contract.metric(short) for short in sorted(STANDARD) if contract.has_metric(short)}
         self.base_rate = 4.0 + self.rng.random() * 6  # operations per second
         self.phase = self.rng.random() * 2 * math.pi
 
@@ -99,32 +110,30 @@ class ModuleTraffic:
         return {label: chosen.get(label) or self.pick(label) for label in metric.labels}
 
     def _operation(self, load: float, spike: bool) -> None:
-        contract, metrics = self.contract, self.metrics
+        metrics, standard = self.metrics, self.standard
         operation = self.pick("operation")
         context = {"operation": operation, **{label: self.pick(label) for label in ("provider", "model", "client")}}
         rank = self.operations.index(operation)
         latency = self.rng.lognormvariate(math.log(0.05 * (rank + 1) * (1 + 0.3 * load)), 0.6)
         failed = self.rng.random() < (0.15 if spike else 0.02)
-        if contract.has_metric("operation_duration_seconds"):
-            metric = contract.metric("operation_duration_seconds")
+        if "operation_duration_seconds" in standard:
+            metric = standard["operation_duration_seconds"]
             metrics.observe(metric.name, latency, **self._extra_labels(metric, context))
-        if contract.has_metric("operations_total"):
-            metric = contract.metric("operations_total")
+        if "operations_total" in standard:
+            metric = standard["operations_total"]
             status = {"status": FAILURE if failed else SUCCESS}
             metrics.count(metric.name, **self._extra_labels(metric, {**context, **status}))
-        if failed and contract.has_metric("errors_total"):
-            metric = contract.metric("errors_total")
+        if failed and "errors_total" in standard:
+            metric = standard["errors_total"]
             metrics.count(metric.name, **self._extra_labels(metric, context))
-        if contract.has_metric("tokens_total"):
+        if "tokens_total" in standard:
             prompt, completion = int(self.rng.gauss(400, 120)), int(self.rng.gauss(150, 60))
-            extra = {k: v for k, v in self._extra_labels(contract.metric("tokens_total"), context).items()
-                     if k != "type"}
+            extra = {k: v for k, v in self._extra_labels(standard["tokens_total"], context).items() if k != "type"}
             metrics.tokens(prompt=max(prompt, 1), completion=max(completion, 1), **extra)
-            if contract.has_metric("cost_total"):
-                cost = contract.metric("cost_total")
+            if "cost_total" in standard:
                 metrics.cost((max(prompt, 1) + max(completion, 1)) * USD_PER_TOKEN,
-                             **self._extra_labels(cost, context))
-        if contract.has_metric("cache_hits_total") and contract.has_metric("cache_misses_total"):
+                             **self._extra_labels(standard["cost_total"], context))
+        if "cache_hits_total" in standard and "cache_misses_total" in standard:
             hit = self.rng.random() < 0.8 - 0.2 * load / 2
             metrics.count("cache_hits_total" if hit else "cache_misses_total")
 

@@ -135,6 +135,8 @@ class ModuleMetrics:
         self._self_metrics: dict[str, Counter | None] = {}
         self._logged: set[str] = set()
         self._collectors: dict[str, MetricWrapperBase] = {}
+        # The contract is immutable: its metrics by full name, looked up on every record instead of scanned.
+        self._declared = {metric.name: metric for metric in contract.metrics}
         self._check_gauge_modes()
         for metric in contract.metrics:
             try:
@@ -251,10 +253,13 @@ class ModuleMetrics:
     # --- checks ---------------------------------------------------------------------------------------------
 
     def _metric(self, short_name: str, kind: str | None) -> tuple[Metric, MetricWrapperBase]:
-        try:
-            metric = self.contract.metric(short_name)
-        except UnknownMetricError as error:
-            raise ContractViolation(str(error), UNKNOWN_METRIC) from None
+        prefix = self.contract.name + "_"
+        metric = self._declared.get(short_name if short_name.startswith(prefix) else prefix + short_name)
+        if metric is None:
+            try:
+                metric = self.contract.metric(short_name)  # raises, saying which metrics are declared
+            except UnknownMetricError as error:
+                raise ContractViolation(str(error), UNKNOWN_METRIC) from None
         if kind is not None and metric.type != kind:
             raise ContractViolation(f"{metric.name} is a {metric.type}, not a {kind}", WRONG_TYPE)
         return metric, self._collectors[metric.name]
