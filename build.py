@@ -353,37 +353,6 @@ def _preview_data(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def _data_source(result: BuildResult, prometheus_url: str | None, seconds: float | None, at: float | None, seed: int,
-                 timeout: float) -> tuple[Any, float, float | None]:
-    """Return the preview's data source, the end of its range and the range asked for (None: each dashboard's)."""
-    import time
-
-    from dashbuild.preview.pages import aligned_end
-    from dashbuild.preview.sources import DEMO_RANGE_SECONDS, demo_source, prometheus_source
-    from dashbuild.verify import PrometheusUnavailable
-
-    end = at if at is not None else aligned_end(time.time())
-    if prometheus_url is not None:
-        try:
-            return prometheus_source(prometheus_url, timeout), end, seconds
-        except PrometheusUnavailable as error:
-            exit_with_error(str(error), 2)
-    history = seconds or DEMO_RANGE_SECONDS
-    return demo_source(result.contracts, result.files, end, history, seed), end, history
-
-
-def _written(out: Path, pages: dict[str, bytes]) -> None:
-    from dashbuild.preview.pages import write_pages
-    from dashbuild.transaction import describe
-
-    try:
-        removed = write_pages(out, pages)
-    except OSError as error:
-        exit_with_error(f"cannot write the pages into {out}: {describe(error)}")
-    for name in removed:
-        click.echo(f"removed: {out / name}")
-
-
 @cli.command("diff")
 @click.option("--base", default="HEAD", show_default=True, help="Git revision to compare the fresh build with.")
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text", show_default=True)
@@ -410,51 +379,23 @@ def diff_command(project: Project, base: str, fmt: str, layout: bool, html_dir: 
     changes = diff_files(before, result.files, layout=layout, sections=overview_sections(result.dashboards))
     for line in iter_lines(changes, "markdown" if fmt == "markdown" else "text"):
         click.echo(line)
-    if html_dir is None:
-        return
-    from dashbuild.preview.pages import INDEX
-    from dashbuild.preview.review import review_pages
-    from dashbuild.verify import PrometheusUnavailable
+    if html_dir is not None:
+        from dashbuild.preview.command import DataOptions, review
 
-    source, end, seconds = _data_source(result, prometheus_url, range_, at, seed, timeout)
-    try:
-        pages = review_pages(before, result.files, base, source, end, seconds)
-    except PrometheusUnavailable as error:
-        exit_with_error(str(error), 2)
-    _written(html_dir, pages)
-    click.echo(f"{len(pages) - 1} changed dashboard(s): {html_dir / INDEX}")
-    if png:
-        _screenshots(html_dir, sorted(name for name in pages if name != INDEX))
-
-
-def _screenshots(folder: Path, names: list[str]) -> None:
-    from dashbuild.preview.browser import Browser, BrowserError
-    from dashbuild.preview.page import PAGE_WIDTH
-
-    try:
-        with Browser() as browser:
-            for name in names:
-                report = browser.open((folder / name).resolve().as_uri(), width=PAGE_WIDTH)
-                target = folder / name.replace(".html", ".png")
-                target.write_bytes(report.png)
-                for problem in report.problems:
-                    click.echo(f"warning: {name}: {problem}", err=True)
-                click.echo(f"wrote {target}")
-    except BrowserError as error:
-        exit_with_error(str(error))
-    except OSError as error:
-        exit_with_error(f"cannot write a PNG into {folder}: {error.strerror or error}")
+        review(html_dir, DataOptions(prometheus_url, range_, at, seed, timeout), base, before, result.contracts,
+               result.files, png)
 
 
 @cli.command("preview")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None, metavar="DIR",
               help="Folder for the pages [default: preview/ in the project].")
-@click.option("--serve", is_flag=True, help="Serve the pages on 127.0.0.1 and make them again on every save.")
+@click.option("--serve", "serve_pages", is_flag=True,
+              help="Serve the pages on 127.0.0.1 and make them again on every save.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8300, show_default=True,
               help="With --serve: the port (0: any free one).")
 @_preview_data
 @pass_project
-def preview_command(project: Project, out: Path | None, serve: bool, port: int, prometheus_url: str | None,
+def preview_command(project: Project, out: Path | None, serve_pages: bool, port: int, prometheus_url: str | None,
                     range_: float | None, at: float | None, seed: int, timeout: float) -> None:
     """Write a static page per generated dashboard, its panels drawn with data, into DIR (no Grafana needed).
 
@@ -463,49 +404,15 @@ def preview_command(project: Project, out: Path | None, serve: bool, port: int, 
     in memory. With --serve, the pages are served on 127.0.0.1 and made again whenever a module file, panels/
     or rules/ changes; an open page reloads itself.
     """
-    from dashbuild.preview.pages import INDEX, generated_dashboards, preview_pages
-    from dashbuild.verify import PrometheusUnavailable
+    from dashbuild.preview.command import DataOptions, preview, serve
 
     folder = out if out is not None else project.root / "preview"
-    if serve:
-        _serve_previews(project, folder, port, prometheus_url, range_, at, seed, timeout)
+    options = DataOptions(prometheus_url, range_, at, seed, timeout)
+    if serve_pages:
+        serve(project.root, folder, port, options, Path(__file__).resolve(), project.lock_timeout, ROOT)
         return
     result = _build_or_exit(project.root, _passes(project.root, True))
-    source, end, seconds = _data_source(result, prometheus_url, range_, at, seed, timeout)
-    try:
-        pages = preview_pages(generated_dashboards(result.files), source, end, seconds)
-    except PrometheusUnavailable as error:
-        exit_with_error(str(error), 2)
-    _written(folder, pages)
-    click.echo(f"{len(pages) - 1} dashboard page(s): {folder / INDEX}")
-
-
-def _serve_previews(project: Project, folder: Path, port: int, prometheus_url: str | None, range_: float | None,
-                    at: float | None, seed: int, timeout: float) -> None:
-    from dashbuild.preview.serve import start_server
-    from dashbuild.watch import WatchConfig, input_folders, watch
-
-    root = project.root.resolve()
-    command = [sys.executable, str(Path(__file__).resolve()), "--root", str(root), "--lock-timeout",
-               repr(project.lock_timeout), "preview", "--out", str(folder.resolve()), "--seed", str(seed),
-               "--timeout", repr(timeout)]
-    shown_range = None if range_ is None else f"{round(range_ * 1000)}ms"
-    for option, value in (("--prometheus", prometheus_url), ("--range", shown_range),
-                          ("--at", None if at is None else repr(at))):
-        if value is not None:
-            command += [option, value]
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        server, url = start_server(folder.resolve(), port)
-    except OSError as error:
-        exit_with_error(f"cannot serve the previews on 127.0.0.1:{port}: {error.strerror or error}")
-    click.echo(f"serving the previews at {url} (pages reload themselves after each save)")
-    try:
-        watch(WatchConfig(root, tuple(command), input_folders(root, ROOT), 200, (),
-                          {"PYTHONDONTWRITEBYTECODE": "1"}, intro="the previews are made again after each save"))
-    finally:
-        server.shutdown()
-        server.server_close()
+    preview(folder, options, result.contracts, result.files)
 
 
 @cli.command("new-module")
