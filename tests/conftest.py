@@ -19,10 +19,8 @@ GENERATED_DIRS = ("provisioning", "prometheus", "alertmanager")
 BuildRunner = Callable[..., subprocess.CompletedProcess[str]]
 
 
-@pytest.fixture
-def repo_copy(tmp_path: Path) -> Path:
-    """Return a copy of the repository's sources and generated files in a temp folder."""
-    root = tmp_path / "repo"
+def copy_repository(root: Path) -> Path:
+    """Copy the repository's sources and generated files into the new folder `root`; return it."""
     root.mkdir()
     for name in COPIED:
         source = REPO / name
@@ -31,6 +29,12 @@ def repo_copy(tmp_path: Path) -> Path:
         else:
             shutil.copy2(source, root / name)
     return root
+
+
+@pytest.fixture
+def repo_copy(tmp_path: Path) -> Path:
+    """Return a copy of the repository's sources and generated files in a temp folder."""
+    return copy_repository(tmp_path / "repo")
 
 
 def run_build(root: Path, *args: str, hash_seed: str | None = None,

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -22,7 +21,7 @@ import pytest
 from dashbuild.preview.browser import Browser
 from dashbuild.preview.page import COLUMN_PX, GAP_PX, PANEL_BORDER, ROW_PX
 from dashbuild.preview.png_pixels import decode_png, has_border
-from tests.conftest import COPIED, REPO, free_port, run_build
+from tests.conftest import REPO, copy_repository, free_port, run_build
 from tests.test_panel_kinds import MODULE as KINDS_MODULE
 
 # A fixed end, so that the pages are the same on every run (the demo's traffic follows the clock).
@@ -50,21 +49,10 @@ def _colour(hex_colour: str) -> tuple[int, int, int]:
     return int(hex_colour[1:3], 16), int(hex_colour[3:5], 16), int(hex_colour[5:7], 16)
 
 
-def _copy(root: Path) -> Path:
-    root.mkdir()
-    for name in COPIED:
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "build"))
-        else:
-            shutil.copy2(source, root / name)
-    return root
-
-
 @pytest.fixture(scope="module")
 def previews(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Return the folder of the repository's previews made from the demo's data, nothing running."""
-    root = _copy(tmp_path_factory.mktemp("preview") / "repo")
+    root = copy_repository(tmp_path_factory.mktemp("preview") / "repo")
     out = root / "pages"
     done = run_build(root, "preview", "--out", str(out), "--at", AT)
     assert done.returncode == 0, done.stderr
@@ -142,7 +130,7 @@ def test_the_index_links_every_page_and_pages_need_no_network(previews: Path, br
 
 
 def test_diff_html_outlines_the_changed_panel_and_makes_a_png(tmp_path: Path, browser: Browser) -> None:
-    root = _copy(tmp_path / "repo")
+    root = copy_repository(tmp_path / "repo")
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
     subprocess.run([*git, "init", "-q"], cwd=root, check=True)
     subprocess.run([*git, "add", "-A"], cwd=root, check=True)
@@ -174,7 +162,7 @@ def _get(url: str) -> str:
 
 def test_serve_makes_the_pages_again_after_a_save_and_pages_reload_themselves(tmp_path: Path,
                                                                               browser: Browser) -> None:
-    root = _copy(tmp_path / "repo")
+    root = copy_repository(tmp_path / "repo")
     port = free_port()
     log = tmp_path / "serve.log"
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
@@ -220,7 +208,7 @@ def _wait(ready: Callable[[], str | None], log: Path, timeout: float = 120.0) ->
 
 
 def test_preview_errors_are_one_line_and_write_nothing(tmp_path: Path) -> None:
-    root = _copy(tmp_path / "repo")
+    root = copy_repository(tmp_path / "repo")
     out = tmp_path / "pages"
     for args, expected in (
         (("--prometheus", f"http://127.0.0.1:{free_port()}"), r"^error: cannot query Prometheus at http://127\.0\.0\.1"),
@@ -241,7 +229,7 @@ def test_preview_errors_are_one_line_and_write_nothing(tmp_path: Path) -> None:
 
 
 def test_every_panel_kind_and_the_overview_table_are_drawn(tmp_path: Path, browser: Browser) -> None:
-    root = _copy(tmp_path / "repo")
+    root = copy_repository(tmp_path / "repo")
     (root / "dashboards" / "kinds_demo.py").write_text(KINDS_MODULE.replace("HATCH", '"never"'))
     settings = root / "dashboards" / "settings.py"
     # Two sections at most: the overview of these four modules takes its table form.

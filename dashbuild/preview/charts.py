@@ -84,6 +84,13 @@ def _time_label(x: float, y: float, text: str, width: float) -> str:
     return f'<text x="{_f(x)}" y="{_f(y)}" fill="{AXIS}" text-anchor="{anchor}">{text}</text>'
 
 
+def _time_axis(start: float, end: float, left: float, plot_w: float, height: float, width: float) -> list[str]:
+    """Return the time labels under a plot `plot_w` wide starting at `left`, for the range start..end."""
+    span = max(end - start, 1.0)
+    return [_time_label(left + (t - start) / span * plot_w, height - 5, _clock(t, span), width)
+            for t in _time_ticks(start, end, plot_w)]
+
+
 def value_range(lines: Sequence[Line], soft_min: float | None, soft_max: float | None,
                 stacked: bool = False) -> tuple[float, float]:
     """Return the y range to draw `lines` on: data range, zero kept for positive data, fixed limits honoured."""
@@ -346,8 +353,7 @@ def heatmap(columns: Sequence[tuple[float, Sequence[float]]], bucket_names: Sequ
     for index in range(0, buckets, step):
         parts.append(f'<text x="{_f(left - 6)}" y="{_f(6 + plot_h - index * cell_h - cell_h / 2 + 4)}" fill="{AXIS}" '
                      f'text-anchor="end">{escape(bucket_names[index])}</text>')
-    for t in _time_ticks(start, end, plot_w):
-        parts.append(_time_label(left + (t - start) / span * plot_w, height - 5, _clock(t, span), width))
+    parts.extend(_time_axis(start, end, left, plot_w, height, width))
     parts.append("</svg>")
     return Drawing("".join(parts), marks)
 
@@ -371,7 +377,6 @@ def bands(rows: Sequence[tuple[str, Sequence[tuple[float, float, str]]]], width:
             x = left + (begin - start) / span * plot_w
             parts.append(f'<rect x="{_f(x)}" y="{_f(y)}" width="{_f(max((finish - begin) / span * plot_w, 1.0))}" '
                          f'height="{_f(row_h - 2)}" fill="{span_colour}"/>')
-    for t in _time_ticks(start, end, plot_w):
-        parts.append(_time_label(left + (t - start) / span * plot_w, height - 5, _clock(t, span), width))
+    parts.extend(_time_axis(start, end, left, plot_w, height, width))
     parts.append("</svg>")
     return Drawing("".join(parts), marks)

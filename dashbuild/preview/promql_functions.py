@@ -124,16 +124,24 @@ def stdvar(values: Sequence[float]) -> float:
     return aux / count
 
 
-def quantile(q: float, values: Sequence[float]) -> float:
-    """Return the φ-quantile of values (quantile and quantile_over_time): interpolated, NaNs sorted first."""
-    if not values:
-        return math.nan
+def _beyond_bounds(q: float) -> float | None:
+    """Return what a quantile is for a φ outside 0..1 (NaN for NaN, -Inf below, +Inf above), else None."""
     if q != q:
         return math.nan
     if q < 0:
         return -math.inf
     if q > 1:
         return math.inf
+    return None
+
+
+def quantile(q: float, values: Sequence[float]) -> float:
+    """Return the φ-quantile of values (quantile and quantile_over_time): interpolated, NaNs sorted first."""
+    if not values:
+        return math.nan
+    beyond = _beyond_bounds(q)
+    if beyond is not None:
+        return beyond
     ordered = sorted(values, key=lambda v: (v == v, v if v == v else 0.0))
     n = float(len(ordered))
     rank = q * (n - 1)
@@ -160,12 +168,9 @@ OVER_TIME: dict[str, Callable[[Sequence[float]], float]] = {
 
 def bucket_quantile(q: float, buckets: list[tuple[float, float]]) -> float:
     """Return the q-quantile of classic histogram buckets (upper bound, cumulative count), as Prometheus does."""
-    if q != q:
-        return math.nan
-    if q < 0:
-        return -math.inf
-    if q > 1:
-        return math.inf
+    beyond = _beyond_bounds(q)
+    if beyond is not None:
+        return beyond
     ordered = sorted(buckets, key=lambda b: b[0])
     if not math.isinf(ordered[-1][0]) or ordered[-1][0] < 0:
         return math.nan
